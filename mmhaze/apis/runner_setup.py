@@ -1,0 +1,111 @@
+"""What ``tools/train.py`` and ``tools/test.py`` do before and after the Runner, as functions.
+
+The tools stay thin argument parsers; this module holds the logic so it is tested in-process.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+
+from mmhaze.utils.checkpoint import UNSAFE_LOAD_ENV
+
+from .config_check import ConfigError, check_config, load_config
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def prepare_config(config: str, cfg_options: Optional[dict] = None,
+                   work_dir: Optional[str] = None, launcher: str = 'none',
+                   unsafe_load: bool = False) -> Config:
+    """Load and validate a config, and apply the options every tool shares.
+
+    ``work_dir``: command line > config > ``./work_dirs/<config name>``.
+    """
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f'--launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    if unsafe_load:
+        os.environ[UNSAFE_LOAD_ENV] = '1'
+    cfg = load_config(config, cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    check_config(cfg)
+    if launcher == 'pytorch':
+        setup_cpu_distributed(cfg)
+    return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work without CUDA (gloo, no device ids).
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which a CPU build lacks; with the
+    process group already initialised mmengine skips it. The DDP wrapper then needs
+    ``device_ids=None``.
+    """
+    import torch.distributed as dist
+    if torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+                   if k not in os.environ]
+        if missing:
+            raise ConfigError(f'--launcher pytorch needs {missing} in the environment; start '
+                              'the tool with torchrun (tools/dist_train.sh does)')
+        dist.init_process_group('gloo')
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch every optimiser wrapper to ``AmpOptimWrapper`` (dynamic loss scale)."""
+    if not torch.cuda.is_available():
+        raise ConfigError('--amp needs a CUDA device: mmengine\'s AmpOptimWrapper refuses to run '
+                          'on the CPU')
+    ow = cfg.optim_wrapper
+    wrappers = [ow] if 'optimizer' in ow or 'type' in ow else [
+        v for v in ow.values() if isinstance(v, dict) and 'optimizer' in v]
+    for w in wrappers:
+        if w.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            continue
+        w['type'] = 'AmpOptimWrapper'
+        w.setdefault('loss_scale', 'dynamic')
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Turn on mmengine's linear learning-rate scaling by the total batch size."""
+    scale = cfg.get('auto_scale_lr')
+    if not isinstance(scale, dict) or 'base_batch_size' not in scale:
+        raise ConfigError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` in the '
+                          'config (the batch size its learning rate was tuned for)')
+    scale['enable'] = True
+
+
+def apply_resume(cfg: Config, resume: Optional[str]) -> None:
+    """``resume='auto'``: the latest checkpoint in the work dir; a path: that checkpoint."""
+    if resume is None:
+        return
+    cfg.resume = True
+    if resume != 'auto':
+        if not osp.isfile(resume):
+            raise ConfigError(f'--resume: checkpoint not found: {resume}')
+        cfg.load_from = resume
+    else:
+        cfg.load_from = None
+
+
+def build_runner(cfg: Config):
+    """``RUNNERS.build(cfg)`` when the config names a runner type, else mmengine's Runner."""
+    from mmengine.runner import Runner
+
+    from mmhaze.registry import RUNNERS
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

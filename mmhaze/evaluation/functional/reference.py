@@ -1,0 +1,78 @@
+"""Full-reference image quality: PSNR and SSIM of a prediction against a reference.
+
+Conventions (the defaults are printed in the benchmark tables):
+
+- images are B×C×H×W floats in [0, ``data_range``]; RGB is evaluated per channel and averaged;
+- ``quantize=True`` first rounds both to 8 bits (``round(x·255)/255``), i.e. evaluates what a
+  saved PNG holds, so ``tools/test.py`` and ``eval_folder.py`` on its PNGs agree;
+- PSNR = 10·log10(data_range² / MSE) over all pixels and channels of an image, capped at
+  100 dB for identical images (MSE clamped at 1e-10 · data_range²);
+- SSIM is Wang et al. 2004 as their MATLAB ``ssim_index``: 11×11 Gaussian window σ = 1.5
+  (normalised), K1 = 0.01, K2 = 0.03, 'valid' filtering (no padding), mean over the SSIM map,
+  then over channels. No down-sampling (DehazeFormer's protocol down-samples; not done here).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+PSNR_CAP_DB = 100.0
+
+
+def _check_pair(pred: torch.Tensor, ref: torch.Tensor) -> None:
+    if pred.shape != ref.shape:
+        raise ValueError(f'prediction {tuple(pred.shape)} and reference {tuple(ref.shape)} '
+                         'differ in shape')
+    if pred.dim() != 4:
+        raise ValueError(f'expected B×C×H×W tensors, got {pred.dim()} dimensions')
+
+
+def quantize_8bit(x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Round to the 256 levels of an 8-bit image (what a PNG stores)."""
+    return torch.round(x.clamp(0, data_range) / data_range * 255.0) / 255.0 * data_range
+
+
+def psnr(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0,
+         quantize: bool = True) -> torch.Tensor:
+    """Per-image PSNR in dB, shape (B,)."""
+    _check_pair(pred, ref)
+    if quantize:
+        pred, ref = quantize_8bit(pred, data_range), quantize_8bit(ref, data_range)
+    mse = (pred.double() - ref.double()).pow(2).flatten(1).mean(1)
+    mse = mse.clamp_min(data_range ** 2 * 10 ** (-PSNR_CAP_DB / 10))
+    return (10 * torch.log10(data_range ** 2 / mse)).to(pred.dtype)
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64,
+                    device=None) -> torch.Tensor:
+    """MATLAB ``fspecial('gaussian', size, sigma)``: size×size, sums to 1."""
+    ax = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
+    g = torch.exp(-(ax ** 2) / (2 * sigma ** 2))
+    g2 = torch.outer(g, g)
+    return g2 / g2.sum()
+
+
+def ssim(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0, quantize: bool = True,
+         win_size: int = 11, sigma: float = 1.5, k1: float = 0.01,
+         k2: float = 0.03) -> torch.Tensor:
+    """Per-image SSIM (mean over the 'valid' SSIM map and the channels), shape (B,)."""
+    _check_pair(pred, ref)
+    if min(pred.shape[-2:]) < win_size:
+        raise ValueError(f'SSIM needs images of at least {win_size}×{win_size}, got '
+                         f'{tuple(pred.shape[-2:])}')
+    if quantize:
+        pred, ref = quantize_8bit(pred, data_range), quantize_8bit(ref, data_range)
+    x, y = pred.double(), ref.double()
+    b, c, h, w = x.shape
+    win = gaussian_window(win_size, sigma, torch.float64, x.device)[None, None]
+    win = win.expand(c, 1, win_size, win_size)
+    filt = lambda t: F.conv2d(t, win, groups=c)  # noqa: E731  'valid', per channel
+    mu_x, mu_y = filt(x), filt(y)
+    sxx = filt(x * x) - mu_x ** 2
+    syy = filt(y * y) - mu_y ** 2
+    sxy = filt(x * y) - mu_x * mu_y
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
+        (mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
+    return ssim_map.flatten(1).mean(1).to(pred.dtype)
+

@@ -1,0 +1,86 @@
+"""Base of mmhaze's metrics: per-image rows kept for the benchmark files, means reported."""
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections import OrderedDict, defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+# Row label of the evaluated model's own outputs (the benchmark writer names it by the method).
+MODEL_ROW = 'model'
+
+
+class BaseImageMetric(BaseMetric):
+    """Computes values per image; ``compute_metrics`` averages them per row label.
+
+    Subclasses implement :meth:`evaluate_sample`, returning ``{row_label: {key: value}}`` for one
+    data sample (row labels let one metric report the model and, e.g., the hazy input side by
+    side). Per-image rows survive in :attr:`per_image_rows` after evaluation (rank 0), which
+    ``tools/test.py`` writes to ``per_image.csv``.
+
+    A sample whose evaluation raises is reported by its image id and skipped, never aborting the
+    whole run; NaN values are kept in the CSV and left out of the means (with a warning).
+    """
+
+    #: direction of each key: '↑' higher is better, '↓' lower is better
+    directions: Dict[str, str] = {}
+
+    def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 dataset_name: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.dataset_name = dataset_name or prefix
+        self.per_image_rows: List[dict] = []
+
+    @abstractmethod
+    def evaluate_sample(self, sample: dict) -> Dict[str, Dict[str, float]]:
+        """One data sample (as a dict) → ``{row_label: {metric_key: value}}``."""
+
+    def conventions(self) -> Dict[str, str]:
+        """Metric key → one-line statement of the convention it follows (table footnotes)."""
+        return {}
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            image = str(sample.get('img_id') or sample.get('vis_path') or len(self.results))
+            dataset = self.dataset_name or sample.get('dataset_name') or 'default'
+            try:
+                per_row = self.evaluate_sample(sample)
+            except Exception as err:  # one bad image must not abort the run
+                print_log(f'{type(self).__name__}: skipped image {image!r}: {err}',
+                          logger='current', level=40)
+                continue
+            for row, values in per_row.items():
+                self.results.append(dict(dataset=dataset, method=row, image=image,
+                                         **{k: float(v) for k, v in values.items()}))
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        self.per_image_rows = list(results)
+        sums: Dict[tuple, List[float]] = defaultdict(list)
+        for row in results:
+            for key, value in row.items():
+                if key in ('dataset', 'method', 'image'):
+                    continue
+                sums[(row['method'], key)].append(value)
+        metrics: Dict[str, float] = OrderedDict()
+        for (method, key), values in sums.items():
+            finite = [v for v in values if not math.isnan(v)]
+            if len(finite) < len(values):
+                print_log(f'{key}: {len(values) - len(finite)} NaN value(s) left out of the mean',
+                          logger='current', level=30)
+            mean = sum(finite) / len(finite) if finite else float('nan')
+            name = key if method == MODEL_ROW else f'{method}/{key}'
+            metrics[name] = mean
+        return metrics
+
+
+def sample_image(sample: dict, key: str) -> Optional[torch.Tensor]:
+    """The C×H×W tensor of a pixel field of a data sample dict, or None if absent."""
+    field = sample.get(key)
+    if field is None:
+        return None
+    data = field['data'] if isinstance(field, dict) else getattr(field, 'data', field)
+    return data if isinstance(data, torch.Tensor) else torch.as_tensor(data)

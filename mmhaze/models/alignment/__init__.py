@@ -1,0 +1,1 @@
+"""Registered blocks of this role (see DESIGN.md §2)."""

@@ -1,0 +1,175 @@
+"""Batching VIS/IR pairs: normalise, stack per modality, pad to a multiple, and undo it."""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+
+from mmhaze.registry import MODELS
+from mmhaze.structures import FusionDataSample
+
+SOURCE_KEYS = ('vis', 'ir')
+
+
+def pad_to(x: torch.Tensor, height: int, width: int, mode: str = 'reflect') -> torch.Tensor:
+    """Pad a (B×)C×H×W tensor at the bottom and right to ``height`` × ``width``.
+
+    Reflect padding needs the pad to be smaller than the image, so large pads reflect
+    repeatedly (each step at most size − 1); a 1-pixel side falls back to replicate.
+    """
+    squeeze = x.dim() == 3
+    if squeeze:
+        x = x[None]
+    while x.shape[-2] < height or x.shape[-1] < width:
+        ph, pw = height - x.shape[-2], width - x.shape[-1]
+        if mode == 'reflect':
+            if x.shape[-2] < 2 and ph > 0 or x.shape[-1] < 2 and pw > 0:
+                x = F.pad(x, (0, pw, 0, ph), mode='replicate')
+                continue
+            ph, pw = min(ph, x.shape[-2] - 1), min(pw, x.shape[-1] - 1)
+        if mode == 'constant':
+            x = F.pad(x, (0, pw, 0, ph), mode='constant', value=0.0)
+        else:
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x[0] if squeeze else x
+
+
+@MODELS.register_module()
+class FusionDataPreprocessor(BaseDataPreprocessor):
+    """Turn a list of packed pairs into batched, normalised, padded tensors (and back).
+
+    Args:
+        input_range: value range the model works in, ``(0, 1)`` or ``(-1, 1)``. Sources (and
+            targets stacked by :meth:`stack_targets`) are mapped linearly from [0, 1].
+        pad_size_divisor: pad H and W up to a multiple of this (e.g. 4, 8, 16, 32; 1 = off).
+        pad_mode: ``'reflect'`` (default), ``'replicate'`` or ``'constant'``.
+        ir_channels: channels the model expects for ``ir`` (1 or 3); None keeps what was
+            loaded. A 1-channel IR where 3 are expected is replicated, with a warning once.
+        vis_channels: channels expected for ``vis`` (3 by default).
+
+    The padding of every sample is recorded in its metainfo (``pad_shape``, ``padding_size`` as
+    (top, bottom, left, right)) so :meth:`destruct` crops predictions back exactly; predictions
+    leave :meth:`destruct` in [0, 1] whatever ``input_range`` is.
+    """
+
+    def __init__(self, input_range: Sequence[float] = (0.0, 1.0), pad_size_divisor: int = 1,
+                 pad_mode: str = 'reflect', ir_channels: Optional[int] = None,
+                 vis_channels: Optional[int] = 3, non_blocking: bool = False):
+        super().__init__(non_blocking)
+        lo, hi = (float(v) for v in input_range)
+        if hi <= lo:
+            raise ValueError(f'input_range must be increasing, got {input_range}')
+        if pad_size_divisor < 1:
+            raise ValueError(f'pad_size_divisor must be >= 1, got {pad_size_divisor}')
+        if pad_mode not in ('reflect', 'replicate', 'constant'):
+            raise ValueError(f"pad_mode must be 'reflect', 'replicate' or 'constant', got {pad_mode!r}")
+        self.input_range = (lo, hi)
+        self.pad_size_divisor = int(pad_size_divisor)
+        self.pad_mode = pad_mode
+        self.channels = {'vis': vis_channels, 'ir': ir_channels}
+        self._warned: set = set()
+
+    # ------------------------------------------------------------------ value range
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """[0, 1] → model range."""
+        lo, hi = self.input_range
+        return x if (lo, hi) == (0.0, 1.0) else x * (hi - lo) + lo
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Model range → [0, 1] (not clamped)."""
+        lo, hi = self.input_range
+        return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
+
+    # ------------------------------------------------------------------ batching
+    def _match_channels(self, x: torch.Tensor, key: str) -> torch.Tensor:
+        want = self.channels.get(key)
+        have = x.shape[0]
+        if want is None or have == want:
+            return x
+        if have == 1:
+            if key not in self._warned:
+                warnings.warn(f'{key} has 1 channel but the model expects {want}: replicating it '
+                              '(set the loading transform to produce the right number).')
+                self._warned.add(key)
+            return x.expand(want, *x.shape[1:])
+        if want == 1 and have == 3:
+            if key not in self._warned:
+                warnings.warn(f'{key} has 3 channels but the model expects 1: using their mean.')
+                self._warned.add(key)
+            return x.mean(0, keepdim=True)
+        raise ValueError(f'{key} has {have} channels; the model expects {want}')
+
+    def _batch_shape(self, sizes: List[Tuple[int, int]]) -> Tuple[int, int]:
+        d = self.pad_size_divisor
+        h = max(s[0] for s in sizes)
+        w = max(s[1] for s in sizes)
+        return int(math.ceil(h / d) * d), int(math.ceil(w / d) * d)
+
+    def stack_images(self, images: Sequence[torch.Tensor], key: str,
+                     batch_shape: Tuple[int, int]) -> torch.Tensor:
+        """Normalise, fix channels and pad a list of C×H×W [0, 1] images to one batch."""
+        out = []
+        for img in images:
+            img = img.to(self.device, non_blocking=self._non_blocking).float()
+            img = self._match_channels(img, key)
+            out.append(pad_to(self.normalize(img), *batch_shape, mode=self.pad_mode))
+        return torch.stack(out)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(data)
+        inputs = data['inputs']
+        samples: Optional[List[FusionDataSample]] = data.get('data_samples')
+        missing = [k for k in SOURCE_KEYS if k not in inputs]
+        if missing:
+            raise KeyError(f'inputs lack {missing}; PackFusionInputs must produce vis and ir')
+        vis_list = inputs['vis'] if isinstance(inputs['vis'], (list, tuple)) else list(inputs['vis'])
+        ir_list = inputs['ir'] if isinstance(inputs['ir'], (list, tuple)) else list(inputs['ir'])
+        sizes = [tuple(v.shape[-2:]) for v in vis_list]
+        batch_shape = self._batch_shape(sizes)
+        batch = {
+            'vis': self.stack_images(vis_list, 'vis', batch_shape),
+            'ir': self.stack_images(ir_list, 'ir', batch_shape),
+        }
+        if samples is not None:
+            for sample, (h, w) in zip(samples, sizes):
+                sample.set_metainfo(dict(
+                    img_shape=(h, w), pad_shape=batch_shape,
+                    padding_size=(0, batch_shape[0] - h, 0, batch_shape[1] - w),
+                    batch_input_shape=batch_shape))
+        return dict(inputs=batch, data_samples=samples)
+
+    def stack_targets(self, data_samples: Sequence[FusionDataSample], field: str,
+                      like: torch.Tensor, normalize: bool = True) -> torch.Tensor:
+        """Batch a pixel field of the data samples (e.g. ``gt_clear``) the way the inputs were.
+
+        Images are normalised to ``input_range`` and padded like the sources; label maps
+        (integer tensors) are padded with 255 (ignore) and not normalised.
+        """
+        batch_shape = tuple(like.shape[-2:])
+        out = []
+        for i, sample in enumerate(data_samples):
+            if field not in sample:
+                raise KeyError(f'sample {i} ({sample.metainfo.get("img_id", "?")}) has no '
+                               f'{field!r}; this loss needs it (is the dataset providing it?)')
+            x = getattr(sample, field).data.to(like.device)
+            if x.dtype.is_floating_point:
+                x = self.normalize(x.float()) if normalize else x.float()
+                x = pad_to(x, *batch_shape, mode=self.pad_mode)
+            else:
+                ph, pw = batch_shape[0] - x.shape[-2], batch_shape[1] - x.shape[-1]
+                x = F.pad(x, (0, pw, 0, ph), value=255)
+            out.append(x)
+        return torch.stack(out)
+
+    def destruct(self, batch: torch.Tensor,
+                 data_samples: Sequence[FusionDataSample]) -> List[torch.Tensor]:
+        """Model-range B×C×H×W predictions → list of un-padded C×h×w tensors in [0, 1]."""
+        out = []
+        for pred, sample in zip(batch, data_samples):
+            h, w = sample.metainfo.get('img_shape', pred.shape[-2:])
+            out.append(self.denormalize(pred[..., :h, :w]).clamp(0.0, 1.0))
+        return out

@@ -1,0 +1,5 @@
+from .fusion_loss import MaxGradientLoss, MaxIntensityLoss, sobel_l1_magnitude
+from .pixel_loss import CharbonnierLoss, L1Loss, WeightedLoss, reduce_loss
+
+__all__ = ['L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss',
+           'reduce_loss', 'sobel_l1_magnitude']

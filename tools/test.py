@@ -1,0 +1,54 @@
+"""Test a checkpoint and write the benchmark files: ``python tools/test.py CONFIG CHECKPOINT``.
+
+Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.tex, table.csv}``
+and prints the Markdown table.
+"""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) an mmhaze model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs, metrics and tables')
+    parser.add_argument('--out', help='also dump the metrics to this JSON file (must not exist)')
+    parser.add_argument('--save-preds', help='write pred_dehazed / pred_fused PNGs into this dir')
+    parser.add_argument('--show-dir', help='write visual grids into this dir')
+    parser.add_argument('--method-name', help='row name in the tables (default: config name)')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow loading a trusted checkpoint that is not weights_only-safe')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. test_dataloader.dataset.num_samples=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmhaze.apis import ConfigError, build_runner, prepare_config
+    from mmhaze.apis.testing import finish_test, prepare_test
+    try:
+        cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                             args.unsafe_load)
+        prepare_test(cfg, args.checkpoint, out=args.out, save_preds=args.save_preds,
+                     show_dir=args.show_dir)
+    except ConfigError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
+    finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

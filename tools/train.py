@@ -1,0 +1,53 @@
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train an mmhaze model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from CKPT, or, without a value, from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='mixed-precision training (CUDA)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the total batch size')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow loading a trusted checkpoint that is not weights_only-safe')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config keys, e.g. model.channels=16 train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    # torchrun passes --local-rank; older launchers --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmhaze.apis import (ConfigError, apply_resume, build_runner, enable_amp,
+                             enable_auto_scale_lr, prepare_config)
+    try:
+        cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                             args.unsafe_load)
+        if args.amp:
+            enable_amp(cfg)
+        if args.auto_scale_lr:
+            enable_auto_scale_lr(cfg)
+        apply_resume(cfg, args.resume)
+    except ConfigError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    runner = build_runner(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
