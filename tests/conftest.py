@@ -6,8 +6,11 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # tools/ and configs/ are addressed from the repo root
-    sys.path.insert(0, str(REPO_ROOT))
+for _p in (REPO_ROOT, REPO_ROOT / 'tests'):  # tools/ from the root; helpers.py from tests/
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from helpers import TINY_TRAIN_OPTIONS, load_tool  # noqa: E402
 
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
@@ -33,3 +36,15 @@ def _mmhaze_scope():
     from mmhaze.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     yield
+
+
+@pytest.fixture
+def tiny_train_options():
+    """``--cfg-options`` values that make the demo config train 4 iterations on 32 px scenes."""
+    return list(TINY_TRAIN_OPTIONS)
+
+
+@pytest.fixture
+def tool():
+    """``tool('train').main([...])`` runs a CLI tool in-process."""
+    return load_tool

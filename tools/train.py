@@ -31,8 +31,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmhaze.apis import (ConfigError, apply_resume, build_runner, enable_amp,
-                             enable_auto_scale_lr, prepare_config)
+    from mmhaze.apis import (
+        ConfigError,
+        apply_resume,
+        build_runner,
+        enable_amp,
+        enable_auto_scale_lr,
+        prepare_config,
+    )
     try:
         cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                              args.unsafe_load)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import os.path as osp
-from typing import Any, Dict, Iterable, List, Optional, Set
+from collections.abc import Iterable
+from typing import Any, Optional
 
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope, Registry
@@ -64,8 +65,8 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ''
 
 
-def _registry_names(registry: Registry) -> Set[str]:
-    names: Set[str] = set()
+def _registry_names(registry: Registry) -> set[str]:
+    names: set[str] = set()
     reg: Optional[Registry] = registry
     while reg is not None:
         reg.import_from_location()
@@ -74,14 +75,16 @@ def _registry_names(registry: Registry) -> Set[str]:
     return names
 
 
-def _init_params(cls: type) -> Optional[Dict[str, inspect.Parameter]]:
+def _init_params(cls: type) -> Optional[dict[str, inspect.Parameter]]:
     """Arguments accepted by ``cls(...)``, following ``**kwargs`` up the MRO; None = anything."""
-    params: Dict[str, inspect.Parameter] = {}
+    params: dict[str, inspect.Parameter] = {}
     for klass in cls.__mro__:
         if '__init__' not in klass.__dict__:
             continue
         if klass.__module__.startswith('torch.') or klass in _ROOTS:
-            return params or None
+            # **kwargs reached the root unconsumed: the class forwards them somewhere we
+            # cannot see (e.g. EMAHook to its EMA model), so anything may be valid.
+            return None
         try:
             sig = inspect.signature(klass.__init__)
         except (TypeError, ValueError):
@@ -94,13 +97,13 @@ def _init_params(cls: type) -> Optional[Dict[str, inspect.Parameter]]:
                 params.setdefault(name, p)
         if not var_kw:
             return params
-    return params or None
+    return None
 
 
 class _Checker:
 
     def __init__(self) -> None:
-        self.errors: List[str] = []
+        self.errors: list[str] = []
 
     def node(self, cfg: Any, path: str, registry: Registry, nested: Optional[Registry] = None,
              skip: Iterable[str] = (), depth: int = 0) -> None:
@@ -120,7 +123,8 @@ class _Checker:
         if obj is None:
             where = f'{registry.scope}::{registry.name}'
             self.errors.append(f"config key `{path}.type`: {obj_type!r} is not registered in "
-                               f"{where}{_suggest(obj_type.split('.')[-1], _registry_names(registry))}")
+                               f"{where}"
+                               f"{_suggest(obj_type.split('.')[-1], _registry_names(registry))}")
             return
         # Nested arguments of foreign classes (mmcv layers built from norm_cfg & co.) are
         # rewritten by their builders, so only mmhaze's own classes are checked below the top.
@@ -136,7 +140,8 @@ class _Checker:
         params = _init_params(cls)
         if params is None:
             return
-        allowed = set(params) | {'type', '_scope_'} | set(skip) | _RUNNER_KEYS.get(registry.name, set())
+        allowed = (set(params) | {'type', '_scope_'} | set(skip)
+                   | _RUNNER_KEYS.get(registry.name, set()))
         for key in cfg:
             if key not in allowed:
                 self.errors.append(f'config key `{path}.{key}`: {cls.__name__} has no argument '

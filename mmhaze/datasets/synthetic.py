@@ -1,7 +1,8 @@
 """The embedded default dataset: procedural scenes rendered on the fly (no download)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -45,7 +46,7 @@ class SyntheticFusionDataset(BaseDataset):
         if int(num_samples) < 1:
             raise ValueError(f'num_samples must be >= 1, got {num_samples}')
         self.num_samples = int(num_samples)
-        self.img_size: Tuple[int, int] = (
+        self.img_size: tuple[int, int] = (
             (int(img_size), int(img_size)) if isinstance(img_size, int)
             else (int(img_size[0]), int(img_size[1])))
         self.seed = int(seed)
@@ -55,7 +56,7 @@ class SyntheticFusionDataset(BaseDataset):
         kwargs.setdefault('serialize_data', False)  # records are tiny
         super().__init__(**kwargs)
 
-    def load_data_list(self) -> List[dict]:
+    def load_data_list(self) -> list[dict]:
         return [dict(sample_idx=i, img_id=f'synthetic_s{self.seed}_{i:05d}')
                 for i in range(self.num_samples)]
 

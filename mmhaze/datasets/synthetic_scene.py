@@ -16,7 +16,7 @@ coordinates, so any size works.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -34,10 +34,10 @@ LAMBDA_VIS_UM, LAMBDA_NIR_UM, LAMBDA_LWIR_UM = 0.55, 0.85, 10.0
 class HazeParams:
     """Ranges the haze of one sample is drawn from (uniformly)."""
 
-    beta_range: Tuple[float, float] = (0.004, 0.015)  # 1/m; visibility ≈ 3.9/β: 260 m to 1 km
-    airlight_range: Tuple[float, float] = (0.75, 0.95)
+    beta_range: tuple[float, float] = (0.004, 0.015)  # 1/m; visibility ≈ 3.9/β: 260 m to 1 km
+    airlight_range: tuple[float, float] = (0.75, 0.95)
     airlight_tint: float = 0.03  # per-channel spread of A (bluish haze when > 0)
-    nir_gamma_range: Tuple[float, float] = (1.0, 1.3)  # Ångström-like exponent for NIR
+    nir_gamma_range: tuple[float, float] = (1.0, 1.3)  # Ångström-like exponent for NIR
     thermal_gamma: float = 1.3
 
 
@@ -53,7 +53,7 @@ class SyntheticScene:
     depth: np.ndarray  # H×W metres
     labels: np.ndarray  # H×W uint8 class ids
     transmission: np.ndarray  # H×W, VIS
-    haze: Dict[str, object] = field(default_factory=dict)
+    haze: dict[str, object] = field(default_factory=dict)
 
 
 class _Canvas:
@@ -70,7 +70,7 @@ class _Canvas:
         self.nir = np.zeros((h, w), np.float32)
         self.thermal = np.zeros((h, w), np.float32)
 
-    def box(self, x0: float, y0: float, x1: float, y1: float) -> Tuple[slice, slice]:
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[slice, slice]:
         """Pixel slices of the normalised box [x0, x1] × [y0, y1], clipped to the image."""
         c0 = int(np.clip(np.floor(x0 * (self.w - 1)), 0, self.w))
         c1 = int(np.clip(np.ceil(x1 * (self.w - 1)) + 1, 0, self.w))
@@ -78,7 +78,7 @@ class _Canvas:
         r1 = int(np.clip(np.ceil(y1 * (self.h - 1)) + 1, 0, self.h))
         return slice(r0, r1), slice(c0, c1)
 
-    def paint(self, region: Tuple[slice, slice], mask: np.ndarray, label: int, depth, vis, nir,
+    def paint(self, region: tuple[slice, slice], mask: np.ndarray, label: int, depth, vis, nir,
               thermal) -> None:
         """Paint ``mask`` (shaped like ``region``); values are scalars, colours or full maps."""
 
@@ -95,7 +95,7 @@ class _Canvas:
         self.nir[region][mask] = local(nir)
         self.thermal[region][mask] = local(thermal)
 
-    def to_px(self, x: float, y: float) -> Tuple[float, float]:
+    def to_px(self, x: float, y: float) -> tuple[float, float]:
         return x * (self.w - 1), y * (self.h - 1)
 
 
@@ -118,7 +118,7 @@ def _ground_distance(rows_below_horizon: np.ndarray) -> np.ndarray:
     return FOCAL * CAMERA_HEIGHT_M / np.maximum(rows_below_horizon, 1e-4)
 
 
-def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
+def render_scene(index: int, seed: int = 0, size: tuple[int, int] = (256, 256),
                  haze: Optional[HazeParams] = None) -> SyntheticScene:
     """Render scene ``index`` of the family ``seed`` at ``size`` = (H, W)."""
     haze = haze or HazeParams()
@@ -146,7 +146,7 @@ def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
     cv.nir[:] = 0.12 + 0.05 * t_sky + 0.45 * clouds  # Rayleigh scattering is weak in NIR
     cv.thermal[:] = 0.05 + 0.05 * t_sky + 0.08 * clouds  # the clear sky is radiatively cold
 
-    # --- ground: grass or bare terrain on either side of a road ---------------------------------
+    # --- ground: grass or bare terrain on either side of a road -------------------------------
     ground_depth = np.broadcast_to(
         np.minimum(_ground_distance(yn - horizon), 2000.0), (h, w)).astype(np.float32)
     ground = np.broadcast_to(yn > horizon, (h, w))
@@ -171,7 +171,7 @@ def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
     lane = road & (np.abs(xn - vp_x) < 0.012 * frac + 0.5 / w) & dashes
     cv.paint(full, lane, ROAD, ground_depth, 0.85, 0.70, 0.50)
 
-    # --- distant buildings on the horizon (far to near) ------------------------------------------
+    # --- distant buildings on the horizon (far to near) ---------------------------------------
     for d in np.sort(rng.uniform(250, 1200, int(rng.integers(3, 9))))[::-1]:
         # 10-40 m tall (in image heights), leaving some sky above the skyline
         bh = min(FOCAL * rng.uniform(10, 40) / d, horizon * rng.uniform(0.4, 0.85))
@@ -196,9 +196,10 @@ def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
         cv.paint(region, pane & ~lit, BUILDING, d, (0.18, 0.22, 0.30), 0.10, 0.30)
         cv.paint(region, lit, BUILDING, d, (0.85, 0.77, 0.51), 0.30, 0.33)
 
-    # --- trees beside the road ----------------------------------------------------------------------
+    # --- trees beside the road ----------------------------------------------------------------
     canopy_tex = _smooth_noise(rng, h, w, 50)
-    leaf = np.stack([0.12 + 0.05 * canopy_tex, 0.30 + 0.10 * canopy_tex, 0.10 + 0.03 * canopy_tex], -1)
+    leaf = np.stack([0.12 + 0.05 * canopy_tex, 0.30 + 0.10 * canopy_tex,
+                     0.10 + 0.03 * canopy_tex], -1)
     trees = [float(d) for d in rng.uniform(25, 400, int(rng.integers(3, 10)))]
     for d in sorted(trees, reverse=True):
         base_y = horizon + FOCAL * CAMERA_HEIGHT_M / d
@@ -219,7 +220,7 @@ def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
         cv.paint(region, ex ** 2 + ey ** 2 <= 1, VEGETATION, d, leaf, 0.72 + 0.08 * canopy_tex,
                  0.28 + 0.02 * canopy_tex)
 
-    # --- warm objects: cars on the road, people beside it (far to near) ---------------------------
+    # --- warm objects: cars on the road, people beside it (far to near) -----------------------
     objects = [('car', float(rng.uniform(12, 250))) for _ in range(int(rng.integers(1, 4)))]
     objects += [('person', float(rng.uniform(8, 150))) for _ in range(int(rng.integers(1, 5)))]
     for kind, d in sorted(objects, key=lambda o: -o[1]):
@@ -251,23 +252,25 @@ def render_scene(index: int, seed: int = 0, size: Tuple[int, int] = (256, 256),
             region = cv.box(cx - pw / 2, base_y - ph, cx + pw / 2, base_y)
             rx = (xn[:, region[1]] - cx) / max(pw / 2, 1e-6)  # -1..1
             ry = (yn[region[0]] - (base_y - ph)) / max(ph, 1e-6)  # 0..1 head to feet
-            head = (rx * 0.25 / 0.11) ** 2 * (pw / 2 / m2x / 0.25) ** 2 + ((ry - 0.07) / 0.07) ** 2 <= 1
+            # head: an ellipse 0.22 m wide (rx spans the 0.5 m shoulders), 14 % of the height
+            head = (rx / 0.44) ** 2 + ((ry - 0.07) / 0.07) ** 2 <= 1
             torso = (ry > 0.14) & (np.abs(rx) <= 1)
             cloth = rng.uniform(0.05, 0.85, 3).astype(np.float32)
             cv.paint(region, torso, PERSON, d, cloth * sun, 0.25 + 0.35 * cloth.mean(), 0.86)
             skin = np.array([0.80, 0.62, 0.50], np.float32) * rng.uniform(0.5, 1.0)
             cv.paint(region, head & ~torso, PERSON, d, skin * sun, 0.55, 0.97)
 
-    # --- sensor effects -----------------------------------------------------------------------------
+    # --- sensor effects -----------------------------------------------------------------------
     shade = 1.0 - 0.08 * ((xn - 0.5) ** 2 + (yn - 0.5) ** 2)  # mild vignetting
     clear_vis = np.clip(cv.vis * (shade * sun)[..., None]
                         + rng.normal(0, 0.006, cv.vis.shape).astype(np.float32), 0, 1)
-    clear_nir = np.clip(cv.nir * shade * sun + rng.normal(0, 0.008, cv.nir.shape).astype(np.float32), 0, 1)
+    nir_noise = rng.normal(0, 0.008, cv.nir.shape).astype(np.float32)
+    clear_nir = np.clip(cv.nir * shade * sun + nir_noise, 0, 1)
     # Thermal: heat diffuses, so the scene is smooth; a little fixed-pattern noise.
     thermal = cv2.GaussianBlur(cv.thermal, (0, 0), sigmaX=max(0.6, 1.2 * min(h, w) / 256))
     thermal = np.clip(thermal + rng.normal(0, 0.01, thermal.shape).astype(np.float32), 0, 1)
 
-    # --- haze: atmospheric scattering with per-band extinction ------------------------------------
+    # --- haze: atmospheric scattering with per-band extinction --------------------------------
     beta = float(rng.uniform(*haze.beta_range))
     a_grey = float(rng.uniform(*haze.airlight_range))
     tint = rng.uniform(-haze.airlight_tint, haze.airlight_tint, 3) * 0.5 + np.array(

@@ -18,22 +18,24 @@ import math
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Optional
 
 from .metrics.base_image_metric import MODEL_ROW, BaseImageMetric
 
 ID_COLUMNS = ('dataset', 'method', 'image')
 
 
-def collect_rows(metrics: Iterable, method: str) -> Tuple[List[dict], Dict[str, str], Dict[str, str]]:
+def collect_rows(metrics: Iterable,
+                 method: str) -> tuple[list[dict], dict[str, str], dict[str, str]]:
     """Per-image rows of every evaluated :class:`BaseImageMetric`, merged per image.
 
     Returns the rows (the model's row label replaced by ``method``), the conventions and the
     directions of every metric key.
     """
-    merged: Dict[tuple, dict] = OrderedDict()
-    conventions: Dict[str, str] = {}
-    directions: Dict[str, str] = {}
+    merged: dict[tuple, dict] = OrderedDict()
+    conventions: dict[str, str] = {}
+    directions: dict[str, str] = {}
     for metric in metrics:
         if not isinstance(metric, BaseImageMetric):
             continue
@@ -47,9 +49,9 @@ def collect_rows(metrics: Iterable, method: str) -> Tuple[List[dict], Dict[str, 
     return list(merged.values()), conventions, directions
 
 
-def summarise(rows: Sequence[dict]) -> Dict[str, Dict[str, Dict[str, float]]]:
+def summarise(rows: Sequence[dict]) -> dict[str, dict[str, dict[str, float]]]:
     """Mean of every metric, as ``{method: {dataset: {metric: mean}}}`` (NaNs left out)."""
-    acc: Dict[str, Dict[str, Dict[str, List[float]]]] = OrderedDict()
+    acc: dict[str, dict[str, dict[str, list[float]]]] = OrderedDict()
     for row in rows:
         per = acc.setdefault(row['method'], OrderedDict()).setdefault(row['dataset'], OrderedDict())
         for k, v in row.items():
@@ -60,8 +62,8 @@ def summarise(rows: Sequence[dict]) -> Dict[str, Dict[str, Dict[str, float]]]:
                     for k, v in ds.items()} for d, ds in per.items()} for m, per in acc.items()}
 
 
-def _columns(summary: dict) -> List[Tuple[str, str]]:
-    cols: List[Tuple[str, str]] = []
+def _columns(summary: dict) -> list[tuple[str, str]]:
+    cols: list[tuple[str, str]] = []
     for per in summary.values():
         for dataset, values in per.items():
             for key in values:
@@ -70,7 +72,7 @@ def _columns(summary: dict) -> List[Tuple[str, str]]:
     return cols
 
 
-def _best(summary: dict, cols, directions) -> Dict[Tuple[str, str], str]:
+def _best(summary: dict, cols, directions) -> dict[tuple[str, str], str]:
     best = {}
     if len(summary) < 2:
         return best
@@ -92,8 +94,8 @@ def _fmt(v: Optional[float], digits: int = 4) -> str:
     return f'{v:.{digits}f}' if abs(v) < 1000 else f'{v:.1f}'
 
 
-def format_tables(summary: dict, directions: Dict[str, str],
-                  conventions: Dict[str, str]) -> Dict[str, str]:
+def format_tables(summary: dict, directions: dict[str, str],
+                  conventions: dict[str, str]) -> dict[str, str]:
     """Markdown, LaTeX and CSV renderings of the summary."""
     cols = _columns(summary)
     best = _best(summary, cols, directions)
@@ -133,8 +135,8 @@ def format_tables(summary: dict, directions: Dict[str, str],
 
 
 def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
-                     conventions: Dict[str, str], directions: Dict[str, str],
-                     main_method: Optional[str] = None) -> Dict[str, str]:
+                     conventions: dict[str, str], directions: dict[str, str],
+                     main_method: Optional[str] = None) -> dict[str, str]:
     """Write the five benchmark files into ``run_dir``; returns their paths and the Markdown."""
     os.makedirs(run_dir, exist_ok=True)
     keys = list(dict.fromkeys(k for r in rows for k in r if k not in ID_COLUMNS))

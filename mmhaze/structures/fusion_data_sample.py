@@ -1,7 +1,7 @@
 """The data sample every mmhaze component passes around: one per VIS/IR pair."""
 from __future__ import annotations
 
-from typing import List, Sequence
+from collections.abc import Sequence
 
 import torch
 from mmengine.structures import BaseDataElement, PixelData
@@ -63,6 +63,6 @@ def stack_field(data_samples: Sequence[FusionDataSample], field: str) -> torch.T
     return torch.stack([getattr(s, field).data for s in data_samples])
 
 
-def field_list(data_samples: Sequence[FusionDataSample], field: str) -> List[torch.Tensor]:
+def field_list(data_samples: Sequence[FusionDataSample], field: str) -> list[torch.Tensor]:
     """The tensors of one pixel field, one per sample (sizes may differ)."""
     return [getattr(s, field).data for s in data_samples]

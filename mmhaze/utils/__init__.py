@@ -1,5 +1,10 @@
-from .checkpoint import (UNSAFE_LOAD_ENV, UnsafeCheckpointError, from_weights_only_safe,
-                         safe_torch_load, to_weights_only_safe)
+from .checkpoint import (
+    UNSAFE_LOAD_ENV,
+    UnsafeCheckpointError,
+    from_weights_only_safe,
+    safe_torch_load,
+    to_weights_only_safe,
+)
 from .compat import apply_compat
 from .setup_env import register_all_modules
 from .shared_data import SHARED_DATA_ENV, find_shared_file, shared_data_dir

@@ -2,8 +2,8 @@
 
 mmengine 0.10.x pickles the message hub's ``HistoryBuffer`` objects into every checkpoint, and
 their state pickles bound methods through the builtin ``getattr``: such a file cannot be read
-safely on torch>=2.6 (and allow-listing ``getattr`` would defeat the purpose). So mmhaze never writes
-one. :func:`to_weights_only_safe` turns HistoryBuffers, numpy arrays and numpy scalars into
+safely on torch>=2.6 (and allow-listing ``getattr`` would defeat the purpose). So mmhaze never
+writes one. :func:`to_weights_only_safe` turns HistoryBuffers, numpy arrays and numpy scalars into
 tensors, lists and Python numbers before saving (``SafeCheckpointHook.before_save_checkpoint``), and
 :func:`from_weights_only_safe` rebuilds the HistoryBuffers after loading
 (``SafeCheckpointHook.after_load_checkpoint``, which mmengine calls before it restores the message
@@ -127,8 +127,9 @@ def register_safe_checkpoint_loader() -> None:
 
 def save_safe_checkpoint(checkpoint: dict, filename: str) -> None:
     """Write ``checkpoint`` weights_only-safe and atomically (temporary file, then rename)."""
-    from .fileio import atomic_write_bytes
     import io
+
+    from .fileio import atomic_write_bytes
     buffer = io.BytesIO()
     torch.save(to_weights_only_safe(checkpoint), buffer)
     atomic_write_bytes(buffer.getvalue(), filename)

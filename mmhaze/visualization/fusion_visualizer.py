@@ -1,7 +1,8 @@
 """Side-by-side grids of one pair: hazy | ir | dehazed | fused | clear | labels."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ class FusionVisualizer(Visualizer):
     def render(self, data_sample, palette: Optional[Sequence] = None) -> np.ndarray:
         """H×(k·W)×3 uint8 grid of the panels present in ``data_sample``."""
         palette = palette or (self.dataset_meta or {}).get('palette')
-        tiles: List[np.ndarray] = []
+        tiles: list[np.ndarray] = []
         for key in self.panels:
             if key not in data_sample:
                 continue

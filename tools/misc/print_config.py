@@ -1,4 +1,4 @@
-"""Print the full config after inheritance and overrides: ``python tools/misc/print_config.py CONFIG``."""
+"""Print a config after inheritance and overrides: ``python tools/misc/print_config.py CONFIG``."""
 import argparse
 import sys
 

@@ -1,7 +1,7 @@
 """Packing a pipeline's result dict into model inputs and a ``FusionDataSample``."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

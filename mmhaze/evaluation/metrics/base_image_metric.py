@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections import OrderedDict, defaultdict
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 from mmengine.evaluator import BaseMetric
@@ -27,19 +28,19 @@ class BaseImageMetric(BaseMetric):
     """
 
     #: direction of each key: '↑' higher is better, '↓' lower is better
-    directions: Dict[str, str] = {}
+    directions: dict[str, str] = {}
 
     def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None,
                  dataset_name: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.dataset_name = dataset_name or prefix
-        self.per_image_rows: List[dict] = []
+        self.per_image_rows: list[dict] = []
 
     @abstractmethod
-    def evaluate_sample(self, sample: dict) -> Dict[str, Dict[str, float]]:
+    def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
         """One data sample (as a dict) → ``{row_label: {metric_key: value}}``."""
 
-    def conventions(self) -> Dict[str, str]:
+    def conventions(self) -> dict[str, str]:
         """Metric key → one-line statement of the convention it follows (table footnotes)."""
         return {}
 
@@ -53,19 +54,21 @@ class BaseImageMetric(BaseMetric):
                 print_log(f'{type(self).__name__}: skipped image {image!r}: {err}',
                           logger='current', level=40)
                 continue
-            for row, values in per_row.items():
-                self.results.append(dict(dataset=dataset, method=row, image=image,
-                                         **{k: float(v) for k, v in values.items()}))
+            # One entry per sample: mmengine truncates the collected results to the dataset size.
+            self.results.append([dict(dataset=dataset, method=row, image=image,
+                                      **{k: float(v) for k, v in values.items()})
+                                 for row, values in per_row.items()])
 
-    def compute_metrics(self, results: list) -> Dict[str, float]:
-        self.per_image_rows = list(results)
-        sums: Dict[tuple, List[float]] = defaultdict(list)
+    def compute_metrics(self, results: list) -> dict[str, float]:
+        results = [row for sample_rows in results for row in sample_rows]
+        self.per_image_rows = results
+        sums: dict[tuple, list[float]] = defaultdict(list)
         for row in results:
             for key, value in row.items():
                 if key in ('dataset', 'method', 'image'):
                     continue
                 sums[(row['method'], key)].append(value)
-        metrics: Dict[str, float] = OrderedDict()
+        metrics: dict[str, float] = OrderedDict()
         for (method, key), values in sums.items():
             finite = [v for v in values if not math.isnan(v)]
             if len(finite) < len(values):

@@ -1,7 +1,8 @@
 """Full-reference dehazing quality against the clear image (``PSNR_ref``, ``SSIM_ref``)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from mmhaze.registry import METRICS
 
@@ -42,11 +43,11 @@ class ReferenceMetric(BaseImageMetric):
         self.include_input = include_input
         self.quantize = quantize
 
-    def _score(self, pred, ref) -> Dict[str, float]:
+    def _score(self, pred, ref) -> dict[str, float]:
         pred, ref = pred[None].float(), ref[None].float()
         return {m: float(_FUNCS[m](pred, ref, quantize=self.quantize)[0]) for m in self.metrics}
 
-    def evaluate_sample(self, sample: dict) -> Dict[str, Dict[str, float]]:
+    def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
         ref = sample_image(sample, self.ref_key)
         pred = sample_image(sample, self.pred_key)
         if ref is None:
@@ -58,7 +59,7 @@ class ReferenceMetric(BaseImageMetric):
             rows[INPUT_ROW] = self._score(sample_image(sample, 'vis'), ref)
         return rows
 
-    def conventions(self) -> Dict[str, str]:
+    def conventions(self) -> dict[str, str]:
         q = '8-bit quantised' if self.quantize else 'float'
         return {
             'PSNR_ref': f'{self.pred_key} vs {self.ref_key}, RGB, [0,1] {q}, capped at 100 dB',

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -66,7 +67,8 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         if pad_size_divisor < 1:
             raise ValueError(f'pad_size_divisor must be >= 1, got {pad_size_divisor}')
         if pad_mode not in ('reflect', 'replicate', 'constant'):
-            raise ValueError(f"pad_mode must be 'reflect', 'replicate' or 'constant', got {pad_mode!r}")
+            raise ValueError("pad_mode must be 'reflect', 'replicate' or 'constant', got "
+                             f'{pad_mode!r}')
         self.input_range = (lo, hi)
         self.pad_size_divisor = int(pad_size_divisor)
         self.pad_mode = pad_mode
@@ -103,14 +105,14 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
             return x.mean(0, keepdim=True)
         raise ValueError(f'{key} has {have} channels; the model expects {want}')
 
-    def _batch_shape(self, sizes: List[Tuple[int, int]]) -> Tuple[int, int]:
+    def _batch_shape(self, sizes: list[tuple[int, int]]) -> tuple[int, int]:
         d = self.pad_size_divisor
         h = max(s[0] for s in sizes)
         w = max(s[1] for s in sizes)
         return int(math.ceil(h / d) * d), int(math.ceil(w / d) * d)
 
     def stack_images(self, images: Sequence[torch.Tensor], key: str,
-                     batch_shape: Tuple[int, int]) -> torch.Tensor:
+                     batch_shape: tuple[int, int]) -> torch.Tensor:
         """Normalise, fix channels and pad a list of C×H×W [0, 1] images to one batch."""
         out = []
         for img in images:
@@ -122,12 +124,11 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
         inputs = data['inputs']
-        samples: Optional[List[FusionDataSample]] = data.get('data_samples')
+        samples: Optional[list[FusionDataSample]] = data.get('data_samples')
         missing = [k for k in SOURCE_KEYS if k not in inputs]
         if missing:
             raise KeyError(f'inputs lack {missing}; PackFusionInputs must produce vis and ir')
-        vis_list = inputs['vis'] if isinstance(inputs['vis'], (list, tuple)) else list(inputs['vis'])
-        ir_list = inputs['ir'] if isinstance(inputs['ir'], (list, tuple)) else list(inputs['ir'])
+        vis_list, ir_list = list(inputs['vis']), list(inputs['ir'])  # lists or stacked batches
         sizes = [tuple(v.shape[-2:]) for v in vis_list]
         batch_shape = self._batch_shape(sizes)
         batch = {
@@ -166,7 +167,7 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         return torch.stack(out)
 
     def destruct(self, batch: torch.Tensor,
-                 data_samples: Sequence[FusionDataSample]) -> List[torch.Tensor]:
+                 data_samples: Sequence[FusionDataSample]) -> list[torch.Tensor]:
         """Model-range B×C×H×W predictions → list of un-padded C×h×w tensors in [0, 1]."""
         out = []
         for pred, sample in zip(batch, data_samples):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 from mmengine.model import BaseModel
@@ -44,11 +45,11 @@ class BaseDehazeFuser(BaseModel):
         self.gradient_loss = MODELS.build(gradient_loss) if gradient_loss else None
 
     @abstractmethod
-    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> dict[str, torch.Tensor]:
         """Model-range B×C×H×W sources → dict of model-range outputs."""
 
-    def forward(self, inputs: Dict[str, torch.Tensor],
-                data_samples: Optional[List[FusionDataSample]] = None, mode: str = 'tensor'):
+    def forward(self, inputs: dict[str, torch.Tensor],
+                data_samples: Optional[list[FusionDataSample]] = None, mode: str = 'tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
@@ -57,7 +58,7 @@ class BaseDehazeFuser(BaseModel):
             return self._forward(inputs['vis'], inputs['ir'])
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
-    def _fusion_reference(self, inputs: Dict[str, torch.Tensor], outputs: Dict[str, torch.Tensor],
+    def _fusion_reference(self, inputs: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor],
                           data_samples: Sequence[FusionDataSample]) -> torch.Tensor:
         if self.fusion_reference == 'vis':
             return inputs['vis']
@@ -65,14 +66,14 @@ class BaseDehazeFuser(BaseModel):
             return outputs['dehazed'].detach()
         return self.data_preprocessor.stack_targets(data_samples, 'gt_clear', inputs['vis'])
 
-    def loss(self, inputs: Dict[str, torch.Tensor],
-             data_samples: Sequence[FusionDataSample]) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: dict[str, torch.Tensor],
+             data_samples: Sequence[FusionDataSample]) -> dict[str, torch.Tensor]:
         outputs = self._forward(inputs['vis'], inputs['ir'])
         return self.compute_losses(inputs, outputs, data_samples)
 
-    def compute_losses(self, inputs: Dict[str, torch.Tensor], outputs: Dict[str, torch.Tensor],
-                       data_samples: Sequence[FusionDataSample]) -> Dict[str, torch.Tensor]:
-        losses: Dict[str, torch.Tensor] = {}
+    def compute_losses(self, inputs: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor],
+                       data_samples: Sequence[FusionDataSample]) -> dict[str, torch.Tensor]:
+        losses: dict[str, torch.Tensor] = {}
         if self.dehaze_loss is not None and 'dehazed' in outputs:
             gt = self.data_preprocessor.stack_targets(data_samples, 'gt_clear', inputs['vis'])
             losses['loss_dehaze'] = self.dehaze_loss(outputs['dehazed'], gt)
@@ -87,14 +88,14 @@ class BaseDehazeFuser(BaseModel):
                                f'{sorted(outputs)}')
         return losses
 
-    def predict(self, inputs: Dict[str, torch.Tensor],
-                data_samples: Optional[List[FusionDataSample]] = None) -> List[FusionDataSample]:
+    def predict(self, inputs: dict[str, torch.Tensor],
+                data_samples: Optional[list[FusionDataSample]] = None) -> list[FusionDataSample]:
         outputs = self._forward(inputs['vis'], inputs['ir'])
         return self.to_data_samples(outputs, data_samples, len(inputs['vis']))
 
-    def to_data_samples(self, outputs: Dict[str, torch.Tensor],
-                        data_samples: Optional[List[FusionDataSample]],
-                        batch_size: int) -> List[FusionDataSample]:
+    def to_data_samples(self, outputs: dict[str, torch.Tensor],
+                        data_samples: Optional[list[FusionDataSample]],
+                        batch_size: int) -> list[FusionDataSample]:
         """Write un-padded [0, 1] predictions into the data samples (created if absent)."""
         if data_samples is None:
             data_samples = [FusionDataSample() for _ in range(batch_size)]

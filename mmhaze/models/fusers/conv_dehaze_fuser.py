@@ -1,7 +1,8 @@
 """A compact convolutional dehaze-and-fuse baseline (mmhaze's own, CPU-friendly)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -69,7 +70,7 @@ class ConvDehazeFuser(BaseDehazeFuser):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
 
-    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> dict[str, torch.Tensor]:
         feat = self.merge(torch.cat([self.vis_encoder(vis), self.ir_encoder(ir)], 1))
         feat = self.trunk(feat)
         dehazed = vis + self.dehaze_head(feat)

@@ -4,7 +4,12 @@
 - every checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`mmhaze.utils.checkpoint`);
 - local file writes through mmengine's fileio are atomic (:mod:`mmhaze.utils.fileio`).
 """
-from .mmcv_ops import compiled_mmcv_available, install_fallback_ops, point_sample, sigmoid_focal_loss
+from .mmcv_ops import (
+    compiled_mmcv_available,
+    install_fallback_ops,
+    point_sample,
+    sigmoid_focal_loss,
+)
 
 _APPLIED = False
 

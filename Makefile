@@ -1,0 +1,37 @@
+# Two commands for a fresh machine:
+#   make demo   install into .venv, train configs/demo/demo_synthetic.py on the CPU, print its table
+#   make test   install into .venv (with test extras) and run the test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.install-stamp
+DEMO_CONFIG := configs/demo/demo_synthetic.py
+DEMO_DIR ?= work_dirs/demo/$(shell date +%Y%m%d_%H%M%S)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip 'setuptools<82' wheel
+
+# Re-install only when the package metadata or the requirement lists change.
+$(STAMP): $(PY) setup.py setup.cfg pyproject.toml requirements/*.txt
+	$(PIP) install -c requirements/constraints.txt -e '.[tests]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR)
+
+test: install
+	$(PY) -m pytest tests --durations=15 -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check mmhaze tools tests configs
+
+clean-venv:
+	rm -rf $(VENV)

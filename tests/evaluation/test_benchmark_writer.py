@@ -1,0 +1,38 @@
+import csv
+import json
+
+from mmhaze.evaluation.benchmark import format_tables, summarise, write_run_folder
+
+ROWS = [
+    dict(dataset='msrs', method='ours', image='1', PSNR_ref=20.0, NIQE=3.0),
+    dict(dataset='msrs', method='ours', image='2', PSNR_ref=22.0, NIQE=5.0),
+    dict(dataset='msrs', method='hazy input', image='1', PSNR_ref=10.0, NIQE=2.0),
+    dict(dataset='m3fd', method='ours', image='9', PSNR_ref=30.0, NIQE=float('nan')),
+]
+DIRS = {'PSNR_ref': '↑', 'NIQE': '↓'}
+
+
+def test_summary_means_skip_nan():
+    s = summarise(ROWS)
+    assert s['ours']['msrs'] == {'PSNR_ref': 21.0, 'NIQE': 4.0}
+    assert s['ours']['m3fd']['PSNR_ref'] == 30.0 and s['ours']['m3fd']['NIQE'] == 0.0
+
+
+def test_tables_bold_the_best_per_column_by_direction():
+    tables = format_tables(summarise(ROWS[:3]), DIRS, {'NIQE': 'pyiqa, Y channel'})
+    md = tables['md']
+    assert '| method | PSNR_ref↑ | NIQE↓ |' in md
+    assert '| ours | **21.0000** | 4.0000 |' in md
+    assert '| hazy input | 10.0000 | **2.0000** |' in md  # lower NIQE is better
+    assert '- NIQE: pyiqa, Y channel' in md
+    assert r'\textbf{21.0000}' in tables['tex'] and r'$\downarrow$' in tables['tex']
+
+
+def test_run_folder_files(tmp_path):
+    paths = write_run_folder(str(tmp_path), ROWS, {'config': 'x.py'}, {}, DIRS, 'ours')
+    rows = list(csv.DictReader(open(paths['per_image'])))
+    assert rows[0].keys() >= {'dataset', 'method', 'image', 'PSNR_ref', 'NIQE'}
+    summary = json.loads(open(paths['summary']).read())
+    assert summary['results']['msrs']['PSNR_ref'] == 21.0
+    assert summary['meta']['config'] == 'x.py' and summary['meta']['directions'] == DIRS
+    assert 'msrs PSNR_ref↑' in open(paths['table_md']).read()  # two datasets: prefixed columns

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from mmhaze.evaluation import ReferenceMetric
+from mmhaze.evaluation.functional import gaussian_window, psnr, quantize_8bit, ssim
+from mmhaze.structures import FusionDataSample
+
+
+def test_psnr_known_values():
+    ref = torch.zeros(2, 3, 8, 8)
+    pred = ref.clone()
+    pred[0] += 0.1  # MSE 0.01 → 20 dB
+    vals = psnr(pred, ref, quantize=False)
+    assert vals[0].item() == pytest.approx(20.0, abs=1e-4)
+    assert vals[1].item() == pytest.approx(100.0)  # identical images: the documented cap
+
+
+def test_ssim_matches_skimage_gaussian_variant():
+    from skimage.metrics import structural_similarity
+    rng = np.random.default_rng(1)
+    a = rng.random((40, 48, 3))
+    b = np.clip(a + rng.normal(0, 0.08, a.shape), 0, 1)
+    ta = torch.from_numpy(a).permute(2, 0, 1)[None]
+    tb = torch.from_numpy(b).permute(2, 0, 1)[None]
+    expected = np.mean([structural_similarity(b[..., c], a[..., c], data_range=1.0,
+                                              gaussian_weights=True, sigma=1.5,
+                                              use_sample_covariance=False) for c in range(3)])
+    assert ssim(tb, ta, quantize=False).item() == pytest.approx(expected, abs=1e-10)
+    assert ssim(ta, ta).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='at least 11'):
+        ssim(ta[..., :8, :8], ta[..., :8, :8])
+
+
+def test_gaussian_window_is_matlab_fspecial():
+    w = gaussian_window(11, 1.5)
+    assert w.sum().item() == pytest.approx(1.0) and w[5, 5] == w.max()
+    assert w[0, 0].item() == pytest.approx(1.0576e-06, rel=1e-3)  # fspecial('gaussian',11,1.5)
+
+
+def test_quantization_matches_png_storage():
+    x = torch.tensor([0.5, 0.50196, 1.2, -0.1])
+    assert torch.allclose(quantize_8bit(x) * 255, torch.tensor([128., 128., 255., 0.]))
+
+
+def _sample(img_id, pred, clear, hazy):
+    s = FusionDataSample(metainfo=dict(img_id=img_id))
+    s.pred_dehazed, s.gt_clear, s.vis, s.ir = pred, clear, hazy, hazy[:1]
+    return s.to_dict()
+
+
+def test_metric_reports_model_and_hazy_input_rows():
+    torch.manual_seed(0)
+    clear = torch.rand(3, 16, 16)
+    metric = ReferenceMetric(include_input=True, prefix='toy')
+    metric.process({}, [_sample('a', clear, clear, clear * 0.5 + 0.4),
+                        _sample('b', (clear + 0.05).clamp(0, 1), clear, clear * 0.5 + 0.4)])
+    res = metric.evaluate(2)
+    assert res['toy/PSNR_ref'] > res['toy/hazy input/PSNR_ref']
+    assert res['toy/SSIM_ref'] > res['toy/hazy input/SSIM_ref']
+    rows = metric.per_image_rows
+    assert len(rows) == 4 and {r['method'] for r in rows} == {'model', 'hazy input'}
+    assert rows[0]['PSNR_ref'] == pytest.approx(100.0)
+
+
+def test_one_bad_image_does_not_abort_the_run():
+    clear = torch.rand(3, 16, 16)
+    metric = ReferenceMetric()
+    bad = FusionDataSample(metainfo=dict(img_id='broken'))
+    bad.pred_dehazed = clear
+    metric.process({}, [bad.to_dict(), _sample('ok', clear, clear, clear)])
+    res = metric.evaluate(2)
+    assert [r['image'] for r in metric.per_image_rows] == ['ok']
+    assert res['PSNR_ref'] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match='unknown metrics'):
+        ReferenceMetric(metrics=['PSNR'])
