@@ -35,6 +35,10 @@ class BaseDehazeFuser(BaseModel):
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='FusionDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # Built here with mmhaze's registry: mmengine's BaseModel would use the root
+            # registry, which only finds it when the default scope happens to be 'mmhaze'.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if fusion_reference not in FUSION_REFERENCES:
             raise ValueError(f'fusion_reference must be one of {FUSION_REFERENCES}, '
