@@ -85,3 +85,138 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: str
     print(f'\nResults ({runner.log_dir}):\n')
     print(paths['markdown'])
     return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluating images already on disk (tools/analysis_tools/eval_folder.py)
+# ---------------------------------------------------------------------------------------------
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+REFERENCE_KEYS = ('PSNR_ref', 'SSIM_ref')
+
+
+def _images_by_stem(folder: str, flag: str) -> dict:
+    if not osp.isdir(folder):
+        raise ConfigError(f'{flag} {folder}: folder not found')
+    by_stem: dict = {}
+    for name in sorted(os.listdir(folder)):
+        stem, ext = osp.splitext(name)
+        if ext.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if stem in by_stem:
+            raise ConfigError(f'{flag}: {by_stem[stem]} and {name} share the stem {stem!r}; '
+                              'files pair by stem, so keep one')
+        by_stem[stem] = osp.join(folder, name)
+    if not by_stem:
+        raise ConfigError(f'{flag} {folder}: no images ({", ".join(IMAGE_EXTENSIONS)})')
+    return by_stem
+
+
+def read_image_unit(path: str):
+    """An image file as a C×H×W float32 tensor in [0, 1] (RGB, or 1 channel for gray files).
+
+    8-bit files are divided by 255, 16-bit files by 65535 (as ``PackFusionInputs`` does); an
+    alpha channel is dropped.
+    """
+    import cv2
+    import numpy as np
+    import torch
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ConfigError(f'cannot read image {path}')
+    if img.dtype == np.uint8:
+        scale = 255.0
+    elif img.dtype == np.uint16:
+        scale = 65535.0
+    else:
+        raise ConfigError(f'{path}: unsupported pixel type {img.dtype} (8- or 16-bit only)')
+    if img.ndim == 3:
+        img = img[..., :3][..., ::-1] if img.shape[2] >= 3 else img[..., :1]
+    else:
+        img = img[..., None]
+    return torch.from_numpy(np.ascontiguousarray(img).transpose(2, 0, 1)).float() / scale
+
+
+def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool,
+                         dataset: str, options: Optional[dict] = None) -> list:
+    """The metric objects that score folder images under the same conventions as
+    ``tools/test.py`` (FusionMetric / ReferenceMetric / NoReferenceMetric)."""
+    from mmhaze.evaluation.functional import FUSION_FUNCTIONS
+    from mmhaze.evaluation.metrics import (
+        DEFAULT_FUSION_METRICS,
+        NO_REFERENCE_KEYS,
+        FusionMetric,
+        NoReferenceMetric,
+        ReferenceMetric,
+    )
+    keys = list(metrics) if metrics else list(DEFAULT_FUSION_METRICS) + (
+        list(REFERENCE_KEYS) if has_clear else [])
+    known = list(FUSION_FUNCTIONS) + list(REFERENCE_KEYS) + list(NO_REFERENCE_KEYS)
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise ConfigError(f'--metrics: unknown keys {unknown}; folder evaluation knows {known} '
+                          '(mIoU needs a semantic model: use tools/test.py)')
+    if any(k in REFERENCE_KEYS for k in keys) and not has_clear:
+        raise ConfigError('--metrics PSNR_ref/SSIM_ref need --clear (the clear images)')
+    options = dict(options or {})
+    built = []
+    fusion = [k for k in keys if k in FUSION_FUNCTIONS]
+    if fusion:
+        fusion_opts = {k: v for k, v in options.items() if k in FUSION_FUNCTIONS}
+        built.append(FusionMetric(metrics=fusion, pred_key='pred_fused', options=fusion_opts,
+                                  dataset_name=dataset))
+    ref = [k for k in keys if k in REFERENCE_KEYS]
+    if ref:
+        built.append(ReferenceMetric(metrics=ref, dataset_name=dataset,
+                                     pred_key='pred_dehazed' if dehazed else 'pred_fused'))
+    no_ref = [k for k in keys if k in NO_REFERENCE_KEYS]
+    if no_ref:
+        built.append(NoReferenceMetric(metrics=no_ref, pred_key='pred_fused',
+                                       dataset_name=dataset))
+    return built
+
+
+def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Optional[str] = None,
+                     dehazed: Optional[str] = None, metrics: Optional[list] = None,
+                     method: str = 'method', dataset: str = 'folder',
+                     options: Optional[dict] = None) -> dict:
+    """Score the images of ``fused`` (paired by stem with ``ir``, ``vis`` and optionally
+    ``clear`` / ``dehazed``) and write the run folder ``<work_dir>/<timestamp>/`` exactly as
+    ``tools/test.py`` does. ``vis`` is the visible image the fusion metrics compare against
+    (pass the clear images to evaluate as IASSF does); ``clear`` enables PSNR_ref/SSIM_ref,
+    computed on ``dehazed`` when given, else on ``fused``. Returns the written paths.
+    """
+    from mmhaze.evaluation.benchmark import collect_rows, write_run_folder
+    folders = dict(fused=_images_by_stem(fused, '--fused'), ir=_images_by_stem(ir, '--ir'),
+                   vis=_images_by_stem(vis, '--vis'))
+    if clear:
+        folders['gt_clear'] = _images_by_stem(clear, '--clear')
+    if dehazed:
+        folders['pred_dehazed'] = _images_by_stem(dehazed, '--dehazed')
+    flags = dict(ir='--ir', vis='--vis', gt_clear='--clear', pred_dehazed='--dehazed')
+    for stem, path in folders['fused'].items():
+        for key, files in folders.items():
+            if key != 'fused' and stem not in files:
+                raise ConfigError(f'{path} has no partner named {stem}.* in {flags[key]} '
+                                  f'{osp.dirname(next(iter(files.values())))}')
+    built = build_folder_metrics(metrics, bool(clear), bool(dehazed), dataset, options)
+    for stem, path in folders['fused'].items():
+        sample = dict(img_id=stem, dataset_name=dataset, vis_path=folders['vis'][stem],
+                      pred_fused=dict(data=read_image_unit(path)))
+        for key, files in folders.items():
+            if key != 'fused':
+                sample[key] = dict(data=read_image_unit(files[stem]))
+        for metric in built:
+            metric.process({}, [sample])
+    for metric in built:
+        metric.evaluate(len(folders['fused']))
+    rows, conventions, directions = collect_rows(built, method)
+    run_dir = osp.join(work_dir, time.strftime('%Y%m%d_%H%M%S'))
+    if osp.exists(run_dir):
+        raise ConfigError(f'{run_dir} already exists; mmhaze never overwrites results')
+    meta = dict(tool='eval_folder', method=method, dataset=dataset,
+                folders=dict(ir=ir, vis=vis, fused=fused, clear=clear, dehazed=dehazed),
+                time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
+    paths = write_run_folder(run_dir, rows, meta, conventions, directions, main_method=method)
+    paths['run_dir'] = run_dir
+    return paths

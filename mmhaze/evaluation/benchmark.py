@@ -8,6 +8,12 @@ Layout of a run folder (``tools/test.py`` writes ``<work_dir>/<timestamp>/``)::
     table.md / table.tex / table.csv   methods × (dataset, metric), ↑/↓ per column,
                     the best value per column in bold when several methods are listed,
                     and each column's convention as a footnote.
+
+Dataset-level metrics (mIoU: one confusion over the whole set, not a per-image mean) enter as
+rows whose image is :data:`DATASET_LEVEL`; they go into the summary and tables, not the CSV.
+A mean over no finite value is NaN (``null`` in the JSON). Files are never overwritten.
+:func:`merge_run_folders` joins several run folders into one table
+(``tools/analysis_tools/benchmark_table.py``).
 """
 from __future__ import annotations
 
@@ -21,27 +27,32 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
-from .metrics.base_image_metric import MODEL_ROW, BaseImageMetric
+from .metrics.base_image_metric import MODEL_ROW
 
 ID_COLUMNS = ('dataset', 'method', 'image')
+DATASET_LEVEL = '*'
 
 
 def collect_rows(metrics: Iterable,
                  method: str) -> tuple[list[dict], dict[str, str], dict[str, str]]:
-    """Per-image rows of every evaluated :class:`BaseImageMetric`, merged per image.
+    """Per-image rows of every evaluated metric, merged per image.
 
-    Returns the rows (the model's row label replaced by ``method``), the conventions and the
-    directions of every metric key.
+    Reads ``per_image_rows`` of :class:`BaseImageMetric` s and ``dataset_rows`` of dataset-level
+    metrics (:class:`~mmhaze.evaluation.metrics.SegMetric`). Returns the rows (the model's row
+    label replaced by ``method``), the conventions and the directions of every metric key.
     """
     merged: dict[tuple, dict] = OrderedDict()
     conventions: dict[str, str] = {}
     directions: dict[str, str] = {}
     for metric in metrics:
-        if not isinstance(metric, BaseImageMetric):
-            continue
-        conventions.update(metric.conventions())
-        directions.update(metric.directions)
-        for row in metric.per_image_rows:
+        per_image = getattr(metric, 'per_image_rows', None)
+        per_dataset = getattr(metric, 'dataset_rows', None)
+        if per_image is None and per_dataset is None:
+            continue  # a foreign metric without per-image results
+        conventions.update(metric.conventions() if hasattr(metric, 'conventions') else {})
+        directions.update(getattr(metric, 'directions', {}))
+        level_rows = [dict(r, image=DATASET_LEVEL) for r in per_dataset or []]
+        for row in list(per_image or []) + level_rows:
             label = method if row['method'] == MODEL_ROW else row['method']
             key = (row['dataset'], label, row['image'])
             merged.setdefault(key, dict(dataset=row['dataset'], method=label, image=row['image']))
@@ -49,17 +60,22 @@ def collect_rows(metrics: Iterable,
     return list(merged.values()), conventions, directions
 
 
+def _nanmean(values: list[float]) -> float:
+    finite = [x for x in values if not math.isnan(x)]
+    return sum(finite) / len(finite) if finite else float('nan')
+
+
 def summarise(rows: Sequence[dict]) -> dict[str, dict[str, dict[str, float]]]:
-    """Mean of every metric, as ``{method: {dataset: {metric: mean}}}`` (NaNs left out)."""
+    """Mean of every metric, as ``{method: {dataset: {metric: mean}}}`` (NaNs left out; a
+    metric with no finite value is NaN)."""
     acc: dict[str, dict[str, dict[str, list[float]]]] = OrderedDict()
     for row in rows:
         per = acc.setdefault(row['method'], OrderedDict()).setdefault(row['dataset'], OrderedDict())
         for k, v in row.items():
             if k not in ID_COLUMNS:
-                per.setdefault(k, []).append(v)
-    return {m: {d: {k: (sum(x for x in v if not math.isnan(x)) /
-                        max(1, sum(1 for x in v if not math.isnan(x))))
-                    for k, v in ds.items()} for d, ds in per.items()} for m, per in acc.items()}
+                per.setdefault(k, []).append(float(v))
+    return {m: {d: {k: _nanmean(v) for k, v in ds.items()} for d, ds in per.items()}
+            for m, per in acc.items()}
 
 
 def _columns(summary: dict) -> list[tuple[str, str]]:
@@ -134,18 +150,53 @@ def format_tables(summary: dict, directions: dict[str, str],
     return {'md': '\n'.join(md) + '\n', 'tex': '\n'.join(tex) + '\n', 'csv': csv_buf.getvalue()}
 
 
+def _json_safe(obj):
+    """NaN/inf → None, so the JSON stays standard."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _write_new(path: str, text: str) -> None:
+    try:
+        with open(path, 'x', newline='') as f:
+            f.write(text)
+    except FileExistsError:
+        raise FileExistsError(f'{path} already exists; mmhaze never overwrites results') from None
+
+
+def write_tables(out_dir: str, summary: dict, directions: dict[str, str],
+                 conventions: dict[str, str]) -> dict[str, str]:
+    """Write ``table.{md,tex,csv}`` into ``out_dir``; returns their paths and the Markdown."""
+    os.makedirs(out_dir, exist_ok=True)
+    tables = format_tables(summary, directions, conventions)
+    paths = {}
+    for ext, text in tables.items():
+        paths[f'table_{ext}'] = osp.join(out_dir, f'table.{ext}')
+        _write_new(paths[f'table_{ext}'], text)
+    paths['markdown'] = tables['md']
+    return paths
+
+
 def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
                      conventions: dict[str, str], directions: dict[str, str],
                      main_method: Optional[str] = None) -> dict[str, str]:
     """Write the five benchmark files into ``run_dir``; returns their paths and the Markdown."""
     os.makedirs(run_dir, exist_ok=True)
-    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ID_COLUMNS))
-    per_image = osp.join(run_dir, 'per_image.csv')
-    with open(per_image, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(ID_COLUMNS) + keys)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: r.get(k, '') for k in list(ID_COLUMNS) + keys})
+    image_rows = [r for r in rows if r['image'] != DATASET_LEVEL]
+    keys = list(dict.fromkeys(k for r in image_rows for k in r if k not in ID_COLUMNS))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(ID_COLUMNS) + keys, lineterminator='\n')
+    writer.writeheader()
+    for r in image_rows:
+        writer.writerow({k: r.get(k, '') for k in list(ID_COLUMNS) + keys})
+    paths = {'per_image': osp.join(run_dir, 'per_image.csv'),
+             'summary': osp.join(run_dir, 'summary.json')}
+    _write_new(paths['per_image'], buf.getvalue())
     summary = summarise(rows)
     main = main_method if main_method in summary else next(iter(summary), None)
     payload = {
@@ -153,13 +204,63 @@ def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
         'results': summary.get(main, {}) if main else {},
         'results_by_method': summary,
     }
-    paths = {'per_image': per_image, 'summary': osp.join(run_dir, 'summary.json')}
-    with open(paths['summary'], 'w') as f:
-        json.dump(payload, f, indent=2, ensure_ascii=False)
-    tables = format_tables(summary, directions, conventions)
-    for ext, text in tables.items():
-        paths[f'table_{ext}'] = osp.join(run_dir, f'table.{ext}')
-        with open(paths[f'table_{ext}'], 'w') as f:
-            f.write(text)
-    paths['markdown'] = tables['md']
+    _write_new(paths['summary'], json.dumps(_json_safe(payload), indent=2, ensure_ascii=False))
+    paths.update(write_tables(run_dir, summary, directions, conventions))
     return paths
+
+
+def read_run_folder(run_dir: str) -> dict:
+    """The ``summary.json`` of a run folder (``null`` values back to NaN)."""
+    path = osp.join(run_dir, 'summary.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{run_dir} is not a run folder: {path} not found (pass the '
+                                '<work_dir>/<timestamp>/ folder that tools/test.py or '
+                                'eval_folder.py wrote)')
+    with open(path) as f:
+        payload = json.load(f)
+    if 'results_by_method' not in payload or 'meta' not in payload:
+        raise ValueError(f'{path}: not an mmhaze summary (no "results_by_method"/"meta")')
+    payload['results_by_method'] = {
+        m: {d: {k: float('nan') if v is None else float(v) for k, v in vals.items()}
+            for d, vals in per.items()} for m, per in payload['results_by_method'].items()}
+    return payload
+
+
+def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] = None,
+                      datasets: Optional[Sequence[str]] = None, strict_conventions: bool = True
+                      ) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions)``.
+
+    A (method, dataset) pair found in two runs, or a metric computed under two different
+    conventions (numbers that do not compare), is an error naming the runs.
+    """
+    summary: dict = OrderedDict()
+    origin: dict[tuple, str] = {}
+    directions: dict[str, str] = {}
+    conventions: dict[str, str] = {}
+    conv_origin: dict[str, str] = {}
+    for run in run_dirs:
+        payload = read_run_folder(run)
+        directions.update(payload['meta'].get('directions', {}))
+        for key, text in payload['meta'].get('conventions', {}).items():
+            if strict_conventions and key in conventions and conventions[key] != text:
+                raise ValueError(f'{key} was computed under different conventions in '
+                                 f'{conv_origin[key]} ({conventions[key]!r}) and {run} '
+                                 f'({text!r}); the numbers do not compare')
+            conventions.setdefault(key, text)
+            conv_origin.setdefault(key, run)
+        for method, per in payload['results_by_method'].items():
+            for dataset, values in per.items():
+                if datasets and dataset not in datasets:
+                    continue
+                if (method, dataset) in origin:
+                    raise ValueError(f'method {method!r} on {dataset!r} is in both '
+                                     f'{origin[(method, dataset)]} and {run}')
+                origin[(method, dataset)] = run
+                picked = {k: v for k, v in values.items() if not metrics or k in metrics}
+                if metrics:
+                    picked = {k: picked[k] for k in metrics if k in picked}
+                summary.setdefault(method, OrderedDict())[dataset] = picked
+    if datasets:  # the requested dataset order
+        summary = {m: {d: per[d] for d in datasets if d in per} for m, per in summary.items()}
+    return summary, directions, conventions

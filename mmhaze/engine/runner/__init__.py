@@ -1,1 +1,3 @@
-__all__ = []
+from .multi_loops import MultiTestLoop, MultiValLoop
+
+__all__ = ['MultiTestLoop', 'MultiValLoop']

@@ -1,4 +1,32 @@
-"""Metric math as batched torch functions (one value per image)."""
-from .reference import gaussian_window, psnr, quantize_8bit, ssim
+"""Metric math as batched torch functions (one value per image).
 
-__all__ = ['psnr', 'ssim', 'gaussian_window', 'quantize_8bit']
+Fusion metrics take B×C×H×W images on the 8-bit scale (float in [0, 255] or uint8); see
+``docs/metrics.md`` for every definition and convention.
+"""
+from .chen_varshney import qcv
+from .correlation import correlation_coefficient, scd
+from .fade import fade, load_fade_models
+from .fusion_ssim import fusion_ssim, ssim_index
+from .gradient_transfer import qabf
+from .image_ops import fspecial_gaussian, rgb_to_gray
+from .information import mutual_information
+from .no_reference import niqe, perceptual_index
+from .reference import gaussian_window, psnr, quantize_8bit, ssim
+from .statistics import average_gradient, entropy, spatial_frequency, standard_deviation
+from .vif import vif, viff, vifp
+
+# Canonical key → function of the fusion suite, and the keys that need no source image.
+FUSION_FUNCTIONS = {
+    'EN': entropy, 'SD': standard_deviation, 'SF': spatial_frequency, 'AG': average_gradient,
+    'MI': mutual_information, 'Qabf': qabf, 'Qcv': qcv, 'SCD': scd, 'VIF': vif, 'VIFF': viff,
+    'SSIM': fusion_ssim, 'CC': correlation_coefficient,
+}
+SOURCE_FREE_KEYS = ('EN', 'SD', 'SF', 'AG')
+
+__all__ = [
+    'psnr', 'ssim', 'gaussian_window', 'quantize_8bit', 'entropy', 'standard_deviation',
+    'spatial_frequency', 'average_gradient', 'mutual_information', 'qabf', 'qcv', 'scd',
+    'correlation_coefficient', 'vif', 'vifp', 'viff', 'fusion_ssim', 'ssim_index', 'fade',
+    'load_fade_models', 'niqe', 'perceptual_index', 'rgb_to_gray', 'fspecial_gaussian',
+    'FUSION_FUNCTIONS', 'SOURCE_FREE_KEYS'
+]

@@ -1,0 +1,64 @@
+"""SSIM in its fusion form: SSIM(F, IR) and SSIM(F, VIS), summed (default) or averaged.
+
+Conventions (explicit arguments, printed in the table footnotes):
+
+- ``window='uniform'``, ``win_size=7`` with the sample covariance (N/(N−1)): skimage's
+  ``structural_similarity`` defaults, which the CDDFuse Evaluator uses; ``window='gaussian'``,
+  ``win_size=11``, σ = 1.5, population covariance: Wang et al. 2004 / MATLAB ``ssim`` / VIFB;
+- ``data_range=255`` for 0–255 images. The CDDFuse Evaluator's published numbers come from
+  skimage < 0.20 silently using ``data_range=2`` on float input (C1, C2 ≈ 0): pass
+  ``data_range=2`` to reproduce them;
+- ``reduction='sum'`` (CDDFuse, VIFB; ≈ 1 for good fusion) or ``'mean'`` (Tang's MATLAB);
+- the SSIM map is averaged over its 'valid' part (skimage crops the border the same way).
+"""
+from __future__ import annotations
+
+import torch
+
+from .image_ops import (
+    fold_images,
+    gaussian_filter_valid,
+    require_size,
+    separable_filter_valid,
+    unfold_values,
+)
+
+SSIM_WINDOWS = ('uniform', 'gaussian')
+SSIM_REDUCTIONS = ('sum', 'mean')
+
+
+def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
+               window: str = 'uniform', win_size: int = 7, sigma: float = 1.5,
+               k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """Mean SSIM of B×1×H×W planes over the 'valid' map, shape (B,)."""
+    if window not in SSIM_WINDOWS:
+        raise ValueError(f'SSIM window must be one of {SSIM_WINDOWS}, got {window!r}')
+    require_size(x, win_size, win_size, 'SSIM')
+    planes = torch.cat([x, y, x * x, y * y, x * y], 1)
+    if window == 'uniform':
+        filt = separable_filter_valid(
+            planes, torch.full((win_size,), 1.0 / win_size, dtype=torch.float64))
+        cov_norm = win_size ** 2 / (win_size ** 2 - 1)
+    else:
+        filt = gaussian_filter_valid(planes, win_size, sigma)
+        cov_norm = 1.0
+    mx, my, exx, eyy, exy = filt.unbind(1)
+    vx = cov_norm * (exx - mx * mx)
+    vy = cov_norm * (eyy - my * my)
+    vxy = cov_norm * (exy - mx * my)
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s.flatten(1).mean(1)
+
+
+def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
+                reduction: str = 'sum', data_range: float = 255.0, window: str = 'uniform',
+                win_size: int = 7, color: str = 'gray', gray_weights: str = 'matlab'
+                ) -> torch.Tensor:
+    """SSIM(F, IR) + SSIM(F, VIS) (``reduction='sum'``) or their mean, shape (B,)."""
+    if reduction not in SSIM_REDUCTIONS:
+        raise ValueError(f'SSIM reduction must be one of {SSIM_REDUCTIONS}, got {reduction!r}')
+    (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
+    total = (ssim_index(f, a, data_range, window, win_size)
+             + ssim_index(f, b, data_range, window, win_size))
+    return unfold_values(total if reduction == 'sum' else total / 2, ch)

@@ -1,0 +1,245 @@
+"""Shared pieces of the metric math: input checks, MATLAB-style gray conversion and filters.
+
+The reference tools are MATLAB (or NumPy ports of MATLAB), so the filters here reproduce MATLAB's
+exactly: ``fspecial('gaussian')`` (entries below eps·max zeroed, normalised), ``conv2``/``filter2``
+with zero padding (for even kernels 'same' keeps MATLAB's centre, one sample off scipy's), and
+``rgb2gray`` with MATLAB's weights and round-half-away-from-zero. kornia's filters normalise,
+replicate-pad and centre differently, so they are not used here.
+
+Metric inputs are on the 8-bit scale: float tensors in [0, 255] or uint8, B×C×H×W with C = 1 or 3.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+# MATLAB rgb2gray: the first row of inv([1 .956 .621; 1 -.272 -.647; 1 -1.106 1.703]).
+MATLAB_GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+# ITU-R BT.601 luma, as OpenCV's COLOR_RGB2GRAY (the CDDFuse Evaluator reads with it).
+BT601_GRAY_WEIGHTS = (0.299, 0.587, 0.114)
+GRAY_WEIGHTS = {'matlab': MATLAB_GRAY_WEIGHTS, 'bt601': BT601_GRAY_WEIGHTS}
+COLOR_MODES = ('gray', 'channels')
+
+
+def round_half_away(x: torch.Tensor) -> torch.Tensor:
+    """MATLAB ``round`` (half away from zero); ``torch.round`` rounds half to even."""
+    return torch.sign(x) * torch.floor(x.abs() + 0.5)
+
+
+def as_float(x: torch.Tensor, name: str, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """A B×C×H×W float tensor on the 8-bit scale, from float or uint8 input.
+
+    Other integer types (uint16, int32, ...) are refused: their scale is ambiguous, so the
+    caller converts them first (a 16-bit image: ``x / 257``).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f'{name}: expected a torch.Tensor, got {type(x).__name__}')
+    if x.dim() != 4:
+        raise ValueError(f'{name}: expected a B×C×H×W tensor, got shape {tuple(x.shape)}')
+    if x.dtype == torch.uint8:
+        return x.to(dtype or torch.float32)
+    if not x.is_floating_point():
+        raise TypeError(f'{name}: integer type {x.dtype} is not on the 8-bit scale; pass uint8 '
+                        'or float in [0, 255] (a 16-bit image: divide by 257 first)')
+    return x.to(dtype) if dtype is not None else x
+
+
+def rgb_to_gray(x: torch.Tensor, weights: str = 'matlab', rounding: bool = True) -> torch.Tensor:
+    """B×3×H×W → B×1×H×W luma on the same scale; ``rounding`` = what a uint8 conversion keeps."""
+    if weights not in GRAY_WEIGHTS:
+        raise ValueError(f'gray weights must be one of {sorted(GRAY_WEIGHTS)}, got {weights!r}')
+    w = torch.tensor(GRAY_WEIGHTS[weights], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    gray = (x * w).sum(1, keepdim=True)
+    return round_half_away(gray) if rounding else gray
+
+
+def fold_images(images: Sequence[torch.Tensor], names: Sequence[str], color: str = 'gray',
+                gray_weights: str = 'matlab', dtype: Optional[torch.dtype] = None
+                ) -> tuple[list[torch.Tensor], int]:
+    """Check a set of same-size images and turn them into B'×1×H×W gray planes.
+
+    ``color='gray'``: colour images go through :func:`rgb_to_gray` (rounded), so B' = B.
+    ``color='channels'`` (VIFB): each channel of a colour image is evaluated on its own, paired
+    with the same channel of the other images (1-channel images are repeated), so B' = B·3;
+    the caller averages the channels back with :func:`unfold_values`.
+    Returns the planes and the number of channels folded into the batch.
+    """
+    if color not in COLOR_MODES:
+        raise ValueError(f'color must be one of {COLOR_MODES}, got {color!r}')
+    imgs = [as_float(x, n, dtype) for x, n in zip(images, names)]
+    ref_shape = imgs[0].shape
+    for x, n in zip(imgs, names):
+        if x.shape[0] != ref_shape[0] or x.shape[-2:] != ref_shape[-2:]:
+            raise ValueError(f'{names[0]} {tuple(ref_shape)} and {n} {tuple(x.shape)} differ in '
+                             'batch or image size; metrics need pixel-registered images')
+        if x.shape[1] not in (1, 3):
+            raise ValueError(f'{n}: expected 1 or 3 channels, got {x.shape[1]}')
+    common = imgs[0].dtype
+    for x in imgs[1:]:
+        common = torch.promote_types(common, x.dtype)
+    imgs = [x.to(common) for x in imgs]
+    if color == 'gray' or all(x.shape[1] == 1 for x in imgs):
+        return [rgb_to_gray(x, gray_weights) if x.shape[1] == 3 else x for x in imgs], 1
+    b, _, h, w = ref_shape
+    return [x.expand(b, 3, h, w).reshape(b * 3, 1, h, w) for x in imgs], 3
+
+
+def unfold_values(values: torch.Tensor, channels: int) -> torch.Tensor:
+    """Per-plane values (B·channels,) → per-image means (B,)."""
+    return values.view(-1, channels).mean(1) if channels > 1 else values
+
+
+def finite_mask(*images: torch.Tensor) -> torch.Tensor:
+    """(B,) True where every image of the pair/triplet is free of NaN and inf."""
+    ok = torch.ones(images[0].shape[0], dtype=torch.bool, device=images[0].device)
+    for x in images:
+        ok &= torch.isfinite(x).flatten(1).all(1)
+    return ok
+
+
+def guard_nonfinite(images: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Zero the images that hold NaN/inf (so the batch computes) and return the (B,) mask of
+    the good ones; the caller sets the bad images' values to NaN with :func:`mask_values`."""
+    ok = finite_mask(*images)
+    if bool(ok.all()):
+        return list(images), ok
+    keep = ok.view(-1, 1, 1, 1)
+    return [torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device))
+            for x in images], ok
+
+
+def mask_values(values: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    return torch.where(ok, values, torch.full_like(values, float('nan')))
+
+
+def require_size(x: torch.Tensor, min_h: int, min_w: int, metric: str) -> None:
+    h, w = x.shape[-2:]
+    if h < min_h or w < min_w:
+        raise ValueError(f'{metric} needs images of at least {min_h}×{min_w} pixels, got {h}×{w}')
+
+
+# ---------------------------------------------------------------------------------------------
+# MATLAB filters
+# ---------------------------------------------------------------------------------------------
+
+def fspecial_gaussian(size: int, sigma: float, dtype: torch.dtype = torch.float64,
+                      device=None) -> torch.Tensor:
+    """MATLAB ``fspecial('gaussian', size, sigma)``: entries < eps·max zeroed, sums to 1."""
+    ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(ax[:, None] ** 2 + ax[None, :] ** 2) / (2 * sigma ** 2))
+    g[g < torch.finfo(torch.float64).eps * g.max()] = 0
+    return (g / g.sum()).to(dtype=dtype, device=device)
+
+
+def gaussian_factor(size: int, sigma: float, dtype: torch.dtype = torch.float64,
+                    device=None) -> Optional[torch.Tensor]:
+    """The 1-D factor ``g`` with ``outer(g, g) == fspecial_gaussian`` (to rounding), or None when
+    the eps-zeroing made the 2-D window non-separable."""
+    ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(ax ** 2) / (2 * sigma ** 2))
+    g2 = torch.outer(g, g)
+    if bool((g2 < torch.finfo(torch.float64).eps * g2.max()).any()):
+        return None
+    return (g / g.sum()).to(dtype=dtype, device=device)
+
+
+def _same_padding(k: int) -> tuple[int, int]:
+    # MATLAB's conv2 'same' keeps rows floor(k/2) .. floor(k/2)+H-1 of the full result.
+    return k - 1 - k // 2, k // 2
+
+
+def conv2(x: torch.Tensor, kernel: torch.Tensor, mode: str = 'same',
+          padding: str = 'zeros') -> torch.Tensor:
+    """MATLAB ``conv2(x, kernel, mode)`` on every B×1×H×W plane (true convolution).
+
+    ``mode``: 'same' or 'valid'; ``padding``: 'zeros' (MATLAB conv2/filter2) or 'replicate'
+    (``imfilter(..., 'replicate')``), for 'same' only.
+    """
+    k = kernel.to(dtype=x.dtype, device=x.device)
+    k = (k[None] if k.dim() == 1 else k).flip(-1, -2)
+    kh, kw = k.shape
+    if mode == 'same':
+        top, bottom = _same_padding(kh)
+        left, right = _same_padding(kw)
+        pad_mode = 'constant' if padding == 'zeros' else 'replicate'
+        x = F.pad(x, (left, right, top, bottom), mode=pad_mode)
+    elif mode != 'valid':
+        raise ValueError(f"mode must be 'same' or 'valid', got {mode!r}")
+    return F.conv2d(x, k[None, None])
+
+
+def filter2(kernel: torch.Tensor, x: torch.Tensor, mode: str = 'same',
+            padding: str = 'zeros') -> torch.Tensor:
+    """MATLAB ``filter2(kernel, x, mode)`` (correlation) = conv2 with the kernel rotated 180°."""
+    k = kernel if kernel.dim() == 2 else kernel[None]
+    return conv2(x, k.flip(-1, -2), mode, padding)
+
+
+def _correlate_1d(x: torch.Tensor, g: torch.Tensor, dim: int, step: int) -> torch.Tensor:
+    # Shifted multiply-adds: on the CPU faster than conv2d for float64 and short 1-D windows.
+    n = x.shape[dim] - g.numel() + 1
+    out = x.narrow(dim, 0, n) * float(g[0])
+    for i in range(1, g.numel()):
+        out.add_(x.narrow(dim, i, n), alpha=float(g[i]))
+    if step > 1:
+        out = out[..., ::step, :] if dim in (-2, x.dim() - 2) else out[..., ::step]
+    return out
+
+
+def separable_filter_valid(x: torch.Tensor, g: torch.Tensor, step: int = 1) -> torch.Tensor:
+    """'valid' correlation of B×C×H×W planes with the window ``outer(g, g)`` (two 1-D passes),
+    keeping every ``step``-th output row and column."""
+    if x.shape[-2] < g.numel() or x.shape[-1] < g.numel():
+        raise ValueError(f'image {tuple(x.shape[-2:])} is smaller than the {g.numel()}-pixel '
+                         'window')
+    return _correlate_1d(_correlate_1d(x, g, -2, step), g, -1, step)
+
+
+def gaussian_filter_valid(x: torch.Tensor, size: int, sigma: float, step: int = 1
+                          ) -> torch.Tensor:
+    """``filter2(fspecial('gaussian', size, sigma), x, 'valid')`` (then ``[::step, ::step]``),
+    separably when the window is separable."""
+    g = gaussian_factor(size, sigma)
+    if g is None:
+        out = filter2(fspecial_gaussian(size, sigma, x.dtype, x.device), x, 'valid')
+        return out[..., ::step, ::step]
+    return separable_filter_valid(x, g, step)
+
+
+# Sobel kernels as the fusion toolboxes write them (x: left→right, y: top→bottom).
+SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
+SOBEL_Y = ((1.0, 2.0, 1.0), (0.0, 0.0, 0.0), (-1.0, -2.0, -1.0))
+
+
+def sobel(x: torch.Tensor, correlate: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero-padded 'same' Sobel responses (sx, sy) of B×1×H×W planes.
+
+    ``correlate=False``: ``conv2(x, SOBEL_X/Y, 'same')`` (Q^AB/F); ``True``: ``filter2`` with
+    ``SOBEL_X`` and its transpose (Q_CV's ``metricChen``). Computed from shifted slices of the
+    separable [1 2 1] ⊗ [−1 0 1] factors (exact on integer images, faster than conv2d).
+    """
+    p = F.pad(x, (1, 1, 1, 1))
+    smooth_rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]
+    smooth_cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]
+    right = smooth_rows[..., :, 2:] - smooth_rows[..., :, :-2]   # x[j+1] − x[j−1]
+    down = smooth_cols[..., 2:, :] - smooth_cols[..., :-2, :]    # x[i+1] − x[i−1]
+    if correlate:
+        return right, down
+    return -right, down  # conv2 flips the kernels: SOBEL_X → x[j−1] − x[j+1]
+
+
+def pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-image Pearson correlation (MATLAB ``corr2``) of B×1×H×W planes.
+
+    Defined as 0 when either plane is constant (MATLAB gives NaN): a constant carries no
+    linear relation.
+    """
+    xc = x.flatten(1) - x.flatten(1).mean(1, keepdim=True)
+    yc = y.flatten(1) - y.flatten(1).mean(1, keepdim=True)
+    den = torch.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+    num = (xc * yc).sum(1)
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)),
+                       torch.zeros_like(num))

@@ -1,0 +1,53 @@
+"""MI (Qu, Zhang & Yan 2002): MI(F;A) + MI(F;B) from 256×256 joint histograms of 8-bit levels.
+
+Conventions (explicit arguments): ``base`` 2 = bits (the MATLAB toolboxes, default) or e = nats
+(the CDDFuse-family Python Evaluator, ``sklearn.mutual_info_score``); ``saturate_255``
+reproduces Tang's MATLAB toolbox (``Hab.m`` indexes its joint histogram with ``uint8 + 1``, which
+saturates, so levels 254 and 255 share a joint bin while the marginals keep them apart).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
+from .statistics import entropy_of_counts, gray_levels, level_histogram
+
+
+def joint_histogram(a: torch.Tensor, b: torch.Tensor, bins: int = 256) -> torch.Tensor:
+    """(B, bins, bins) joint counts of two B×1×H×W integer-level planes."""
+    n = a.shape[0]
+    offset = torch.arange(n, device=a.device).view(n, 1) * bins * bins
+    index = (a.flatten(1) * bins + b.flatten(1) + offset).flatten()
+    counts = torch.bincount(index, minlength=n * bins * bins)
+    return counts.view(n, bins, bins).to(torch.float64)
+
+
+def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base: float,
+                      saturate_255: bool) -> torch.Tensor:
+    h_s = entropy_of_counts(level_histogram(s), base)
+    if saturate_255:
+        f, s = f.clamp_max(254), s.clamp_max(254)
+    return h_f + h_s - entropy_of_counts(joint_histogram(f, s), base)
+
+
+def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
+                       base: float = 2.0, saturate_255: bool = False, color: str = 'gray',
+                       gray_weights: str = 'matlab') -> torch.Tensor:
+    """MI = I(F;IR) + I(F;VIS), I(X;Y) = H(X) + H(Y) − H(X,Y), in log ``base``; shape (B,).
+
+    Inputs are rounded to 8-bit levels first. MI(A; A, A) = 2·H(A) (without the quirk).
+    """
+    if base <= 0 or base == 1:
+        raise ValueError(f'MI base must be positive and not 1, got {base}')
+    planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
+    planes, ok = guard_nonfinite(planes)
+    f, a, b = (gray_levels(p) for p in planes)
+    h_f = entropy_of_counts(level_histogram(f), base)
+    values = (_pair_information(f, a, h_f, base, saturate_255)
+              + _pair_information(f, b, h_f, base, saturate_255))
+    return unfold_values(mask_values(values.to(planes[0].dtype), ok), ch)
+
+
+NATS_PER_BIT = math.log(2.0)

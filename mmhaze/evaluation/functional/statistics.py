@@ -1,0 +1,93 @@
+"""Statistics of the fused image alone: EN, SD, SF, AG (0–255 scale, one value per image).
+
+Every function takes B×C×H×W (C = 1 or 3) float in [0, 255] or uint8; colour images are
+evaluated as MATLAB ``rgb2gray`` + rounding (``color='gray'``) or per channel, averaged
+(``color='channels'``, as VIFB).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .image_ops import (
+    fold_images,
+    guard_nonfinite,
+    mask_values,
+    require_size,
+    round_half_away,
+    unfold_values,
+)
+
+SF_NORMALIZATIONS = ('differences', 'pixels')
+
+
+def gray_levels(x: torch.Tensor) -> torch.Tensor:
+    """Integer gray levels 0..255 of B×1×H×W planes, as MATLAB ``uint8()`` stores them."""
+    return round_half_away(x).clamp(0, 255).long()
+
+
+def level_histogram(levels: torch.Tensor, bins: int = 256) -> torch.Tensor:
+    """(B, bins) counts of the integer levels of each plane."""
+    flat = levels.flatten(1)
+    counts = torch.zeros(flat.shape[0], bins, dtype=torch.float64, device=flat.device)
+    return counts.scatter_add_(1, flat, torch.ones_like(flat, dtype=torch.float64))
+
+
+def entropy_of_counts(counts: torch.Tensor, base: float = 2.0) -> torch.Tensor:
+    """Shannon entropy of each histogram row (trailing dims flattened), in log ``base``."""
+    counts = counts.flatten(1)
+    p = counts / counts.sum(1, keepdim=True)
+    terms = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, torch.ones_like(p))),
+                        torch.zeros_like(p))
+    return -terms.sum(1) / math.log(base)
+
+
+def entropy(fused: torch.Tensor, color: str = 'gray', gray_weights: str = 'matlab'
+            ) -> torch.Tensor:
+    """EN: entropy in bits of the 256-bin histogram of ``uint8(round(F))``, shape (B,)."""
+    (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
+    (f,), ok = guard_nonfinite([f])
+    values = entropy_of_counts(level_histogram(gray_levels(f))).to(f.dtype)
+    return unfold_values(mask_values(values, ok), ch)
+
+
+def standard_deviation(fused: torch.Tensor, ddof: int = 0, color: str = 'gray',
+                       gray_weights: str = 'matlab') -> torch.Tensor:
+    """SD: population standard deviation (``ddof=0``; MATLAB ``std2`` is ``ddof=1``), (B,)."""
+    (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
+    return unfold_values(f.flatten(1).std(1, correction=ddof), ch)
+
+
+def spatial_frequency(fused: torch.Tensor, normalization: str = 'differences',
+                      color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
+    """SF = sqrt(RF² + CF²) of the row and column first differences, (B,).
+
+    ``normalization='differences'`` (CDDFuse, Tang) divides each sum of squares by the number
+    of differences, H·(W−1) and (H−1)·W; ``'pixels'`` (VIFB) divides both by H·W.
+    """
+    if normalization not in SF_NORMALIZATIONS:
+        raise ValueError(f'SF normalization must be one of {SF_NORMALIZATIONS}, '
+                         f'got {normalization!r}')
+    (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
+    require_size(f, 2, 2, 'SF')
+    dr = (f[..., :, 1:] - f[..., :, :-1]).pow(2).flatten(1)
+    dc = (f[..., 1:, :] - f[..., :-1, :]).pow(2).flatten(1)
+    if normalization == 'differences':
+        rf2, cf2 = dr.mean(1), dc.mean(1)
+    else:
+        n = f.shape[-1] * f.shape[-2]
+        rf2, cf2 = dr.sum(1) / n, dc.sum(1) / n
+    return unfold_values(torch.sqrt(rf2 + cf2), ch)
+
+
+def average_gradient(fused: torch.Tensor, color: str = 'gray', gray_weights: str = 'matlab'
+                     ) -> torch.Tensor:
+    """AG, the MATLAB-toolbox form: with Gx, Gy = MATLAB ``gradient`` (central differences,
+    one-sided at the borders, as ``numpy.gradient``), Σ sqrt((Gx²+Gy²)/2) / ((H−1)(W−1)), (B,)."""
+    (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
+    require_size(f, 2, 2, 'AG')
+    gy, gx = torch.gradient(f, dim=(-2, -1))
+    h, w = f.shape[-2:]
+    values = torch.sqrt((gx * gx + gy * gy) / 2).flatten(1).sum(1) / ((h - 1) * (w - 1))
+    return unfold_values(values, ch)

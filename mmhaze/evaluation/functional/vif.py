@@ -1,0 +1,114 @@
+"""Visual information fidelity for fusion: VIF (summed Sheikh–Bovik pixel VIF) and VIFF (Han).
+
+Both work on 0–255 images (the noise variances assume that scale) and share the per-scale
+statistics of LIVE's ``vifp_mscale.m``: 4 scales; at scale s a MATLAB ``fspecial`` Gaussian of
+N = 2^(5−s)+1 (17, 9, 5, 3) and σ = N/5; for s > 1 the images are filtered ('valid') and
+down-sampled by 2 first; local statistics by 'valid' filtering; then LIVE's clamps of g = σ12/σ1²
+and sv² = σ2² − g·σ12.
+
+- ``vif`` (the IR-VIS tools' "VIF", CDDFuse's "VIFF"): vifp(IR, F) + vifp(VIS, F) with the
+  source as reference, σn² = 2; vifp = Σ log10(1 + g²σ1²/(sv²+σn²)) / Σ log10(1 + σ1²/σn²)
+  summed over scales. A source with no variance at all gives 0/0, set to 1 as the CDDFuse
+  Evaluator does. The sum can exceed 1 (contrast enhancement).
+- ``viff`` (Han et al. 2013, ``VIFF_Public.m``): σn² = 0.005·255², per pixel the source with the
+  smaller g (ties: VIS), F_s = Σ(VID + C)/Σ(VIND + C) with C = 1e-7, VIFF = Σ p_s F_s,
+  p = [1, 0, 0.15, 1]/2.15. (Han converts colour input with CIELab L; here the fusion
+  convention's gray conversion applies.)
+
+Both need images of at least 41×41 pixels (the fourth scale needs a 3×3 window).
+"""
+from __future__ import annotations
+
+import torch
+
+from .image_ops import fold_images, gaussian_filter_valid, require_size, unfold_values
+
+VIF_SCALES = 4
+VIF_MIN_SIZE = 41
+VIFP_NOISE_VAR = 2.0
+VIFF_NOISE_VAR = 0.005 * 255 * 255
+VIFF_C = 1e-7
+VIFF_SCALE_WEIGHTS = (1 / 2.15, 0.0, 0.15 / 2.15, 1 / 2.15)
+
+
+def _vif_statistics(refs: torch.Tensor, dist: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+    """Per scale: (σ1², g, sv²) maps, B×R×h×w, of R references (B×R×H×W) against one
+    distorted image (B×1×H×W), after LIVE's clamps. The distorted planes are filtered once
+    for all references."""
+    stats = []
+    r = refs.shape[1]
+    # Variances do not depend on the mean; removing it keeps float32 from cancelling digits.
+    refs = refs - refs.mean((-2, -1), keepdim=True)
+    dist = dist - dist.mean((-2, -1), keepdim=True)
+    for scale in range(1, VIF_SCALES + 1):
+        n = 2 ** (VIF_SCALES - scale + 1) + 1
+        sigma = n / 5
+        if scale > 1:
+            both = gaussian_filter_valid(torch.cat([refs, dist], 1), n, sigma, step=2)
+            refs, dist = both[:, :r], both[:, r:]
+        planes = torch.cat([refs, dist, refs * refs, dist * dist, refs * dist], 1)
+        filt = gaussian_filter_valid(planes, n, sigma)
+        mu1, mu2 = filt[:, :r], filt[:, r:r + 1]
+        e11, e22, e12 = filt[:, r + 1:2 * r + 1], filt[:, 2 * r + 1:2 * r + 2], filt[:, 2 * r + 2:]
+        s11 = (e11 - mu1 * mu1).clamp_min(0)
+        s22 = (e22 - mu2 * mu2).clamp_min(0)
+        s12 = e12 - mu1 * mu2
+        g = s12 / (s11 + 1e-10)
+        # LIVE's clamps, in its order: a flat reference keeps g = 0 and sv² = σ2²; a flat
+        # distorted image g = 0 and sv² = 0; a negative gain g = 0 and sv² = σ2²; sv² ≥ 1e-10.
+        flat1, flat2 = s11 < 1e-10, s22 < 1e-10
+        neg = g < 0
+        sv = torch.where(flat2, torch.zeros_like(s22),
+                         torch.where(flat1 | neg, s22.expand_as(g), s22 - g * s12))
+        g = torch.where(flat1 | flat2 | neg, torch.zeros_like(g), g)
+        s11 = torch.where(flat1, torch.zeros_like(s11), s11)
+        stats.append((s11, g, sv.clamp_min(1e-10)))
+    return stats
+
+
+def _information(s11, g, sv, noise_var: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel information the distorted image keeps (VID) and the reference holds (VIND)."""
+    vid = torch.log10(1 + g * g * s11 / (sv + noise_var))
+    vind = torch.log10(1 + s11 / noise_var)
+    return vid, vind
+
+
+def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """Sheikh–Bovik multiscale pixel VIF of ``dist`` against ``ref`` (B×1×H×W, 0–255), (B,)."""
+    require_size(ref, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
+    return _vifp_of_references(ref, dist)[:, 0]
+
+
+def _vifp_of_references(refs: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """(B, R) vifp of each reference channel against ``dist``."""
+    num = torch.zeros(refs.shape[:2], dtype=refs.dtype, device=refs.device)
+    den = torch.zeros_like(num)
+    for s11, g, sv in _vif_statistics(refs, dist):
+        vid, vind = _information(s11, g, sv, VIFP_NOISE_VAR)
+        num += vid.flatten(2).sum(2)
+        den += vind.flatten(2).sum(2)
+    value = num / den
+    return torch.where(torch.isnan(value) & (den == 0), torch.ones_like(value), value)
+
+
+def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
+        gray_weights: str = 'matlab') -> torch.Tensor:
+    """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,)."""
+    (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
+    require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
+    return unfold_values(_vifp_of_references(torch.cat([a, b], 1), f).sum(1), ch)
+
+
+def viff(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
+         gray_weights: str = 'matlab') -> torch.Tensor:
+    """Han et al. 2013 VIFF of F for the sources (IR = Han's image 1, VIS = image 2), (B,)."""
+    (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
+    require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIFF')
+    total = torch.zeros(f.shape[0], dtype=f.dtype, device=f.device)
+    for weight, (s11, g, sv) in zip(VIFF_SCALE_WEIGHTS, _vif_statistics(torch.cat([a, b], 1), f)):
+        vid, vind = _information(s11, g, sv, VIFF_NOISE_VAR)
+        use_a = g[:, :1] < g[:, 1:]
+        vid = torch.where(use_a, vid[:, :1], vid[:, 1:]).flatten(1)
+        vind = torch.where(use_a, vind[:, :1], vind[:, 1:]).flatten(1)
+        total += weight * (vid + VIFF_C).sum(1) / (vind + VIFF_C).sum(1)
+    return unfold_values(total, ch)

@@ -1,0 +1,142 @@
+"""Fusion metrics of the fused (or any) prediction against the two source images."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Optional
+
+from mmengine.logging import print_log
+
+from mmhaze.registry import METRICS
+
+from ..functional import FUSION_FUNCTIONS, SOURCE_FREE_KEYS
+from .base_image_metric import MODEL_ROW, BaseImageMetric
+from .metric_utils import (
+    check_finite,
+    check_options,
+    effective_options,
+    required_image,
+    safe_value,
+    sample_name,
+    to_8bit_scale,
+)
+
+DEFAULT_FUSION_METRICS = ('EN', 'SD', 'SF', 'AG', 'MI', 'Qabf', 'Qcv', 'SCD', 'VIF', 'VIFF',
+                          'SSIM', 'CC')
+_COMMON_ARGS = ('fused', 'ir', 'vis', 'color', 'gray_weights')
+
+
+def _describe(key: str, o: dict, vis: str) -> str:
+    """One line per key: the convention in effect (printed under the tables)."""
+    sources = f'IR and {vis}'
+    if key == 'EN':
+        return 'entropy in bits of the 256-bin histogram'
+    if key == 'SD':
+        return f"{'population' if o['ddof'] == 0 else 'sample'} standard deviation, 0–255"
+    if key == 'SF':
+        return f"first differences normalised by the number of {o['normalization']}, 0–255"
+    if key == 'AG':
+        return 'MATLAB gradient, Σ sqrt((Gx²+Gy²)/2)/((H−1)(W−1)), 0–255'
+    if key == 'MI':
+        unit = 'bits' if o['base'] == 2 else ('nats' if math.isclose(o['base'], math.e)
+                                              else f"log base {o['base']}")
+        quirk = ", Tang's uint8 saturation quirk" if o['saturate_255'] else ''
+        return f'MI(F;IR)+MI(F;{vis}) in {unit}, 256×256 joint histograms{quirk}'
+    if key == 'Qabf':
+        return f'Xydeas–Petrović vs {sources}, zero-padded Sobel, atan, gA=gF quirk, L=1'
+    if key == 'Qcv':
+        return (f'Chen–Varshney vs {sources} (metricChen/VIFB): min-max 0–255, 16×16 blocks, '
+                'α=5, Mannos–Sakrison CSF')
+    if key == 'SCD':
+        return f'corr2(F−{vis},IR)+corr2(F−IR,{vis})'
+    if key == 'VIF':
+        return (f'vifp(IR,F)+vifp({vis},F), Sheikh–Bovik 4 scales, σn²=2, 0–255 '
+                '(the IR-VIS tools\' "VIF", CDDFuse\'s "VIFF")')
+    if key == 'VIFF':
+        return f'Han et al. 2013 VIFF vs {sources} (VIFF_Public.m)'
+    if key == 'SSIM':
+        win = (f"uniform {o['win_size']}×{o['win_size']}, sample covariance"
+               if o['window'] == 'uniform' else f"Gaussian {o['win_size']}×{o['win_size']} σ=1.5")
+        how = 'sum' if o['reduction'] == 'sum' else 'mean'
+        return f"{how} of SSIM(F,IR), SSIM(F,{vis}); {win}; data_range={o['data_range']}"
+    if key == 'CC':
+        return f'(corr2(IR,F)+corr2({vis},F))/2'
+    raise KeyError(key)
+
+
+@METRICS.register_module()
+class FusionMetric(BaseImageMetric):
+    """EN, SD, SF, AG, MI, Qabf, Qcv, SCD, VIF, VIFF, SSIM, CC of ``pred_key`` (see
+    :mod:`mmhaze.evaluation.functional` and ``docs/metrics.md``).
+
+    Every image is first quantised to what an 8-bit PNG holds, then (default) converted to
+    gray with MATLAB's ``rgb2gray`` and rounding, as the reference toolboxes read their files.
+
+    Args:
+        metrics: canonical keys to compute.
+        pred_key: the evaluated field (``'pred_fused'``; ``'pred_dehazed'`` also works).
+        vis_key: the visible reference of the source-based metrics: ``'vis'`` (the hazy input,
+            default) or ``'gt_clear'`` (the clear image, as IASSF evaluates).
+        ir_key: the infrared source field.
+        color: ``'gray'`` or ``'channels'`` (each RGB channel on its own, averaged; VIFB).
+        gray_weights: ``'matlab'`` (rgb2gray) or ``'bt601'`` (OpenCV).
+        options: per-key keyword arguments of the functions, e.g.
+            ``dict(MI=dict(base=math.e), SSIM=dict(data_range=2, reduction='mean'))``.
+        dataset_name: the dataset column of the result files (default: ``prefix``, else the
+            samples' ``dataset_name``).
+    """
+
+    directions = {k: ('↓' if k == 'Qcv' else '↑') for k in FUSION_FUNCTIONS}
+
+    def __init__(self, metrics: Sequence[str] = DEFAULT_FUSION_METRICS,
+                 pred_key: str = 'pred_fused', vis_key: str = 'vis', ir_key: str = 'ir',
+                 color: str = 'gray', gray_weights: str = 'matlab',
+                 options: Optional[dict] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, dataset_name: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name)
+        unknown = [m for m in metrics if m not in FUSION_FUNCTIONS]
+        if unknown:
+            raise ValueError(f'FusionMetric: unknown metrics {unknown}; choose from '
+                             f'{list(FUSION_FUNCTIONS)}')
+        if color not in ('gray', 'channels'):
+            raise ValueError(f"FusionMetric: color must be 'gray' or 'channels', got {color!r}")
+        self.metrics = tuple(metrics)
+        self.pred_key, self.vis_key, self.ir_key = pred_key, vis_key, ir_key
+        self.color, self.gray_weights = color, gray_weights
+        self.options = check_options(options, FUSION_FUNCTIONS, _COMMON_ARGS)
+
+    def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
+        name = sample_name(sample)
+        pred = required_image(sample, self.pred_key, 'the evaluated prediction')
+        needs_sources = any(k not in SOURCE_FREE_KEYS for k in self.metrics)
+        ir = required_image(sample, self.ir_key, 'the IR source') if needs_sources else None
+        vis = required_image(sample, self.vis_key, 'the visible source') if needs_sources else None
+        try:
+            check_finite(pred, self.pred_key)
+        except ValueError as err:
+            print_log(f'FusionMetric: image {name!r}: {err}; its metrics are NaN',
+                      logger='current', level=30)
+            return {MODEL_ROW: {k: float('nan') for k in self.metrics}}
+        f = to_8bit_scale(pred)
+        a = to_8bit_scale(ir) if needs_sources else None
+        b = to_8bit_scale(vis) if needs_sources else None
+        common = dict(color=self.color, gray_weights=self.gray_weights)
+        values = {}
+        for key in self.metrics:
+            fn, opts = FUSION_FUNCTIONS[key], {**common, **self.options.get(key, {})}
+            args = (f,) if key in SOURCE_FREE_KEYS else (f, a, b)
+            values[key] = safe_value(key, name, 'FusionMetric',
+                                     lambda fn=fn, args=args, opts=opts: fn(*args, **opts))
+        return {MODEL_ROW: values}
+
+    def conventions(self) -> dict[str, str]:
+        gray = ('8-bit, MATLAB rgb2gray + rounding' if self.gray_weights == 'matlab'
+                else '8-bit, BT.601 gray + rounding')
+        if self.color == 'channels':
+            gray = '8-bit, per RGB channel, averaged'
+        vis = 'clear VIS' if self.vis_key == 'gt_clear' else 'VIS'
+        out = {}
+        for key in self.metrics:
+            opts = effective_options(FUSION_FUNCTIONS[key], self.options.get(key, {}))
+            out[key] = f'{_describe(key, opts, vis)} [{self.pred_key}; {gray}]'
+        return out

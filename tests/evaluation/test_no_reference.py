@@ -1,0 +1,84 @@
+"""NIQE through pyiqa on the MATLAB anchor; PI's missing-file error; the metric wrapper."""
+import pytest
+import torch
+
+from mmhaze.evaluation.functional.no_reference import (
+    NRQM_FILE,
+    find_parameter_file,
+    niqe,
+    perceptual_index,
+    pyiqa_cache_dir,
+)
+
+MATLAB_NIQE_BABOON = 5.72957338
+
+
+@pytest.fixture(scope='module')
+def baboon(shared_data):
+    import cv2
+    img = cv2.imread(str(shared_data / 'niqe' / 'baboon.png'), cv2.IMREAD_COLOR)[..., ::-1]
+    return torch.from_numpy(img.copy()).permute(2, 0, 1)[None]
+
+
+def test_niqe_matches_matlab(baboon, shared_data):
+    path = str(shared_data / 'niqe' / 'niqe_modelparameters.mat')
+    yiq = niqe(baboon, model_path=path).item()
+    ycbcr = niqe(baboon, model_path=path, color_space='ycbcr').item()
+    assert yiq == pytest.approx(MATLAB_NIQE_BABOON, abs=3e-3)
+    assert ycbcr == pytest.approx(MATLAB_NIQE_BABOON, abs=3e-3)
+    assert yiq == pytest.approx(5.73177, abs=1e-4) and ycbcr == pytest.approx(5.72997, abs=1e-4)
+
+
+def test_niqe_bad_input(baboon, shared_data):
+    with pytest.raises(ValueError, match='at least 192×192'):
+        niqe(baboon[..., :100, :])
+    with pytest.raises(FileNotFoundError, match='niqe_model_path'):
+        niqe(baboon, model_path=str(shared_data / 'no_such.mat'))
+
+
+def test_pi_missing_parameter_file_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMHAZE_SHARED_DATA', str(tmp_path / 'empty'))
+    with pytest.raises(FileNotFoundError) as err:
+        perceptual_index(torch.zeros(1, 3, 200, 200))
+    msg = str(err.value)
+    assert 'niqe_modelparameters.mat' in msg or NRQM_FILE in msg
+    assert str(tmp_path / 'torch_home' / 'hub' / 'pyiqa') in msg
+    with pytest.raises(FileNotFoundError, match=NRQM_FILE):
+        find_parameter_file(NRQM_FILE)
+    monkeypatch.undo()  # the NIQE file is found again; NRQM is still missing
+    if (pyiqa_cache_dir() / NRQM_FILE).is_file():
+        return
+    from mmhaze.evaluation.metrics import NoReferenceMetric
+    with pytest.raises(FileNotFoundError, match=f'{NRQM_FILE} not found'):
+        NoReferenceMetric(metrics=['PI'])
+
+
+def test_pi_value(baboon):
+    try:
+        find_parameter_file(NRQM_FILE)
+    except FileNotFoundError:
+        pytest.skip(f'{NRQM_FILE} is not in {pyiqa_cache_dir()} (offline machine; pyiqa '
+                    'downloads it when online)')
+    value = perceptual_index(baboon).item()
+    assert 0 < value < 10
+
+
+def test_no_reference_metric_rows(shared_data):
+    from mmhaze.evaluation.metrics import NoReferenceMetric
+    metric = NoReferenceMetric(metrics=['NIQE', 'FADE'], include_input=True, prefix='toy')
+    gen = torch.Generator().manual_seed(0)
+    clear = torch.rand(3, 1, 1, generator=gen) * 0.6 + 0.2 + 0.1 * torch.randn(
+        3, 200, 200, generator=gen)
+    hazy = clear.clamp(0, 1) * 0.4 + 0.55
+    small = dict(img_id='small', pred_fused=dict(data=clear[:, :50, :50]),
+                 vis=dict(data=hazy[:, :50, :50]))
+    sample = dict(img_id='a', pred_fused=dict(data=clear.clamp(0, 1)), vis=dict(data=hazy))
+    metric.process({}, [sample, small])
+    out = metric.evaluate(2)
+    rows = {(r['method'], r['image']): r for r in metric.per_image_rows}
+    assert rows[('model', 'a')]['FADE'] < rows[('hazy input', 'a')]['FADE']
+    assert rows[('model', 'small')]['NIQE'] != rows[('model', 'small')]['NIQE']  # NaN: < 192 px
+    assert out['toy/FADE'] == pytest.approx(
+        (rows[('model', 'a')]['FADE'] + rows[('model', 'small')]['FADE']) / 2)
+    assert metric.directions['NIQE'] == '↓' and 'pyiqa' in metric.conventions()['NIQE']

@@ -1,0 +1,49 @@
+"""Merge run folders (methods × datasets) into one paper-style table.
+
+    python tools/analysis_tools/benchmark_table.py RUN_DIR [RUN_DIR ...] \
+        [--metrics MI Qabf Qcv SCD VIFF NIQE SF] [--datasets msrs m3fd roadscene] [--out DIR]
+
+RUN_DIR is a ``<work_dir>/<timestamp>/`` folder written by ``tools/test.py`` or
+``eval_folder.py``. Prints the Markdown table; with ``--out`` also writes
+``table.{md,tex,csv}`` there (never over existing files). Runs whose metrics were computed under
+different conventions are refused unless ``--mixed-conventions``.
+"""
+import argparse
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Merge benchmark run folders into one table')
+    parser.add_argument('run_dirs', nargs='+', help='run folders (with summary.json)')
+    parser.add_argument('--metrics', nargs='+', help='columns, in this order (default: all)')
+    parser.add_argument('--datasets', nargs='+', help='datasets, in this order (default: all)')
+    parser.add_argument('--out', help='write table.md / table.tex / table.csv into this folder')
+    parser.add_argument('--mixed-conventions', action='store_true',
+                        help='merge even when a metric was computed under different conventions')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmhaze.evaluation.benchmark import format_tables, merge_run_folders, write_tables
+    try:
+        summary, directions, conventions = merge_run_folders(
+            args.run_dirs, args.metrics, args.datasets,
+            strict_conventions=not args.mixed_conventions)
+    except (FileNotFoundError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    if args.out:
+        try:
+            markdown = write_tables(args.out, summary, directions, conventions)['markdown']
+        except FileExistsError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+    else:
+        markdown = format_tables(summary, directions, conventions)['md']
+    print(markdown)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
