@@ -43,7 +43,7 @@ def main(argv=None):
     from mmhaze.engine.hooks import write_png
     try:
         infer = FusionInferencer(args.config, args.checkpoint, args.device)
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     for stem, vis, ir in _pairs(args.vis, args.ir):

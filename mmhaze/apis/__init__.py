@@ -12,6 +12,6 @@ from .testing import finish_test, prepare_test
 __all__ = ['ConfigError', 'check_config', 'load_config', 'prepare_config', 'build_runner',
            'apply_resume', 'enable_amp', 'enable_auto_scale_lr', 'setup_cpu_distributed',
            'prepare_test', 'finish_test']
-from .inferencer import FusionInferencer, read_image  # noqa: E402
+from .inferencer import FusionInferencer  # noqa: E402
 
-__all__ += ['FusionInferencer', 'read_image']
+__all__ += ['FusionInferencer']

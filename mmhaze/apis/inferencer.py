@@ -4,7 +4,6 @@ from __future__ import annotations
 import os.path as osp
 from typing import Optional, Union
 
-import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -15,25 +14,6 @@ from mmhaze.registry import MODELS
 from .config_check import load_config
 
 ImageLike = Union[str, np.ndarray]
-
-
-def read_image(path: str, grayscale: bool = False) -> np.ndarray:
-    """RGB (or 1-channel) image as stored (uint8/uint16); a clear error if it is unreadable."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    flag = cv2.IMREAD_UNCHANGED
-    img = cv2.imread(path, flag)
-    if img is None:
-        raise ValueError(f'cannot read image (unsupported or truncated file): {path}')
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]  # drop alpha
-    if img.ndim == 3:
-        img = img[..., ::-1]  # BGR → RGB
-        if grayscale:
-            img = img.mean(axis=2).astype(img.dtype)
-    elif not grayscale:
-        img = np.repeat(img[..., None], 3, axis=2)
-    return np.ascontiguousarray(img)
 
 
 def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
@@ -74,11 +54,14 @@ class FusionInferencer:
         self.model.to(self.device).eval()
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:
-        from mmhaze.datasets.transforms import PackFusionInputs
+        # Files are read exactly as the datasets read them (bit depth, alpha, grey IR).
+        from mmhaze.datasets.transforms import LoadFusionImages, PackFusionInputs
+        loader = LoadFusionImages(ir_channels=self.model.data_preprocessor.channels.get('ir')
+                                  or 1)
         vis_path = vis if isinstance(vis, str) else None
         ir_path = ir if isinstance(ir, str) else None
-        vis_arr = read_image(vis) if vis_path else np.asarray(vis)
-        ir_arr = read_image(ir, grayscale=True) if ir_path else np.asarray(ir)
+        vis_arr = loader.load_colour(vis) if vis_path else np.asarray(vis)
+        ir_arr = loader.load_ir(ir) if ir_path else np.asarray(ir)
         if vis_arr.shape[:2] != ir_arr.shape[:2]:
             raise ValueError(f'vis {vis_arr.shape[:2]} and ir {ir_arr.shape[:2]} differ in size'
                              + (f': {vis_path} / {ir_path}' if vis_path else ''))

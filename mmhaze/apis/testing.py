@@ -113,28 +113,13 @@ def _images_by_stem(folder: str, flag: str) -> dict:
 
 
 def read_image_unit(path: str):
-    """An image file as a C×H×W float32 tensor in [0, 1] (RGB, or 1 channel for gray files).
-
-    8-bit files are divided by 255, 16-bit files by 65535 (as ``PackFusionInputs`` does); an
-    alpha channel is dropped.
-    """
-    import cv2
-    import numpy as np
-    import torch
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ConfigError(f'cannot read image {path}')
-    if img.dtype == np.uint8:
-        scale = 255.0
-    elif img.dtype == np.uint16:
-        scale = 65535.0
-    else:
-        raise ConfigError(f'{path}: unsupported pixel type {img.dtype} (8- or 16-bit only)')
-    if img.ndim == 3:
-        img = img[..., :3][..., ::-1] if img.shape[2] >= 3 else img[..., :1]
-    else:
-        img = img[..., None]
-    return torch.from_numpy(np.ascontiguousarray(img).transpose(2, 0, 1)).float() / scale
+    """An image file as a C×H×W float32 tensor in [0, 1], read exactly as the datasets read it
+    (``LoadFusionImages``: 8-bit /255, 16-bit /65535, opaque alpha dropped, grey → 3 channels)."""
+    from mmhaze.datasets.transforms import LoadFusionImages, image_to_tensor
+    try:
+        return image_to_tensor(LoadFusionImages().load_colour(path), path)
+    except (OSError, ValueError) as err:
+        raise ConfigError(str(err)) from None
 
 
 def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool,
