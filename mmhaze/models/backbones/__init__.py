@@ -1,1 +1,25 @@
 """Registered blocks of this role (see DESIGN.md §2)."""
+from .dehazeformer_blocks import (
+                                  OFFICIAL_KEY_RENAMES,
+                                  ConvMlp,
+                                  DehazeFormerBlock,
+                                  DehazeFormerMixer,
+                                  DehazeFormerStage,
+                                  PatchEmbed,
+                                  PatchUnEmbed,
+                                  RescaleNorm,
+                                  SKFusion,
+                                  WindowSelfAttention,
+                                  log_relative_positions,
+)
+from .dehazeformer_unet import ARCH_SETTINGS as DEHAZEFORMER_ARCHS
+from .dehazeformer_unet import DehazeFormerUNet
+from .padding import crop_to, pad_to_multiple, reflect_pad
+from .window_attention_encoder import WindowAttentionEncoderBlock
+
+__all__ = [
+    'RescaleNorm', 'WindowSelfAttention', 'DehazeFormerMixer', 'ConvMlp', 'DehazeFormerBlock',
+    'DehazeFormerStage', 'PatchEmbed', 'PatchUnEmbed', 'SKFusion', 'log_relative_positions',
+    'OFFICIAL_KEY_RENAMES', 'DehazeFormerUNet', 'DEHAZEFORMER_ARCHS',
+    'WindowAttentionEncoderBlock', 'reflect_pad', 'pad_to_multiple', 'crop_to'
+]

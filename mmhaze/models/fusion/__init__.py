@@ -1,1 +1,4 @@
 """Registered blocks of this role (see DESIGN.md §2)."""
+from .prompt_fusion_unet import PromptEmbeddingFusionUNet, PromptFusionBlock, channel_plan
+
+__all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan']

@@ -1,1 +1,5 @@
 """Registered blocks of this role (see DESIGN.md §2)."""
+from .prompt_embedding import PromptEmbeddingBlock
+from .prompt_generation import PromptGenerationModule, PromptPool
+
+__all__ = ['PromptPool', 'PromptGenerationModule', 'PromptEmbeddingBlock']

@@ -1,0 +1,19 @@
+# IASSF's evaluation, shared by its test configs (a _base_ fragment, not a runnable config).
+# The paper's eight metrics: fusion metrics of the fused image against the IR and the *clear*
+# visible image ("with clear source images as reference images"), the perceptual quality of the
+# fused image (PI, NIQE; SF is in FusionMetric); plus PSNR/SSIM of the dehazed image, which the
+# paper does not report. Variable names are prefixed so they never clash with a dataset base.
+iassf_evaluator = [
+    dict(type='FusionMetric', metrics=['MI', 'Qabf', 'Qcv', 'SCD', 'VIFF', 'SF'],
+         pred_key='pred_fused', vis_key='gt_clear'),
+    dict(type='NoReferenceMetric', metrics=['PI', 'NIQE'], pred_key='pred_fused'),
+    dict(type='ReferenceMetric', metrics=['PSNR_ref', 'SSIM_ref'], pred_key='pred_dehazed',
+         include_input=True),
+]
+# Hazy test pipeline for the clear-only test sets (M3FD, RoadScene): the 'iassf_dense' haze,
+# fixed per image by the seed and the file stem, as configs/_base_/datasets/msrs_hazy.py does.
+iassf_hazy_test_pipeline = [
+    dict(type='LoadFusionImages', ir_channels=3, vis_is_clear=True),
+    dict(type='SynthesizeHaze', preset='iassf_dense', seed=2024),
+    dict(type='PackFusionInputs'),
+]
