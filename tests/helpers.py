@@ -3,7 +3,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Overrides that shrink configs/demo/demo_synthetic.py to a seconds-long CPU run.
+# The fast conv baseline, and overrides that shrink it to a seconds-long CPU run.
+BASELINE_CONFIG = 'configs/conv_dehaze_fuser/conv_dehaze_fuser_synthetic-thermal.py'
 TINY_TRAIN_OPTIONS = [
     'train_dataloader.dataset.img_size=32', 'train_dataloader.dataset.num_samples=16',
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',

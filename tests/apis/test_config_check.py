@@ -1,14 +1,13 @@
 """Config errors are one message naming the dotted key, with did-you-mean suggestions."""
 import pytest
+from helpers import BASELINE_CONFIG as BASELINE
 
 from mmhaze.apis import ConfigError, check_config, load_config
-
-DEMO = 'configs/demo/demo_synthetic.py'
 
 
 @pytest.fixture
 def demo_cfg(repo_root):
-    return load_config(str(repo_root / DEMO))
+    return load_config(str(repo_root / BASELINE))
 
 
 def test_demo_config_is_valid(demo_cfg):
@@ -16,10 +15,13 @@ def test_demo_config_is_valid(demo_cfg):
 
 
 def test_inheritance_and_overrides(repo_root):
-    cfg = load_config(str(repo_root / DEMO), {'model.channels': 16, 'train_cfg.max_iters': 7})
-    assert cfg.model.type == 'ConvDehazeFuser'  # from _base_/models via two levels of _base_
+    cfg = load_config(str(repo_root / BASELINE), {'model.channels': 16, 'train_cfg.max_iters': 7})
+    assert cfg.model.type == 'ConvDehazeFuser'  # from _base_/models
     assert cfg.model.channels == 16 and cfg.train_cfg.max_iters == 7
-    assert cfg.train_dataloader.dataset.img_size == 64  # the demo overrides its base (128)
+    assert cfg.train_dataloader.dataset.img_size == 128  # from _base_/datasets
+    assert cfg.param_scheduler[0].T_max == 2000  # the leaf overrides the schedule's base
+    demo = load_config(str(repo_root / 'configs/demo/demo_synthetic.py'))
+    assert demo.model.type == 'IASSF' and demo.train_dataloader.dataset.img_size == 64
     assert cfg.default_hooks.safe_checkpoint.type == 'SafeCheckpointHook'
 
 

@@ -2,17 +2,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from helpers import BASELINE_CONFIG as BASELINE
 
 from mmhaze.apis import FusionInferencer
 from mmhaze.datasets import render_scene
-
-DEMO = 'configs/demo/demo_synthetic.py'
 
 
 @pytest.fixture(scope='module')
 def inferencer(repo_root):
     torch.manual_seed(0)
-    infer = FusionInferencer(str(repo_root / DEMO), device='cpu')
+    infer = FusionInferencer(str(repo_root / BASELINE), device='cpu')
     for head in (infer.model.dehaze_head, infer.model.fusion_head[-1]):
         torch.nn.init.normal_(head.weight, std=0.05)  # a non-trivial (untrained) model
     return infer

@@ -1,9 +1,8 @@
 """MultiTestLoop / MultiValLoop: several datasets, one evaluator each, prefixed keys."""
 import pytest
 import torch
+from helpers import BASELINE_CONFIG as BASELINE
 from mmengine.config import Config
-
-DEMO = 'configs/demo/demo_synthetic.py'
 
 
 def _loader(seed, num=2, size=48):
@@ -20,7 +19,7 @@ def _evaluator(prefix):
 
 def _runner(tmp_path, repo_root, stage, loaders, evaluators):
     from mmhaze.apis import build_runner
-    cfg = Config.fromfile(str(repo_root / DEMO))
+    cfg = Config.fromfile(str(repo_root / BASELINE))
     cfg.work_dir = str(tmp_path)
     cfg.model.channels = 8
     cfg.model.dilations = [1, 2]

@@ -46,7 +46,8 @@ def tested(tmp_path_factory, repo_root):
     from helpers import load_tool
     root = tmp_path_factory.mktemp('e2e')
     config = root / 'multi.py'
-    config.write_text(CONFIG.format(demo=str(repo_root / 'configs/demo/demo_synthetic.py')))
+    base = repo_root / 'configs/conv_dehaze_fuser/conv_dehaze_fuser_synthetic-thermal.py'
+    config.write_text(CONFIG.format(demo=str(base)))
     assert load_tool('train').main([str(config), '--work-dir', str(root / 'train')]) == 0
     preds = root / 'preds'
     assert load_tool('test').main([str(config), str(root / 'train' / 'iter_2.pth'),

@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from helpers import BASELINE_CONFIG as BASELINE
 from helpers import TINY_TRAIN_OPTIONS
-
-DEMO = 'configs/demo/demo_synthetic.py'
 
 
 def _free_port() -> str:
@@ -27,7 +26,7 @@ def _run(script, args, repo_root):
 @pytest.mark.skipif(shutil.which('bash') is None, reason='needs bash')
 def test_two_process_train_then_test(tmp_path, repo_root):
     work = tmp_path / 'ddp'
-    out = _run('dist_train.sh', [DEMO, '2', '--work-dir', str(work), '--cfg-options',
+    out = _run('dist_train.sh', [BASELINE, '2', '--work-dir', str(work), '--cfg-options',
                                  *TINY_TRAIN_OPTIONS], repo_root)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
@@ -35,7 +34,7 @@ def test_two_process_train_then_test(tmp_path, repo_root):
     assert "backend='gloo'" in log or 'backend="gloo"' in log
     assert (work / 'iter_4.pth').is_file()
 
-    out = _run('dist_test.sh', [DEMO, str(work / 'iter_4.pth'), '2', '--work-dir',
+    out = _run('dist_test.sh', [BASELINE, str(work / 'iter_4.pth'), '2', '--work-dir',
                                 str(tmp_path / 'test'), '--cfg-options', *TINY_TRAIN_OPTIONS],
                repo_root)
     assert out.returncode == 0, out.stderr[-3000:]

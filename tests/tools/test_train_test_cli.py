@@ -4,8 +4,7 @@ import json
 
 import pytest
 import torch
-
-DEMO = 'configs/demo/demo_synthetic.py'
+from helpers import BASELINE_CONFIG as BASELINE
 
 
 @pytest.fixture(scope='module')
@@ -13,7 +12,7 @@ def trained(tmp_path_factory, repo_root):
     """One 4-iteration training run shared by the tests of this module."""
     from helpers import TINY_TRAIN_OPTIONS, load_tool
     work = tmp_path_factory.mktemp('train')
-    rc = load_tool('train').main([str(repo_root / DEMO), '--work-dir', str(work),
+    rc = load_tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work),
                                   '--cfg-options', *TINY_TRAIN_OPTIONS])
     assert rc == 0
     return work
@@ -48,7 +47,7 @@ def test_resume_continues_from_the_checkpoint(trained, tmp_path, repo_root, tool
     options += ['train_cfg.max_iters=6', 'param_scheduler.0.T_max=6', 'param_scheduler.0.end=6']
     Runner.train = spy_train
     try:
-        rc = tool('train').main([str(repo_root / DEMO), '--work-dir', str(work), '--resume',
+        rc = tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work), '--resume',
                                  '--cfg-options', *options])
     finally:
         Runner.train = original_train
@@ -62,7 +61,7 @@ def test_resume_continues_from_the_checkpoint(trained, tmp_path, repo_root, tool
 def test_test_tool_writes_the_benchmark_run_folder(trained, tmp_path, repo_root, tool, capsys):
     out_json = tmp_path / 'metrics.json'
     preds = tmp_path / 'preds'
-    rc = tool('test').main([str(repo_root / DEMO), str(trained / 'iter_4.pth'),
+    rc = tool('test').main([str(repo_root / BASELINE), str(trained / 'iter_4.pth'),
                             '--work-dir', str(tmp_path / 'test'), '--out', str(out_json),
                             '--save-preds', str(preds), '--show-dir', str(tmp_path / 'grids'),
                             '--method-name', 'tiny',
@@ -88,7 +87,7 @@ def test_test_tool_writes_the_benchmark_run_folder(trained, tmp_path, repo_root,
     assert len(list((tmp_path / 'grids' / 'synthetic').glob('*.png'))) == 3
 
     # Results are never overwritten: the same --out again is refused before anything runs.
-    rc = tool('test').main([str(repo_root / DEMO), str(trained / 'iter_4.pth'),
+    rc = tool('test').main([str(repo_root / BASELINE), str(trained / 'iter_4.pth'),
                             '--out', str(out_json)])
     assert rc == 2
     assert 'already exists' in capsys.readouterr().err
@@ -97,22 +96,24 @@ def test_test_tool_writes_the_benchmark_run_folder(trained, tmp_path, repo_root,
 def test_tools_report_bad_input_in_one_line(repo_root, tool, capsys, tmp_path):
     assert tool('train').main([str(tmp_path / 'missing.py')]) == 2
     assert 'config file not found' in capsys.readouterr().err
-    rc = tool('train').main([str(repo_root / DEMO), '--cfg-options', 'model.type=ConvDehazeFusr'])
+    rc = tool('train').main([str(repo_root / BASELINE), '--cfg-options',
+                             'model.type=ConvDehazeFusr'])
     assert rc == 2
     err = capsys.readouterr().err
     assert "`model.type`" in err and "did you mean 'ConvDehazeFuser'" in err
     assert 'Traceback' not in err
-    assert tool('test').main([str(repo_root / DEMO), str(tmp_path / 'no.pth')]) == 2
+    assert tool('test').main([str(repo_root / BASELINE), str(tmp_path / 'no.pth')]) == 2
     assert 'checkpoint not found' in capsys.readouterr().err
-    assert tool('train').main([str(repo_root / DEMO), '--resume', str(tmp_path / 'no.pth')]) == 2
+    rc = tool('train').main([str(repo_root / BASELINE), '--resume', str(tmp_path / 'no.pth')])
+    assert rc == 2
     assert '--resume: checkpoint not found' in capsys.readouterr().err
 
 
 def test_train_flags(repo_root, tool, capsys):
     if not torch.cuda.is_available():
-        assert tool('train').main([str(repo_root / DEMO), '--amp']) == 2
+        assert tool('train').main([str(repo_root / BASELINE), '--amp']) == 2
         assert 'needs a CUDA device' in capsys.readouterr().err
     from mmhaze.apis import enable_auto_scale_lr, load_config
-    cfg = load_config(str(repo_root / DEMO))
+    cfg = load_config(str(repo_root / BASELINE))
     enable_auto_scale_lr(cfg)
     assert cfg.auto_scale_lr.enable is True and cfg.auto_scale_lr.base_batch_size == 8

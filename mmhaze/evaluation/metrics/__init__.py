@@ -1,9 +1,10 @@
 from .base_image_metric import MODEL_ROW, BaseImageMetric, sample_image
-from .fusion_metric import DEFAULT_FUSION_METRICS, FusionMetric
+from .fusion_metric import AVERAGE_ROW, DEFAULT_FUSION_METRICS, FusionMetric
 from .no_reference_metric import NO_REFERENCE_KEYS, NoReferenceMetric
 from .reference_metric import INPUT_ROW, ReferenceMetric
 from .seg_metric import SegMetric
 
-__all__ = ['BaseImageMetric', 'ReferenceMetric', 'FusionMetric', 'NoReferenceMetric', 'SegMetric',
+__all__ = ['AVERAGE_ROW', 'BaseImageMetric', 'ReferenceMetric', 'FusionMetric',
+           'NoReferenceMetric', 'SegMetric',
            'MODEL_ROW', 'INPUT_ROW', 'sample_image', 'DEFAULT_FUSION_METRICS',
            'NO_REFERENCE_KEYS']
