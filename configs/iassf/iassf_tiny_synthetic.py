@@ -5,14 +5,13 @@
 # DehazeFormer U-Net with its stem skip, the 5-block fusion U-Net, the losses, IR as 3 channels
 # (the 1-channel synthetic thermal is replicated, with one warning), inputs in [-1, 1].
 _base_ = [
-    '../_base_/models/iassf.py', '../_base_/datasets/synthetic_thermal.py',
+    '../_base_/models/iassf.py', '../_base_/datasets/synthetic_thermal_demo.py',
     '../_base_/schedules/adamw_cosine_iter.py', '../_base_/default_runtime.py'
 ]
 
 embed_dim = 12
 window = 4
 pool = 32
-img_size = 64
 max_iters = 300
 model = dict(
     encoder=dict(out_channels=embed_dim, window_size=window),
@@ -24,19 +23,6 @@ model = dict(
                           depths=(4, 4, 4, 2, 2), num_heads=(2, 2, 4, 1, 1),
                           window_size=window),
     fusion=dict(window_size=window, prompt_generator=dict(pool_size=pool)))
-
-train_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(img_size=img_size, num_samples=4000))
-val_dataloader = dict(num_workers=1, dataset=dict(img_size=img_size, num_samples=40))
-test_dataloader = dict(num_workers=1, dataset=dict(img_size=img_size, num_samples=40))
-val_evaluator = [
-    dict(type='ReferenceMetric', include_input=True, prefix='synthetic'),
-    # include_average: the plain average of hazy VIS and IR as a row, the trivial fusion to beat
-    dict(type='FusionMetric', metrics=['MI', 'Qabf'], pred_key='pred_fused', vis_key='gt_clear',
-         include_average=True, prefix='synthetic'),
-]
-test_evaluator = val_evaluator
 
 warmup = 45
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
