@@ -14,12 +14,11 @@ from .dehazeformer_blocks import (
 )
 from .dehazeformer_unet import ARCH_SETTINGS as DEHAZEFORMER_ARCHS
 from .dehazeformer_unet import DehazeFormerUNet
-from .padding import crop_to, pad_to_multiple, reflect_pad
 from .window_attention_encoder import WindowAttentionEncoderBlock
 
 __all__ = [
     'RescaleNorm', 'WindowSelfAttention', 'DehazeFormerMixer', 'ConvMlp', 'DehazeFormerBlock',
     'DehazeFormerStage', 'PatchEmbed', 'PatchUnEmbed', 'SKFusion', 'log_relative_positions',
     'OFFICIAL_KEY_RENAMES', 'DehazeFormerUNet', 'DEHAZEFORMER_ARCHS',
-    'WindowAttentionEncoderBlock', 'reflect_pad', 'pad_to_multiple', 'crop_to'
+    'WindowAttentionEncoderBlock'
 ]

@@ -23,7 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.models.swin_transformer import window_partition, window_reverse
 
-from .padding import reflect_pad
+from ..utils.padding import reflect_pad
 
 CONV_TYPES = (None, 'DWConv', 'Conv')
 ATTN_LOCATIONS = ('last', 'first', 'middle')

@@ -9,8 +9,8 @@ import torch.nn as nn
 
 from mmhaze.registry import MODELS
 
+from ..utils.padding import crop_to, pad_to_multiple
 from .dehazeformer_blocks import DehazeFormerStage, PatchEmbed, PatchUnEmbed, SKFusion
-from .padding import crop_to, pad_to_multiple
 
 _COMMON = dict(mlp_ratios=(2.0, 4.0, 4.0, 2.0, 2.0), num_heads=(2, 4, 6, 1, 1), window_size=8)
 _DEEP_ATTN = (1 / 4, 1 / 2, 3 / 4, 0.0, 0.0)

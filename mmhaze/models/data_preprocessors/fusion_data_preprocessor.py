@@ -13,29 +13,23 @@ from mmengine.model import BaseDataPreprocessor
 from mmhaze.registry import MODELS
 from mmhaze.structures import FusionDataSample
 
+from ..utils.padding import reflect_pad
+
 SOURCE_KEYS = ('vis', 'ir')
 
 
 def pad_to(x: torch.Tensor, height: int, width: int, mode: str = 'reflect') -> torch.Tensor:
     """Pad a (B×)C×H×W tensor at the bottom and right to ``height`` × ``width``.
 
-    Reflect padding needs the pad to be smaller than the image, so large pads reflect
-    repeatedly (each step at most size − 1); a 1-pixel side falls back to replicate.
+    ``'reflect'`` works for any pad size (periodic reflection past the edge, replicate on a
+    1-pixel side; see :func:`mmhaze.models.utils.reflect_pad`).
     """
+    pad = (0, width - x.shape[-1], 0, height - x.shape[-2])
+    if mode == 'reflect':
+        return reflect_pad(x, pad)
     squeeze = x.dim() == 3
-    if squeeze:
-        x = x[None]
-    while x.shape[-2] < height or x.shape[-1] < width:
-        ph, pw = height - x.shape[-2], width - x.shape[-1]
-        if mode == 'reflect':
-            if x.shape[-2] < 2 and ph > 0 or x.shape[-1] < 2 and pw > 0:
-                x = F.pad(x, (0, pw, 0, ph), mode='replicate')
-                continue
-            ph, pw = min(ph, x.shape[-2] - 1), min(pw, x.shape[-1] - 1)
-        if mode == 'constant':
-            x = F.pad(x, (0, pw, 0, ph), mode='constant', value=0.0)
-        else:
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    x = x[None] if squeeze else x
+    x = F.pad(x, pad, mode=mode, value=0.0) if mode == 'constant' else F.pad(x, pad, mode=mode)
     return x[0] if squeeze else x
 
 

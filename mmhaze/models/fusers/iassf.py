@@ -6,7 +6,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from mmhaze.models.backbones.padding import crop_to, pad_to_multiple
+from mmhaze.models.utils.padding import crop_to, pad_to_multiple
 from mmhaze.registry import MODELS
 
 from .base_fuser import BaseDehazeFuser

@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmhaze.models.backbones.padding import crop_to, pad_to_multiple
 from mmhaze.models.backbones.window_attention_encoder import WindowAttentionEncoderBlock
 from mmhaze.models.prompts.prompt_embedding import PromptEmbeddingBlock
+from mmhaze.models.utils.padding import crop_to, pad_to_multiple
 from mmhaze.registry import MODELS
 
 

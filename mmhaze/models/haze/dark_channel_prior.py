@@ -12,7 +12,7 @@ import kornia
 import torch
 import torch.nn.functional as F
 
-from mmhaze.models.backbones.padding import reflect_pad
+from mmhaze.models.utils.padding import reflect_pad
 
 
 def dark_channel(image: torch.Tensor, patch_size: int = 15) -> torch.Tensor:
