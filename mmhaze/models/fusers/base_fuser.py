@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 import torch
@@ -63,12 +63,12 @@ class BaseDehazeFuser(BaseModel):
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
     def _fusion_reference(self, inputs: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor],
-                          data_samples: Sequence[FusionDataSample]) -> torch.Tensor:
+                          clear: Callable[[], torch.Tensor]) -> torch.Tensor:
         if self.fusion_reference == 'vis':
             return inputs['vis']
         if self.fusion_reference == 'pred_dehazed':
             return outputs['dehazed'].detach()
-        return self.data_preprocessor.stack_targets(data_samples, 'gt_clear', inputs['vis'])
+        return clear()
 
     def loss(self, inputs: dict[str, torch.Tensor],
              data_samples: Sequence[FusionDataSample]) -> dict[str, torch.Tensor]:
@@ -78,11 +78,18 @@ class BaseDehazeFuser(BaseModel):
     def compute_losses(self, inputs: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor],
                        data_samples: Sequence[FusionDataSample]) -> dict[str, torch.Tensor]:
         losses: dict[str, torch.Tensor] = {}
+        stacked: dict[str, torch.Tensor] = {}
+
+        def clear() -> torch.Tensor:  # batched once, shared by the losses that need it
+            if 'gt_clear' not in stacked:
+                stacked['gt_clear'] = self.data_preprocessor.stack_targets(
+                    data_samples, 'gt_clear', inputs['vis'])
+            return stacked['gt_clear']
+
         if self.dehaze_loss is not None and 'dehazed' in outputs:
-            gt = self.data_preprocessor.stack_targets(data_samples, 'gt_clear', inputs['vis'])
-            losses['loss_dehaze'] = self.dehaze_loss(outputs['dehazed'], gt)
+            losses['loss_dehaze'] = self.dehaze_loss(outputs['dehazed'], clear())
         if 'fused' in outputs and (self.intensity_loss or self.gradient_loss):
-            ref = self._fusion_reference(inputs, outputs, data_samples)
+            ref = self._fusion_reference(inputs, outputs, clear)
             if self.intensity_loss is not None:
                 losses['loss_intensity'] = self.intensity_loss(outputs['fused'], ref, inputs['ir'])
             if self.gradient_loss is not None:
