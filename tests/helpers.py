@@ -13,7 +13,7 @@ TINY_TRAIN_OPTIONS = [
     'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
     'test_dataloader.dataset.img_size=32', 'test_dataloader.dataset.num_samples=3',
     'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-    'model.channels=8', 'model.dilations=[1,2]',
+    'model.network.channels=8', 'model.network.dilations=[1,2]',
     'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
     'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
     'param_scheduler.0.T_max=4', 'param_scheduler.0.end=4',

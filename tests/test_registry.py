@@ -30,7 +30,8 @@ def test_lazy_locations_find_unimported_modules():
         from mmhaze.registry import MODELS, METRICS, TRANSFORMS
         assert 'mmhaze.models' not in sys.modules
         # No default scope yet: a whole model (and its preprocessor) still builds.
-        model = MODELS.build(dict(type='ConvDehazeFuser', channels=4, dilations=[1]))
+        model = MODELS.build(dict(type='ConvDehazeFuser', network=dict(
+            type='ConvDehazeFuseNet', channels=4, dilations=[1])))
         assert type(model.data_preprocessor).__name__ == 'FusionDataPreprocessor'
         DefaultScope.get_instance('lazy', scope_name='mmhaze')
         assert MODELS.get('ConvDehazeFuser') is not None

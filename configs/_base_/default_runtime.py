@@ -16,12 +16,14 @@ default_hooks = dict(
     # Every checkpoint loads with torch.load(weights_only=True). It lives in default_hooks (a
     # dict, merged by inheritance) so a child config's custom_hooks cannot drop it.
     safe_checkpoint=dict(type='SafeCheckpointHook'),
+    # Switches model.stages by iteration/epoch (resume continues the stage); no-op without.
+    stage=dict(type='TrainingStageHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='FusionVisualizer', vis_backends=vis_backends, name='visualizer')
 
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_processor = dict(type='FusionLogProcessor', window_size=50, by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -2,7 +2,7 @@
 # "Paper vs official"). Same data, schedule and losses as iassf_official_msrs.py.
 _base_ = './iassf_official_msrs.py'
 
-model = dict(
+model = dict(dehazer=dict(
     # Eq. (1)-(2): a Conv before GAP in the weight predictor, and a 3×3 then a 1×1 conv on the
     # prompt (the release's restoration-path PGM has neither the first conv nor the 1×1).
     restoration_prompt=dict(diff_conv=True, out_conv1x1=True),
@@ -10,4 +10,4 @@ model = dict(
     # quantisation; the density is differentiable (gradients reach the encoder); D in [0, 1].
     haze_density=dict(preset='paper'),
     # Eq. (5): D·F_i' + (1 − D)·F_v, without the release's extra + F_v.
-    double_vis_residual=False)
+    double_vis_residual=False))

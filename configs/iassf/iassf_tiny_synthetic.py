@@ -14,15 +14,16 @@ window = 4
 pool = 32
 max_iters = 300
 model = dict(
-    encoder=dict(out_channels=embed_dim, window_size=window),
-    restoration_prompt=dict(source_channels=embed_dim, prompt_channels=embed_dim,
-                            pool_size=pool),
-    restoration_embedding=dict(channels=embed_dim, prompt_channels=embed_dim, num_heads=2,
-                               window_size=window, network_depth=16),
-    restoration_head=dict(in_channels=embed_dim, embed_dims=(8, 16, 32, 16, 8),
-                          depths=(4, 4, 4, 2, 2), num_heads=(2, 2, 4, 1, 1),
-                          window_size=window),
-    fusion=dict(window_size=window, prompt_generator=dict(pool_size=pool)))
+    dehazer=dict(
+        encoder=dict(out_channels=embed_dim, window_size=window),
+        restoration_prompt=dict(source_channels=embed_dim, prompt_channels=embed_dim,
+                                pool_size=pool),
+        restoration_embedding=dict(channels=embed_dim, prompt_channels=embed_dim, num_heads=2,
+                                   window_size=window, network_depth=16),
+        restoration_head=dict(in_channels=embed_dim, embed_dims=(8, 16, 32, 16, 8),
+                              depths=(4, 4, 4, 2, 2), num_heads=(2, 2, 4, 1, 1),
+                              window_size=window)),
+    fuser=dict(window_size=window, prompt_generator=dict(pool_size=pool)))
 
 warmup = 45
 optim_wrapper = dict(optimizer=dict(lr=3e-3))

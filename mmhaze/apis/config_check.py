@@ -159,7 +159,7 @@ def check_config(cfg: Config) -> None:
     c = _Checker()
     scope = cfg.get('default_scope', 'mmhaze')
     with DefaultScope.overwrite_default_scope(scope):
-        if 'model' in cfg:
+        if 'model' in cfg and not _check_fusion_model(c, cfg.model):
             c.node(cfg.model, 'model', R.MODELS, nested=R.MODELS)
         for split in ('train', 'val', 'test'):
             loaders = cfg.get(f'{split}_dataloader')
@@ -175,7 +175,7 @@ def check_config(cfg: Config) -> None:
             elif evaluators is not None:
                 c.node(evaluators, f'{split}_evaluator', R.METRICS)
             c.node(cfg.get(f'{split}_cfg'), f'{split}_cfg', R.LOOPS)
-        _check_optim_wrapper(c, cfg.get('optim_wrapper'))
+        _check_optim_wrapper(c, cfg.get('optim_wrapper'), model=cfg.get('model'))
         schedulers = cfg.get('param_scheduler')
         if isinstance(schedulers, dict) and 'type' not in schedulers:
             for name, sub in schedulers.items():
@@ -205,19 +205,103 @@ def _check_dataset(c: _Checker, dataset: Any, path: str) -> None:
             _check_dataset(c, sub, f'{path}.{key}' + (f'[{i}]' if isinstance(inner, list) else ''))
 
 
-def _check_optim_wrapper(c: _Checker, ow: Any, path: str = 'optim_wrapper') -> None:
+def _check_optim_wrapper(c: _Checker, ow: Any, path: str = 'optim_wrapper',
+                         model: Any = None, skip: Iterable[str] = ()) -> None:
     if not isinstance(ow, dict):
         return
     if 'optimizer' not in ow and 'type' not in ow:
         # One wrapper per sub-model (MultiOptimWrapperConstructor and similar).
+        multi = ow.get('constructor') == 'MultiOptimWrapperConstructor'
+        slots = _model_networks(model) if multi else None
         for name, sub in ow.items():
             if isinstance(sub, dict) and 'optimizer' in sub:
-                _check_optim_wrapper(c, sub, f'{path}.{name}')
+                _check_optim_wrapper(c, sub, f'{path}.{name}', skip=('modules', 'paramwise_cfg'))
+                if slots is not None:
+                    modules = sub.get('modules', [name])
+                    for module in [modules] if isinstance(modules, str) else modules:
+                        if module.split('.', 1)[0] not in slots:
+                            c.errors.append(
+                                f'config key `{path}.{name}.modules`: the model has no '
+                                f'sub-network {module!r}{_suggest(module, slots)}; its '
+                                f'sub-networks are {sorted(slots)}')
         return
     cfg = dict(ow)
     cfg.setdefault('type', 'OptimWrapper')
-    c.node(cfg, path, R.OPTIM_WRAPPERS, skip=('optimizer',))
+    c.node(cfg, path, R.OPTIM_WRAPPERS, skip=('optimizer', *skip))
     c.node(ow.get('optimizer'), f'{path}.optimizer', R.OPTIMIZERS)
+
+
+def _fusion_model_class(model: Any) -> Optional[type]:
+    """The model's class when it is an mmhaze ``BaseFusionModel`` (composed networks)."""
+    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
+        return None
+    cls = R.MODELS.get(model['type'])
+    from mmhaze.models.fusers import BaseFusionModel
+    return cls if inspect.isclass(cls) and issubclass(cls, BaseFusionModel) else None
+
+
+def _model_networks(model: Any) -> Optional[set[str]]:
+    """Network slots a fusion-model config fills (None when it is not one)."""
+    cls = _fusion_model_class(model)
+    if cls is None:
+        return None
+    return {slot for slot in cls.NETWORK_SLOTS if model.get(slot) is not None}
+
+
+def _check_fusion_model(c: _Checker, model: Any) -> bool:
+    """Check a composed model: slots (with their options), named losses, stages.
+
+    Returns False when ``model`` is not a fusion model (the generic check applies).
+    """
+    cls = _fusion_model_class(model)
+    if cls is None:
+        return False
+    from mmhaze.models.fusers.base_adversarial_model import (
+        DISCRIMINATOR_OPTIONS,
+        DISCRIMINATOR_SLOT,
+    )
+    from mmhaze.models.fusers.base_fusion_model import SLOT_OPTIONS
+    from mmhaze.models.fusers.training_stages import parse_stages
+    from mmhaze.models.losses.loss_term import LOSS_STEPS, forward_parameters
+    c.arguments(model, 'model', cls, R.MODELS, ())
+    slots = set(cls.NETWORK_SLOTS)
+    for key, value in model.items():
+        path = f'model.{key}'
+        if key == DISCRIMINATOR_SLOT and isinstance(value, dict):
+            for name, sub in value.items():
+                if isinstance(sub, dict):
+                    sub = {k: v for k, v in sub.items() if k not in DISCRIMINATOR_OPTIONS}
+                c.node(sub, f'{path}.{name}', R.MODELS, R.MODELS, depth=1)
+        elif key in slots and isinstance(value, dict):
+            c.node({k: v for k, v in value.items() if k not in SLOT_OPTIONS}, path, R.MODELS,
+                   R.MODELS, depth=1)
+        elif key == 'losses' and isinstance(value, dict):
+            for name, loss in value.items():
+                if not isinstance(loss, dict) or 'type' not in loss:
+                    if loss is not None:
+                        c.errors.append(f'config key `{path}.{name}`: a loss entry is a dict '
+                                        'with a type')
+                    continue
+                loss_cls = R.MODELS.get(loss['type']) if isinstance(loss['type'], str) else None
+                fwd = forward_parameters(loss_cls) if inspect.isclass(loss_cls) else {}
+                c.node({k: v for k, v in loss.items() if k not in fwd and k != 'step'},
+                       f'{path}.{name}', R.MODELS, depth=1)
+                if loss.get('step', 'generator') not in LOSS_STEPS:
+                    c.errors.append(f'config key `{path}.{name}.step`: one of {LOSS_STEPS}')
+                unbound = [a for a, p in fwd.items() if p.default is p.empty and a not in loss]
+                if unbound:
+                    c.errors.append(f'config key `{path}.{name}`: bind the inputs {unbound} of '
+                                    f'{loss_cls.__name__} to outputs or fields, e.g. '
+                                    f"{unbound[0]}='fused'")
+        elif key not in _LAYER_KEYS and isinstance(value, (dict, list, tuple)):
+            c.node(value, path, R.MODELS, R.MODELS, depth=1)
+    if model.get('stages'):
+        losses = [n for n, v in (model.get('losses') or {}).items() if v is not None]
+        try:
+            parse_stages(model['stages'], sorted(_model_networks(model)), losses)
+        except ValueError as err:
+            c.errors.append(f'config key `model.stages`: {err}')
+    return True
 
 
 __all__ = ['ConfigError', 'check_config', 'load_config', 'ConfigDict']

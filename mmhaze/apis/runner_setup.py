@@ -36,9 +36,26 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     check_config(cfg)
+    if launcher != 'none':
+        set_default_model_wrapper(cfg)
     if launcher == 'pytorch':
         setup_cpu_distributed(cfg)
     return cfg
+
+
+def set_default_model_wrapper(cfg: Config) -> None:
+    """DDP of each network slot (``MMSeparateDistributedDataParallel``) for mmhaze's models.
+
+    A GAN's discriminator and generator, or the networks of a stage that does not train, take no
+    gradient in some updates; one DDP over the whole model would then need
+    ``find_unused_parameters=True``. A config's own ``model_wrapper_cfg`` wins.
+    """
+    if cfg.get('model_wrapper_cfg'):
+        return
+    from .config_check import _fusion_model_class
+    if _fusion_model_class(cfg.get('model')) is not None:
+        cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel',
+                                     broadcast_buffers=False, find_unused_parameters=False)
 
 
 def setup_cpu_distributed(cfg: Config) -> None:

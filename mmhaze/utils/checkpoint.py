@@ -133,3 +133,46 @@ def save_safe_checkpoint(checkpoint: dict, filename: str) -> None:
     buffer = io.BytesIO()
     torch.save(to_weights_only_safe(checkpoint), buffer)
     atomic_write_bytes(buffer.getvalue(), filename)
+
+
+def _short(keys: list, n: int = 5) -> str:
+    return ', '.join(keys[:n]) + (f' … ({len(keys)} in all)' if len(keys) > n else '')
+
+
+def load_pretrained_network(module: torch.nn.Module, init_cfg: dict, where: str) -> None:
+    """Load one network's weights as ``init_cfg=dict(type='Pretrained', ...)`` asks, strictly.
+
+    ``checkpoint``: a file (read with ``weights_only=True``, see :func:`safe_torch_load`) holding
+    a state dict or an mmengine checkpoint; ``prefix``: take the keys under it (e.g.
+    ``'dehazer.'`` of a whole-model checkpoint); ``strict`` (default True): every key must fit.
+    Errors name the config key ``where``.
+    """
+    cfg = dict(init_cfg)
+    cfg.pop('type', None)
+    checkpoint = cfg.pop('checkpoint', None)
+    prefix = cfg.pop('prefix', None)
+    strict = bool(cfg.pop('strict', True))
+    map_location = cfg.pop('map_location', 'cpu')
+    if cfg:
+        raise ValueError(f'{where} has unknown keys {sorted(cfg)} (Pretrained takes checkpoint, '
+                         'prefix, strict, map_location)')
+    if not checkpoint:
+        raise ValueError(f'{where}.checkpoint is not set')
+    if '://' not in str(checkpoint) and not osp.isfile(osp.expanduser(str(checkpoint))):
+        raise FileNotFoundError(f'{where}.checkpoint: {checkpoint} not found (mmhaze downloads '
+                                'no weights: give a local file, e.g. a converted checkpoint)')
+    from mmengine.runner.checkpoint import CheckpointLoader
+    loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location=map_location)
+    state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else loaded
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        tops = sorted({k.split('.', 1)[0] + '.' for k in state})
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not state:
+            raise KeyError(f'{where}.prefix: no key of {checkpoint} starts with {prefix!r}; its '
+                           f'keys start with {_short(tops)}')
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if strict and (missing or unexpected):
+        raise KeyError(f'{where}: {checkpoint} does not fit {type(module).__name__}: missing '
+                       f'[{_short(list(missing))}], unexpected [{_short(list(unexpected))}] '
+                       "(set strict=False to load what fits)")

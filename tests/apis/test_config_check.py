@@ -15,9 +15,10 @@ def test_demo_config_is_valid(demo_cfg):
 
 
 def test_inheritance_and_overrides(repo_root):
-    cfg = load_config(str(repo_root / BASELINE), {'model.channels': 16, 'train_cfg.max_iters': 7})
+    cfg = load_config(str(repo_root / BASELINE),
+                      {'model.network.channels': 16, 'train_cfg.max_iters': 7})
     assert cfg.model.type == 'ConvDehazeFuser'  # from _base_/models
-    assert cfg.model.channels == 16 and cfg.train_cfg.max_iters == 7
+    assert cfg.model.network.channels == 16 and cfg.train_cfg.max_iters == 7
     assert cfg.train_dataloader.dataset.img_size == 128  # from _base_/datasets
     assert cfg.param_scheduler[0].T_max == 2000  # the leaf overrides the schedule's base
     demo = load_config(str(repo_root / 'configs/demo/demo_synthetic.py'))
@@ -26,20 +27,20 @@ def test_inheritance_and_overrides(repo_root):
 
 
 def test_unknown_type_suggests_registered_name(demo_cfg):
-    demo_cfg.model.dehaze_loss.type = 'L1Los'
+    demo_cfg.model.losses.dehaze.type = 'L1Los'
     with pytest.raises(ConfigError) as err:
         check_config(demo_cfg)
     msg = str(err.value)
-    assert '`model.dehaze_loss.type`' in msg and "did you mean 'L1Loss'" in msg
+    assert '`model.losses.dehaze.type`' in msg and "did you mean 'L1Loss'" in msg
 
 
 def test_unknown_argument_suggests_parameter(demo_cfg):
-    demo_cfg.model.chanels = 8
+    demo_cfg.model.network.chanels = 8
     demo_cfg.train_dataloader.dataset.img_sise = 32
     with pytest.raises(ConfigError) as err:
         check_config(demo_cfg)
     msg = str(err.value)
-    assert "`model.chanels`: ConvDehazeFuser has no argument 'chanels'" in msg
+    assert "`model.network.chanels`: ConvDehazeFuseNet has no argument 'chanels'" in msg
     assert "did you mean 'channels'" in msg
     assert '`train_dataloader.dataset.img_sise`' in msg and "did you mean 'img_size'" in msg
 

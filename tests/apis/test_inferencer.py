@@ -12,7 +12,7 @@ from mmhaze.datasets import render_scene
 def inferencer(repo_root):
     torch.manual_seed(0)
     infer = FusionInferencer(str(repo_root / BASELINE), device='cpu')
-    for head in (infer.model.dehaze_head, infer.model.fusion_head[-1]):
+    for head in (infer.model.network.dehaze_head, infer.model.network.fusion_head[-1]):
         torch.nn.init.normal_(head.weight, std=0.05)  # a non-trivial (untrained) model
     return infer
 

@@ -21,8 +21,8 @@ def _runner(tmp_path, repo_root, stage, loaders, evaluators):
     from mmhaze.apis import build_runner
     cfg = Config.fromfile(str(repo_root / BASELINE))
     cfg.work_dir = str(tmp_path)
-    cfg.model.channels = 8
-    cfg.model.dilations = [1, 2]
+    cfg.model.network.channels = 8
+    cfg.model.network.dilations = [1, 2]
     cfg.visualizer.vis_backends = []
     cfg.default_hooks.logger.interval = 1
     cfg[f'{stage}_dataloader'] = loaders

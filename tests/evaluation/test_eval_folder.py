@@ -10,7 +10,7 @@ import pytest
 FUSION = ['EN', 'SD', 'SF', 'AG', 'MI', 'Qabf', 'Qcv', 'SCD', 'VIF', 'VIFF', 'SSIM', 'CC']
 CONFIG = """
 _base_ = [{demo!r}]
-model = dict(channels=8, dilations=[1, 2])
+model = dict(network=dict(channels=8, dilations=[1, 2]))
 _synth = dict(type='SyntheticFusionDataset', img_size=48, modality='thermal',
               pipeline=[dict(type='PackFusionInputs')])
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,

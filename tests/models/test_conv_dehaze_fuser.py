@@ -1,4 +1,5 @@
 """The compact baseline: shapes, [0, 1] predictions, gradients, and losses that fall."""
+import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapper
@@ -6,12 +7,16 @@ from mmengine.optim import OptimWrapper
 from mmhaze.datasets import SyntheticFusionDataset
 from mmhaze.registry import MODELS
 
+LOSSES = dict(
+    dehaze=dict(type='L1Loss', pred='dehazed', target='gt_clear', loss_weight=2.0),
+    intensity=dict(type='MaxIntensityLoss', fused='fused', vis_ref='gt_clear', ir='ir'),
+    gradient=dict(type='MaxGradientLoss', fused='fused', vis_ref='gt_clear', ir='ir'))
 
-def _model(**kw):
-    cfg = dict(type='ConvDehazeFuser', channels=16, dilations=(1, 2, 4),
-               dehaze_loss=dict(type='L1Loss', loss_weight=2.0),
-               intensity_loss=dict(type='MaxIntensityLoss'),
-               gradient_loss=dict(type='MaxGradientLoss'))
+
+def _model(losses=LOSSES, **kw):
+    cfg = dict(type='ConvDehazeFuser',
+               network=dict(type='ConvDehazeFuseNet', channels=16, dilations=(1, 2, 4)),
+               losses=losses)
     cfg.update(kw)
     return MODELS.build(cfg)
 
@@ -62,11 +67,31 @@ def test_losses_fall_over_training_iterations():
     assert last['loss_dehaze'] < 0.5 * first['loss_dehaze']
 
 
-def test_fusion_reference_choices():
-    model = _model(fusion_reference='vis')
+def test_fusion_reference_is_a_binding_of_the_loss():
+    """The fusion losses' visible reference is whatever the config binds: the hazy input, or the
+    model's own dehazed output with the gradient stopped (the old `fusion_reference` option)."""
+    hazy_ref = dict(intensity=dict(type='MaxIntensityLoss', fused='fused', vis_ref='vis',
+                                   ir='ir'),
+                    gradient=dict(type='MaxGradientLoss', fused='fused', vis_ref='vis', ir='ir'))
+    model = _model(losses=hazy_ref)
     data = model.data_preprocessor(_data(1), True)
     for s in data['data_samples']:
         del s.gt_clear  # the fusion losses no longer need the clear image
-    model.dehaze_loss = None
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_intensity', 'loss_gradient'}
+    # Untrained, fused == dehazed == hazy input: the reference is the input itself.
+    own = _model(losses=dict(intensity=dict(type='MaxIntensityLoss', fused='fused', ir='ir',
+                                            vis_ref=dict(key='dehazed', detach=True))))
+    own.load_state_dict(model.state_dict())
+    got = own(**data, mode='loss')['loss_intensity']
+    assert got.item() == pytest.approx(losses['loss_intensity'].item(), abs=1e-7)
+
+
+def test_loss_configs_are_checked_when_the_model_is_built():
+    with pytest.raises(ValueError, match=r"model.losses.dehaze.*'dehazd' is not something"):
+        _model(losses=dict(dehaze=dict(type='L1Loss', pred='dehazd', target='gt_clear')))
+    with pytest.raises(ValueError, match=r"model.losses.dehaze: L1Loss needs its inputs "
+                                         r"\['target'\]"):
+        _model(losses=dict(dehaze=dict(type='L1Loss', pred='dehazed')))
+    with pytest.raises(TypeError, match='must be a dict name'):
+        _model(losses=[dict(type='L1Loss', pred='dehazed', target='gt_clear')])

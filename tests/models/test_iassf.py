@@ -16,9 +16,15 @@ TINY = REPO_ROOT / 'configs/iassf/iassf_tiny_synthetic.py'
 
 
 def _tiny(**overrides):
+    """The tiny IASSF with overrides of its restoration network (``model.dehazer``)."""
     cfg = Config.fromfile(str(TINY))
-    cfg.merge_from_dict({f'model.{k}': v for k, v in overrides.items()})
+    cfg.merge_from_dict({f'model.dehazer.{k}': v for k, v in overrides.items()})
     return MODELS.build(cfg.model)
+
+
+def _run(model, vis, ir):
+    inputs = dict(vis=vis, ir=ir)
+    return model.forward_networks(inputs, model.batch_fields(inputs, None))
 
 
 def _batch(n=2, size=32, seed=0):
@@ -31,11 +37,11 @@ def test_official_config_has_the_official_parameter_count():
     model = MODELS.build(Config.fromfile(str(OFFICIAL)).model)
     total = sum(p.numel() for p in model.parameters())
     assert total == 11_197_422  # official 11,198,576 minus the 1,154 unused parameters
-    pools = model.restoration_prompt.pool.prompts.numel() + \
-        model.fusion.prompt_generator.pool.prompts.numel()
+    pools = model.dehazer.restoration_prompt.pool.prompts.numel() + \
+        model.fuser.prompt_generator.pool.prompts.numel()
     assert pools == 9_830_400
-    assert sum(p.numel() for p in model.restoration_head.parameters()) == 1_290_091
-    assert sum(p.numel() for p in model.fusion.parameters()) == 2_013_681
+    assert sum(p.numel() for p in model.dehazer.restoration_head.parameters()) == 1_290_091
+    assert sum(p.numel() for p in model.fuser.parameters()) == 2_013_681
 
 
 @pytest.mark.parametrize('size', [(250, 250), (222, 301)])
@@ -44,8 +50,10 @@ def test_odd_sizes_are_padded_and_cropped_back(size):
     vis, ir = torch.rand(1, 3, *size) * 2 - 1, torch.rand(1, 3, *size) * 2 - 1
     with torch.no_grad():
         out = model(dict(vis=vis, ir=ir), mode='tensor')
+        density = _run(model, vis, ir)['haze_density']
+    assert set(out) == {'dehazed', 'fused'}  # the export contract: no auxiliary outputs
     assert out['dehazed'].shape == out['fused'].shape == (1, 3, *size)
-    assert out['haze_density'].shape == (1, 1, *size)
+    assert density.shape == (1, 1, *size)
     assert torch.isfinite(out['fused']).all()
 
 
@@ -76,12 +84,12 @@ def test_feature_blend_switches():
                      restoration_embedding=None, haze_density=None).eval()
     density = _tiny().eval()
     with torch.no_grad():
-        a, b = vis_only._forward(vis, ir), vis_only._forward(vis, ir2)
-        c, d = density._forward(vis, ir), density._forward(vis, ir2)
+        a, b = _run(vis_only, vis, ir), _run(vis_only, vis, ir2)
+        c, d = _run(density, vis, ir), _run(density, vis, ir2)
     assert torch.equal(a['dehazed'], b['dehazed'])  # IR does not reach the restoration
     assert not torch.equal(a['fused'], b['fused'])  # but it reaches the fusion
     assert not torch.allclose(c['dehazed'], d['dehazed'])
-    assert vis_only.haze_density is None and 'haze_density' not in a
+    assert vis_only.dehazer.haze_density is None and 'haze_density' not in a
     with pytest.raises(ValueError, match='go together'):
         _tiny(restoration_prompt=None)
     with pytest.raises(ValueError, match='haze_density'):
@@ -90,14 +98,24 @@ def test_feature_blend_switches():
         _tiny(feature_blend='concat')
 
 
+def test_configured_but_unused_parts_are_refused_by_name():
+    """A part the chosen options never use would get no gradient (and break DDP)."""
+    with pytest.raises(ValueError, match=r"feature_blend='vis_only' does not use "
+                                         r"\['restoration_prompt', 'restoration_embedding'\]"):
+        _tiny(feature_blend='vis_only', haze_density=None)
+    with pytest.raises(ValueError, match=r"feature_blend='add' does not use \['haze_density'\]: "
+                                         r"set haze_density=None"):
+        _tiny(feature_blend='add')
+
+
 def test_double_vis_residual_changes_the_restoration_input():
     torch.manual_seed(1)
     model = _tiny().eval()
     f_vis, f_ir = torch.randn(1, 12, 16, 16), torch.randn(1, 12, 16, 16)
     with torch.no_grad():
-        doubled = model.restore_features(f_vis, f_ir)['features']
-        model.double_vis_residual = False
-        single = model.restore_features(f_vis, f_ir)['features']
+        doubled = model.dehazer.restore_features(f_vis, f_ir)['features']
+        model.dehazer.double_vis_residual = False
+        single = model.dehazer.restore_features(f_vis, f_ir)['features']
     assert torch.allclose(doubled - single, f_vis, atol=1e-6)
 
 

@@ -10,11 +10,13 @@ def test_get_flops_counts_parameters_pools_and_macs_per_part():
     model = get_flops.build_model(TINY)
     rows = get_flops.report(TINY, [(32, 32), (64, 64)], model=model)
     total = sum(p.numel() for p in model.parameters())
-    pools = model.restoration_prompt.pool.prompts.numel() + \
-        model.fusion.prompt_generator.pool.prompts.numel()
+    pools = model.dehazer.restoration_prompt.pool.prompts.numel() + \
+        model.fuser.prompt_generator.pool.prompts.numel()
+    names = dict(get_flops.model_parts(model))
+    assert {'dehazer.encoder', 'dehazer.restoration_head', 'fuser.blocks'} <= set(names)
     for row in rows:
         assert row['params'] == total and row['params_without_pools'] == total - pools
-        parts = sum(v for k, v in row.items() if k in dict(model.named_children()))
+        parts = sum(v for k, v in row.items() if k in names)
         assert abs(parts - row['total']) < 1e-6 * max(row['total'], 1)
     # Convolutions and attention scale with the number of pixels (4× here).
     assert 3.5 < rows[1]['total'] / rows[0]['total'] < 4.5
@@ -33,5 +35,6 @@ def test_benchmark_reports_latency_and_the_haze_density_share():
     result = benchmark.benchmark(model, 32, 40, repeat=2, warmup=1)
     assert result['mean_ms'] > 0 and result['shape'] == (32, 40)
     shares = result['shares']
-    assert {'haze_density', 'restoration_head', 'fusion', 'encoder'} <= set(shares)
-    assert 0 < shares['haze_density'] < 1 and sum(shares.values()) <= 1.0 + 1e-6
+    assert {'dehazer.haze_density', 'dehazer.restoration_head', 'fuser.blocks',
+            'dehazer.encoder'} <= set(shares)
+    assert 0 < shares['dehazer.haze_density'] < 1 and sum(shares.values()) <= 1.0 + 1e-6

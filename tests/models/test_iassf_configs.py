@@ -38,7 +38,7 @@ def config_root(tmp_path_factory) -> Path:
 def _shrunk_model_cfg(cfg: Config) -> dict:
     """The config's model with small prompt pools (the rest as configured)."""
     model = cfg.model
-    for key in ('restoration_prompt', 'fusion.prompt_generator'):
+    for key in ('dehazer.restoration_prompt', 'fuser.prompt_generator'):
         node = model
         for part in key.split('.'):
             node = node.get(part) if node is not None else None
@@ -80,6 +80,7 @@ def test_config_builds_and_runs_a_train_and_a_test_step(name, config_root):
 def test_paper_config_switches(config_root):
     official = Config.fromfile(str(config_root / 'iassf/iassf_official_msrs.py')).model
     paper = Config.fromfile(str(config_root / 'iassf/iassf_paper_msrs.py')).model
+    official, paper = official.dehazer, paper.dehazer
     assert official.haze_density.preset == 'official' and paper.haze_density.preset == 'paper'
     assert official.double_vis_residual and not paper.double_vis_residual
     assert not official.restoration_prompt.diff_conv and paper.restoration_prompt.diff_conv
@@ -88,7 +89,7 @@ def test_paper_config_switches(config_root):
 
 def test_lambda_and_block_sweeps_are_cfg_options(config_root):
     cfg = Config.fromfile(str(config_root / 'iassf/iassf_official_msrs.py'))
-    cfg.merge_from_dict({'model.dehaze_loss.loss_weight': 0.5, 'model.fusion.num_blocks': 7})
+    cfg.merge_from_dict({'model.losses.dehaze.loss_weight': 0.5, 'model.fuser.num_blocks': 7})
     model = MODELS.build(_shrunk_model_cfg(cfg))
-    assert model.dehaze_loss.loss_weight == 0.5
-    assert len(model.fusion.blocks) == 7
+    assert model.losses.dehaze.loss.loss_weight == 0.5
+    assert len(model.fuser.blocks) == 7

@@ -18,37 +18,42 @@ CONFIG = REPO_ROOT / 'configs/iassf/iassf_official_msrs.py'
 # mmhaze → official, applied in order (first module prefix, then block internals).
 _FUSION_NAMES = ['encoder1', 'encoder2', 'encoder3', 'decoder3', 'decoder2']
 _INVERSE_PREFIX = [
-    (r'^encoder\.entry\.', 'D:restormer_encoder.mlp.'),
-    (r'^encoder\.', 'D:restormer_encoder.'),
-    (r'^ir_projection\.', 'D:conv24_3.'),
-    (r'^restoration_prompt\.pool\.prompts$', 'D:PromptGenerationAndEmbeddingBlock.prompt_param'),
-    (r'^restoration_prompt\.weight_predictor\.',
+    (r'^dehazer\.encoder\.entry\.', 'D:restormer_encoder.mlp.'),
+    (r'^dehazer\.encoder\.', 'D:restormer_encoder.'),
+    (r'^dehazer\.ir_projection\.', 'D:conv24_3.'),
+    (r'^dehazer\.restoration_prompt\.pool\.prompts$',
+     'D:PromptGenerationAndEmbeddingBlock.prompt_param'),
+    (r'^dehazer\.restoration_prompt\.weight_predictor\.',
      'D:PromptGenerationAndEmbeddingBlock.linear_layer.'),
-    (r'^restoration_prompt\.conv3x3\.', 'D:PromptGenerationAndEmbeddingBlock.conv3x3_gen.'),
-    (r'^restoration_embedding\.mixer\.', 'D:PromptGenerationAndEmbeddingBlock.attention.'),
-    (r'^restoration_embedding\.conv1x1\.', 'D:PromptGenerationAndEmbeddingBlock.conv1x1_embed.'),
-    (r'^restoration_embedding\.conv3x3\.', 'D:PromptGenerationAndEmbeddingBlock.conv3x3_embed.'),
-    (r'^restoration_head\.', 'D:'),
-    (r'^fusion\.prompt_generator\.pool\.prompts$', 'F:prompt_gen_block.prompt_param'),
-    (r'^fusion\.prompt_generator\.weight_predictor\.', 'F:prompt_gen_block.linear_layer.'),
-    (r'^fusion\.prompt_generator\.conv3x3\.', 'F:prompt_gen_block.conv3x3.'),
-    (r'^fusion\.prompt_generator\.conv1x1\.', 'F:prompt_gen_block.adjust_channels.'),
-    (r'^fusion\.prompt_generator\.diff_conv\.', 'F:prompt_gen_block.conv1.'),
-    (r'^fusion\.blocks\.(\d)\.transformer\.entry\.',
+    (r'^dehazer\.restoration_prompt\.conv3x3\.',
+     'D:PromptGenerationAndEmbeddingBlock.conv3x3_gen.'),
+    (r'^dehazer\.restoration_embedding\.mixer\.',
+     'D:PromptGenerationAndEmbeddingBlock.attention.'),
+    (r'^dehazer\.restoration_embedding\.conv1x1\.',
+     'D:PromptGenerationAndEmbeddingBlock.conv1x1_embed.'),
+    (r'^dehazer\.restoration_embedding\.conv3x3\.',
+     'D:PromptGenerationAndEmbeddingBlock.conv3x3_embed.'),
+    (r'^dehazer\.restoration_head\.', 'D:'),
+    (r'^fuser\.prompt_generator\.pool\.prompts$', 'F:prompt_gen_block.prompt_param'),
+    (r'^fuser\.prompt_generator\.weight_predictor\.', 'F:prompt_gen_block.linear_layer.'),
+    (r'^fuser\.prompt_generator\.conv3x3\.', 'F:prompt_gen_block.conv3x3.'),
+    (r'^fuser\.prompt_generator\.conv1x1\.', 'F:prompt_gen_block.adjust_channels.'),
+    (r'^fuser\.prompt_generator\.diff_conv\.', 'F:prompt_gen_block.conv1.'),
+    (r'^fuser\.blocks\.(\d)\.transformer\.entry\.',
      lambda m: f'F:{_FUSION_NAMES[int(m[1])]}.mlp.'),
-    (r'^fusion\.blocks\.(\d)\.transformer\.', lambda m: f'F:{_FUSION_NAMES[int(m[1])]}.'),
-    (r'^fusion\.blocks\.(\d)\.embedding\.mixer\.',
+    (r'^fuser\.blocks\.(\d)\.transformer\.', lambda m: f'F:{_FUSION_NAMES[int(m[1])]}.'),
+    (r'^fuser\.blocks\.(\d)\.embedding\.mixer\.',
      lambda m: (f'F:prompt_in_blocks_enc.{m[1]}.attention.' if int(m[1]) < 3
                 else f'F:prompt_in_blocks_dec.{int(m[1]) - 3}.attention.')),
-    (r'^fusion\.blocks\.(\d)\.embedding\.',
+    (r'^fuser\.blocks\.(\d)\.embedding\.',
      lambda m: (f'F:prompt_in_blocks_enc.{m[1]}.' if int(m[1]) < 3
                 else f'F:prompt_in_blocks_dec.{int(m[1]) - 3}.')),
-    (r'^fusion\.blocks\.(\d)\.prompt_adapter\.',
+    (r'^fuser\.blocks\.(\d)\.prompt_adapter\.',
      lambda m: (f'F:prompt_adjust_conv_enc.{m[1]}.' if int(m[1]) < 3
                 else f'F:prompt_adjust_conv_dec.{int(m[1]) - 3}.')),
-    (r'^fusion\.skip_convs\.0\.', 'F:skip_conv1.'),
-    (r'^fusion\.skip_convs\.1\.', 'F:skip_conv2.'),
-    (r'^fusion\.head\.', 'F:final_conv.'),
+    (r'^fuser\.skip_convs\.0\.', 'F:skip_conv1.'),
+    (r'^fuser\.skip_convs\.1\.', 'F:skip_conv2.'),
+    (r'^fuser\.head\.', 'F:final_conv.'),
 ]
 _INVERSE_INNER = [
     (r'\.mixer\.attn\.position_bias_mlp\.', '.attn.attn.meta.'),
@@ -151,7 +156,7 @@ def test_conversion_errors_name_the_key(model, official):
         converter.convert_state_dict(bad, target)
     bad = {k: dict(v) for k, v in official.items()}
     del bad['fusion_network_state_dict']['final_conv.bias']
-    with pytest.raises(converter.ConversionError, match='fusion.head.bias'):
+    with pytest.raises(converter.ConversionError, match='fuser.head.bias'):
         converter.convert_state_dict(bad, target)
     bad = {k: dict(v) for k, v in official.items()}
     bad['fusion_network_state_dict']['skip_conv1.weight'] = torch.zeros(6, 6, 3, 3)
@@ -168,7 +173,26 @@ def test_cli_writes_a_safe_checkpoint_and_refuses_to_overwrite(official, tmp_pat
     out = capsys.readouterr().out
     assert 'dropped w_ir' in out and '11,197,422 parameters' in out
     ckpt = torch.load(dst, weights_only=True)
-    assert torch.equal(ckpt['state_dict']['fusion.head.weight'],
+    assert torch.equal(ckpt['state_dict']['fuser.head.weight'],
                        official['fusion_network_state_dict']['final_conv.weight'])
     assert converter.main([str(src), str(dst), '--config', str(CONFIG)]) == 2
     assert 'exists' in capsys.readouterr().err
+
+
+def test_a_checkpoint_in_the_layout_before_the_model_layer_still_loads(model, official, tmp_path):
+    """Converter outputs and training checkpoints written before the networks moved into the
+    dehazer/fuser slots (keys like `encoder.*`, `fusion.*`) load strictly through mmengine."""
+    from mmengine.runner import load_checkpoint
+
+    from mmhaze.utils.checkpoint import save_safe_checkpoint
+    target = {k: v.shape for k, v in model.state_dict().items()}
+    state, _ = converter.convert_state_dict(official, target)
+    old = {(k[len('dehazer.'):] if k.startswith('dehazer.') else 'fusion.' + k[len('fuser.'):]):
+           v for k, v in state.items()}
+    assert 'encoder.entry.weight' in old and 'fusion.head.weight' in old
+    path = tmp_path / 'old_layout.pth'
+    save_safe_checkpoint(dict(state_dict=old, meta=dict()), str(path))
+    fresh = MODELS.build(Config.fromfile(str(CONFIG)).model)
+    load_checkpoint(fresh, str(path), map_location='cpu', strict=True)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, state[key]), key

@@ -5,8 +5,8 @@
 
 For each input size: ``--warmup`` untimed forwards, then ``--repeat`` timed ones (batch 1,
 ``mode='tensor'``, no grad, eval mode). Reports the mean and median latency and, from forward
-hooks on the model's direct children, the share of the forward spent in each (e.g. IASSF's
-``haze_density``). The load average is printed too: on a shared machine the figures are only
+hooks on the parts of each network, the share of the forward spent in each (e.g. IASSF's
+``dehazer.haze_density``). The load average is printed too: on a shared machine the figures are only
 comparable at similar load. Parameters and GMACs: ``get_flops.py``.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from get_flops import build_model, dummy_inputs  # noqa: E402
+from get_flops import build_model, dummy_inputs, model_parts  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -41,16 +41,19 @@ def parse_args(argv=None):
 
 
 class ChildTimer:
-    """Wall time spent inside each direct child module during forwards (forward hooks)."""
+    """Wall time spent inside each part (:func:`model_parts`) during forwards (forward hooks)."""
 
     def __init__(self, model: torch.nn.Module, sync):
         self.totals: dict[str, float] = defaultdict(float)
         self._start: dict[str, float] = {}
         self._sync = sync
         self._handles = []
-        for name, child in model.named_children():  # children never called stay absent
-            self._handles.append(child.register_forward_pre_hook(self._pre(name)))
-            self._handles.append(child.register_forward_hook(self._post(name)))
+        for name, part in model_parts(model):  # parts never called stay absent
+            # A ModuleList is never called itself: time its elements under its name.
+            modules = list(part) if isinstance(part, torch.nn.ModuleList) else [part]
+            for module in modules:
+                self._handles.append(module.register_forward_pre_hook(self._pre(name)))
+                self._handles.append(module.register_forward_hook(self._post(name)))
 
     def _pre(self, name):
         def hook(module, args):

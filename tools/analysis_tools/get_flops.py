@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from collections.abc import Sequence
 
 import torch
@@ -66,18 +65,36 @@ def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:
     return total, total - pools
 
 
+def model_parts(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """The parts a report breaks down: each network's children (``dehazer.encoder``, …) for a
+    composed mmhaze model, the direct children otherwise."""
+    names = getattr(model, 'network_names', None)
+    if names is None:
+        return list(model.named_children())
+    parts = []
+    for slot in names:
+        net = model.get_network(slot)
+        children = list(net.named_children())
+        parts += [(f'{slot}.{n}', c) for n, c in children] if children else [(slot, net)]
+    return parts
+
+
 def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, float]:
-    """GMACs of one forward: ``'total'`` and one entry per direct child module."""
+    """GMACs of one forward: ``'total'`` and one entry per part (:func:`model_parts`)."""
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False, depth=None)
     with torch.no_grad(), counter:
         model(inputs, mode='tensor')
     root = type(model).__name__
-    per_module: dict[str, float] = defaultdict(float)
-    for name, ops in counter.get_flop_counts().items():
-        parts = name.split('.')
-        if len(parts) == 2 and parts[0] == root:
-            per_module[parts[1]] = sum(ops.values()) / 2e9
+    counts = counter.get_flop_counts()
+    per_module: dict[str, float] = {}
+    for part, _ in model_parts(model):
+        # A ModuleList is never called itself: add up its outermost counted descendants.
+        name = f'{root}.{part}'
+        under = [k for k in counts if k == name or k.startswith(name + '.')]
+        outer = [k for k in under if not any(k.startswith(o + '.') for o in under)]
+        if outer:
+            per_module[part] = sum(sum(counts[k].values()) for k in outer) / 2e9
     return dict(total=counter.get_total_flops() / 2e9, **per_module)
 
 

@@ -21,7 +21,8 @@ import sys
 import torch
 
 DEFAULT_CONFIG = 'configs/iassf/iassf_official_msrs.py'
-NETWORK_KEYS = {'dehaze_network_state_dict': '', 'fusion_network_state_dict': 'fusion.'}
+# The two official networks are mmhaze IASSF's dehazer and fuser slots.
+NETWORK_KEYS = {'dehaze_network_state_dict': 'dehazer.', 'fusion_network_state_dict': 'fuser.'}
 #: Parameters of the official IASSF that its forward never uses.
 UNUSED_KEYS = ('w_ir', 'w_vi', 'ir_scale_conv.weight', 'vi_scale_conv.weight')
 RELATIVE_POSITIONS = 'relative_positions'

@@ -1,3 +1,4 @@
+from .fusion_log_processor import FusionLogProcessor
 from .multi_loops import MultiTestLoop, MultiValLoop
 
-__all__ = ['MultiTestLoop', 'MultiValLoop']
+__all__ = ['FusionLogProcessor', 'MultiTestLoop', 'MultiValLoop']

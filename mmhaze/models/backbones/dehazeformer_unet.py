@@ -6,6 +6,7 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 
 from mmhaze.registry import MODELS
 
@@ -31,7 +32,7 @@ ARCH_SETTINGS = {
 
 
 @MODELS.register_module()
-class DehazeFormerUNet(nn.Module):
+class DehazeFormerUNet(BaseModule):
     """Five-stage DehazeFormer U-Net: full → ½ → ¼ → ½ → full resolution.
 
     stem Conv3×3 → stage1 → down → stage2 → down → stage3 → up → SKFusion(·, Conv1×1(stage2))
@@ -58,8 +59,8 @@ class DehazeFormerUNet(nn.Module):
                  mlp_ratios: Optional[Sequence[float]] = None,
                  attn_ratios: Optional[Sequence[float]] = None,
                  conv_type: Union[str, Sequence[str], None] = None,
-                 window_size: Optional[int] = None):
-        super().__init__()
+                 window_size: Optional[int] = None, init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in ARCH_SETTINGS:
                 raise ValueError(f'arch must be one of {sorted(ARCH_SETTINGS)} or a dict, '

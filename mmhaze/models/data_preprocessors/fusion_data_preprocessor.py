@@ -16,6 +16,8 @@ from mmhaze.structures import FusionDataSample
 from ..utils.padding import reflect_pad
 
 SOURCE_KEYS = ('vis', 'ir')
+# Fields that are not pixel-aligned with the pair: never padded with it.
+UNPAIRED_FIELDS = ('unpaired_clear',)
 
 
 def pad_to(x: torch.Tensor, height: int, width: int, mode: str = 'reflect') -> torch.Tensor:
@@ -159,6 +161,29 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
                 x = F.pad(x, (0, pw, 0, ph), value=255)
             out.append(x)
         return torch.stack(out)
+
+    def stack_field(self, data_samples: Sequence[FusionDataSample], field: str,
+                    like: torch.Tensor) -> torch.Tensor:
+        """Batch one data-sample field for a network or a loss.
+
+        Paired fields (``gt_clear``, ``gt_sem_seg``) are padded like the sources
+        (:meth:`stack_targets`). ``unpaired_clear`` is not part of the pair: it is normalised
+        and stacked at its own size (its loading pipeline crops every image to one size).
+        """
+        if field not in UNPAIRED_FIELDS:
+            return self.stack_targets(data_samples, field, like)
+        images = []
+        for i, sample in enumerate(data_samples):
+            if field not in sample:
+                raise KeyError(f'sample {i} ({sample.metainfo.get("img_id", "?")}) has no '
+                               f'{field!r}; the dataset must provide it (e.g. a clear_unpaired/ '
+                               'folder, or SyntheticFusionDataset(unpaired_clear=True))')
+            images.append(getattr(sample, field).data)
+        sizes = {tuple(x.shape) for x in images}
+        if len(sizes) > 1:
+            raise ValueError(f'{field} images differ in size {sorted(sizes)}: crop them to one '
+                             'size in the pipeline (RandomCropUnpaired)')
+        return torch.stack([self.normalize(x.to(like.device).float()) for x in images])
 
     def destruct(self, batch: torch.Tensor,
                  data_samples: Sequence[FusionDataSample]) -> list[torch.Tensor]:

@@ -1,1 +1,4 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Discriminators (see DESIGN.md §2): they return ``[[features..., logits] per scale]``."""
+from .patch_discriminator import PatchGANDiscriminator
+
+__all__ = ['PatchGANDiscriminator']

@@ -1,6 +1,12 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
-from .base_fuser import BaseDehazeFuser
+"""Whole models: task wrappers composing networks (see docs/design.md §3)."""
+from .base_adversarial_model import BaseAdversarialFusionModel, DiscriminatorDict
+from .base_fusion_model import BaseFusionModel
 from .conv_dehaze_fuser import ConvDehazeFuser
+from .dehaze_fuse_model import DehazeFuseModel
 from .iassf import IASSF
+from .loss_namespace import BatchFields, LossNamespace
+from .training_stages import TrainingStage, parse_stages, stage_index
 
-__all__ = ['BaseDehazeFuser', 'ConvDehazeFuser', 'IASSF']
+__all__ = ['BaseFusionModel', 'BaseAdversarialFusionModel', 'DiscriminatorDict',
+           'DehazeFuseModel', 'ConvDehazeFuser', 'IASSF', 'BatchFields', 'LossNamespace',
+           'TrainingStage', 'parse_stages', 'stage_index']

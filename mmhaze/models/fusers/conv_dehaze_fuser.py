@@ -1,78 +1,21 @@
-"""A compact convolutional dehaze-and-fuse baseline (mmhaze's own, CPU-friendly)."""
+"""mmhaze's compact convolutional dehaze-and-fuse baseline as a model."""
 from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import Optional
-
-import torch
-import torch.nn as nn
 
 from mmhaze.registry import MODELS
 
-from .base_fuser import BaseDehazeFuser
+from .dehaze_fuse_model import DehazeFuseModel
 
-
-class _DilatedResBlock(nn.Module):
-    """conv3×3(d) → ReLU → conv3×3 with a residual, then squeeze-excitation channel gating.
-
-    The dilations grow the receptive field cheaply: haze is a low-frequency, scene-wide effect.
-    """
-
-    def __init__(self, channels: int, dilation: int):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1))
-        self.gate = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, max(4, channels // 4), 1),
-            nn.ReLU(inplace=True), nn.Conv2d(max(4, channels // 4), channels, 1), nn.Sigmoid())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
-        return x + y * self.gate(y)
+_NET_PARTS = ('vis_encoder', 'ir_encoder', 'merge', 'trunk', 'dehaze_head', 'fusion_head')
 
 
 @MODELS.register_module()
-class ConvDehazeFuser(BaseDehazeFuser):
-    """Two encoders (VIS, IR), a shared dilated residual trunk, and two heads.
+class ConvDehazeFuser(DehazeFuseModel):
+    """One joint :class:`ConvDehazeFuseNet` (``network`` slot) giving both outputs.
 
-    - dehazed = VIS + head_d(trunk) (a residual correction of the hazy input);
-    - fused = dehazed + head_f(trunk, dehazed, IR) (IR detail added onto the dehazed image).
-
-    Args:
-        channels: trunk width.
-        dilations: one residual block per entry, with that dilation.
-        vis_channels / ir_channels: input channels (IR 1 for thermal/NIR, 3 if replicated).
-        out_channels: channels of both outputs (3 = RGB).
-        Loss and preprocessor arguments: see :class:`BaseDehazeFuser`.
+    Checkpoints written before the model layer (network parts at the top level) load unchanged.
     """
 
-    def __init__(self, channels: int = 32, dilations: Sequence[int] = (1, 2, 4, 8, 1),
-                 vis_channels: int = 3, ir_channels: int = 1, out_channels: int = 3,
-                 data_preprocessor: Optional[dict] = None, dehaze_loss: Optional[dict] = None,
-                 intensity_loss: Optional[dict] = None, gradient_loss: Optional[dict] = None,
-                 fusion_reference: str = 'gt_clear', init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor, dehaze_loss=dehaze_loss,
-                         intensity_loss=intensity_loss, gradient_loss=gradient_loss,
-                         fusion_reference=fusion_reference, init_cfg=init_cfg)
-        half = max(4, channels // 2)
-        self.vis_encoder = nn.Sequential(nn.Conv2d(vis_channels, half, 3, padding=1), nn.ReLU(True))
-        self.ir_encoder = nn.Sequential(nn.Conv2d(ir_channels, half, 3, padding=1), nn.ReLU(True))
-        self.merge = nn.Conv2d(2 * half, channels, 1)
-        self.trunk = nn.Sequential(*[_DilatedResBlock(channels, d) for d in dilations])
-        self.dehaze_head = nn.Conv2d(channels, out_channels, 3, padding=1)
-        self.fusion_head = nn.Sequential(
-            nn.Conv2d(channels + out_channels + ir_channels, channels, 3, padding=1),
-            nn.ReLU(True), nn.Conv2d(channels, out_channels, 3, padding=1))
-        # Start as identity maps: dehazed = hazy, fused = dehazed.
-        for head in (self.dehaze_head, self.fusion_head[-1]):
-            nn.init.zeros_(head.weight)
-            nn.init.zeros_(head.bias)
+    LEGACY_KEY_PREFIXES = {f'{p}.': f'network.{p}.' for p in _NET_PARTS}
 
-    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> dict[str, torch.Tensor]:
-        feat = self.merge(torch.cat([self.vis_encoder(vis), self.ir_encoder(ir)], 1))
-        feat = self.trunk(feat)
-        dehazed = vis + self.dehaze_head(feat)
-        fused = dehazed + self.fusion_head(torch.cat([feat, dehazed, ir], 1))
-        return dict(dehazed=dehazed, fused=fused)
+    def __init__(self, network: dict, **kwargs):
+        super().__init__(network=network, **kwargs)

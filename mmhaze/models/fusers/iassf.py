@@ -1,106 +1,27 @@
 """IASSF: infrared-assisted single-stage dehazing and fusion (Fang et al., arXiv 2411.12586)."""
 from __future__ import annotations
 
-from typing import Optional
-
-import torch
-import torch.nn as nn
-
-from mmhaze.models.utils.padding import crop_to, pad_to_multiple
 from mmhaze.registry import MODELS
 
-from .base_fuser import BaseDehazeFuser
+from .dehaze_fuse_model import DehazeFuseModel
 
-FEATURE_BLENDS = ('density', 'add', 'vis_only')
+# Before the model layer, IASSF held its networks' parts at the top level.
+_RESTORER_PARTS = ('encoder', 'ir_projection', 'restoration_prompt', 'restoration_embedding',
+                   'haze_density', 'restoration_head')
 
 
 @MODELS.register_module()
-class IASSF(BaseDehazeFuser):
-    """Restoration network and fusion network, trained jointly as one model.
+class IASSF(DehazeFuseModel):
+    """The restoration network (``dehazer``: :class:`IASSFRestorer`) and the fusion network
+    (``fuser``: :class:`PromptEmbeddingFusionUNet`, fusing the dehazed image with the
+    restorer's ``ir_image``), trained jointly as one model.
 
-    Restoration (IA-FRM): a shared encoder gives F_v, F_i from the hazy VIS and the IR; a 1×1 conv
-    of the raw F_i is the IR image handed to fusion; the prompt generation module (driven by
-    F_v − F_i) and the prompt embedding block turn F_i into F_i'; the haze density D of F_v blends
-    ``F = D·F_i' + (1 − D)·F_v`` [``+ F_v``]; the restoration head (a DehazeFormer U-Net) maps F to
-    the dehazed image. Fusion (MsPE-FM): ``fusion(dehazed, ir_image)`` is the fused image.
-
-    Args:
-        encoder: the shared shallow encoder (``WindowAttentionEncoderBlock``, alias
-            ``RestormerEncoder``).
-        restoration_prompt / restoration_embedding: ``PromptGenerationModule`` and
-            ``PromptEmbeddingBlock`` configs, both or neither (None: F_i' = F_i, the "w/o
-            restoration prompt" ablation).
-        haze_density: ``HazeDensityEstimator`` config (needed by ``feature_blend='density'``).
-        restoration_head: ``DehazeFormerUNet`` config, features in, image out.
-        fusion: ``PromptEmbeddingFusionUNet`` config.
-        feature_blend: ``'density'`` (Eq. 5), ``'add'`` (F_i' + F_v, "w/o HDE") or
-            ``'vis_only'`` (F_v alone, "w/o IR assistance").
-        double_vis_residual: add F_v once more to a ``'density'`` or ``'add'`` blend, as the
-            official code does (the paper's Eq. 5 has no such term).
-        size_divisor: sources are reflect-padded to a multiple of this and outputs cropped back.
-        Loss and preprocessor arguments: see :class:`BaseDehazeFuser`.
+    Checkpoints written before the model layer (and by the converter before it) load unchanged:
+    their keys are mapped to ``dehazer.*`` / ``fuser.*`` on load.
     """
 
-    def __init__(self, encoder: dict, restoration_head: dict, fusion: dict,
-                 restoration_prompt: Optional[dict] = None,
-                 restoration_embedding: Optional[dict] = None,
-                 haze_density: Optional[dict] = None, feature_blend: str = 'density',
-                 double_vis_residual: bool = True, image_channels: int = 3,
-                 size_divisor: int = 4, data_preprocessor: Optional[dict] = None,
-                 dehaze_loss: Optional[dict] = None, intensity_loss: Optional[dict] = None,
-                 gradient_loss: Optional[dict] = None, fusion_reference: str = 'gt_clear',
-                 init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor, dehaze_loss=dehaze_loss,
-                         intensity_loss=intensity_loss, gradient_loss=gradient_loss,
-                         fusion_reference=fusion_reference, init_cfg=init_cfg)
-        if feature_blend not in FEATURE_BLENDS:
-            raise ValueError(f'feature_blend must be one of {FEATURE_BLENDS}, '
-                             f'got {feature_blend!r}')
-        if (restoration_prompt is None) != (restoration_embedding is None):
-            raise ValueError('restoration_prompt and restoration_embedding go together: set '
-                             'both (IASSF) or neither ("w/o restoration prompt")')
-        if feature_blend == 'density' and haze_density is None:
-            raise ValueError("feature_blend='density' needs a haze_density config")
-        self.feature_blend = feature_blend
-        self.double_vis_residual = double_vis_residual
-        self.size_divisor = int(size_divisor)
-        self.encoder = MODELS.build(encoder)
-        channels = self.encoder.out_channels
-        self.ir_projection = nn.Conv2d(channels, image_channels, 1)
-        self.restoration_prompt = MODELS.build(restoration_prompt) if restoration_prompt else None
-        self.restoration_embedding = (MODELS.build(restoration_embedding)
-                                      if restoration_embedding else None)
-        self.haze_density = (MODELS.build(haze_density)
-                             if haze_density and feature_blend == 'density' else None)
-        self.restoration_head = MODELS.build(restoration_head)
-        self.fusion = MODELS.build(fusion)
+    LEGACY_KEY_PREFIXES = {**{f'{p}.': f'dehazer.{p}.' for p in _RESTORER_PARTS},
+                           'fusion.': 'fuser.'}
 
-    def restore_features(self, f_vis: torch.Tensor, f_ir: torch.Tensor) -> dict[str, torch.Tensor]:
-        """IA-FRM: the feature the restoration head dehazes (and the density map, if used)."""
-        out: dict[str, torch.Tensor] = {}
-        if self.feature_blend == 'vis_only':
-            out['features'] = f_vis
-            return out
-        if self.restoration_prompt is not None:
-            prompt = self.restoration_prompt(f_vis, f_ir)
-            f_ir = self.restoration_embedding(f_ir, prompt)
-        if self.feature_blend == 'density':
-            density = self.haze_density(f_vis)
-            blended = f_ir * density + f_vis * (1 - density)
-            out['haze_density'] = density
-        else:
-            blended = f_ir + f_vis
-        out['features'] = blended + f_vis if self.double_vis_residual else blended
-        return out
-
-    def _forward(self, vis: torch.Tensor, ir: torch.Tensor) -> dict[str, torch.Tensor]:
-        vis, size = pad_to_multiple(vis, self.size_divisor)
-        ir, _ = pad_to_multiple(ir, self.size_divisor)
-        f_vis, f_ir = self.encoder(vis), self.encoder(ir)
-        ir_image = crop_to(self.ir_projection(f_ir), size)
-        restored = self.restore_features(f_vis, f_ir)
-        dehazed = crop_to(self.restoration_head(restored['features']), size)
-        outputs = dict(dehazed=dehazed, fused=self.fusion(dehazed, ir_image))
-        if 'haze_density' in restored:
-            outputs['haze_density'] = crop_to(restored['haze_density'], size)
-        return outputs
+    def __init__(self, dehazer: dict, fuser: dict, **kwargs):
+        super().__init__(dehazer=dehazer, fuser=fuser, **kwargs)

@@ -6,6 +6,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import BaseModule
 
 from mmhaze.models.backbones.window_attention_encoder import WindowAttentionEncoderBlock
 from mmhaze.models.prompts.prompt_embedding import PromptEmbeddingBlock
@@ -58,7 +59,7 @@ def channel_plan(num_blocks: int, in_channels: int, base_channels: int) -> list[
 
 
 @MODELS.register_module()
-class PromptEmbeddingFusionUNet(nn.Module):
+class PromptEmbeddingFusionUNet(BaseModule):
     """Fuse a restored visible image with an IR image through prompt-embedded fusion blocks.
 
     cat[vis, ir] → encoder blocks (MaxPool ×½ between levels) → decoder blocks (bilinear ×2,
@@ -82,8 +83,9 @@ class PromptEmbeddingFusionUNet(nn.Module):
     def __init__(self, in_channels: int = 6, out_channels: int = 3, base_channels: int = 6,
                  num_blocks: int = 5, prompt_generator: Optional[dict] = None,
                  num_heads: int = 1, window_size: int = 8, ffn_ratio: float = 2.66,
-                 network_depth: int = 4, embedding_attention: bool = True):
-        super().__init__()
+                 network_depth: int = 4, embedding_attention: bool = True,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
         self.plan = channel_plan(num_blocks, in_channels, base_channels)
         self.levels = (num_blocks + 1) // 2
         self.in_channels = in_channels

@@ -1,0 +1,98 @@
+"""Any dehazer in front of any fuser — or one joint network — as one model."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+
+from mmhaze.registry import MODELS
+
+from .base_adversarial_model import DISCRIMINATOR_SLOT, BaseAdversarialFusionModel
+from .loss_namespace import BatchFields
+
+# Outputs that are images in a network's value range (converted to the model range).
+IMAGE_OUTPUTS = ('dehazed', 'fused', 'ir_image')
+
+
+def convert_range(x: torch.Tensor, src: Sequence[float], dst: Sequence[float]) -> torch.Tensor:
+    """Map values linearly from range ``src`` to range ``dst``."""
+    if tuple(src) == tuple(dst):
+        return x
+    (a, b), (c, d) = src, dst
+    return (x - a) * ((d - c) / (b - a)) + c
+
+
+@MODELS.register_module()
+class DehazeFuseModel(BaseAdversarialFusionModel):
+    """``dehazer`` (hazy VIS [+ IR] → dehazed) then ``fuser`` (dehazed, IR → fused).
+
+    Either slot may be empty: ``fuser=None`` is a dehazing model, ``dehazer=None`` fuses the
+    input VIS directly. ``network`` instead holds one joint network returning both outputs.
+
+    Wiring: the fuser fuses the dehazed image (the input VIS without a dehazer) with the
+    dehazer's ``ir_image`` output when it gives one (IASSF's learned IR projection), else the
+    input IR. A network may declare ``value_range`` (e.g. ``(-1, 1)``): the model converts its
+    inputs from and its image outputs to the preprocessor's range. A network may declare
+    ``input_fields`` (batched sample fields it takes as keyword arguments, e.g.
+    ``('gt_sem_seg',)``) and ``extra_outputs`` (outputs besides its main one).
+    Adversarial training: see :class:`BaseAdversarialFusionModel`; staged training (e.g. dehazer
+    first, then fuser): ``stages``; unused networks do not run when the active losses do not
+    need them.
+    """
+
+    NETWORK_SLOTS = ('network', 'dehazer', 'fuser', DISCRIMINATOR_SLOT)
+
+    def __init__(self, dehazer: Optional[Union[dict, nn.Module]] = None,
+                 fuser: Optional[Union[dict, nn.Module]] = None,
+                 network: Optional[Union[dict, nn.Module]] = None, **kwargs):
+        super().__init__(**kwargs)
+        if network is not None and (dehazer is not None or fuser is not None):
+            raise ValueError('model.network (a joint network) excludes model.dehazer and '
+                             'model.fuser')
+        if network is None and dehazer is None and fuser is None:
+            raise ValueError('configure model.dehazer and/or model.fuser (or model.network)')
+        self.add_network('network', network)
+        self.add_network('dehazer', dehazer)
+        self.add_network('fuser', fuser)
+        self.finalize()
+
+    def output_names(self) -> set[str]:
+        if self.network is not None:
+            return set(getattr(self.get_network('network'), 'output_names',
+                               ('dehazed', 'fused')))
+        names: set[str] = set()
+        if self.dehazer is not None:
+            names |= {'dehazed', *getattr(self.get_network('dehazer'), 'extra_outputs', ())}
+        if self.fuser is not None:
+            names |= {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())}
+        return names
+
+    def _call(self, name: str, fields: BatchFields, *images: torch.Tensor) -> dict:
+        """Run slot ``name`` on model-range images; outputs come back in model range."""
+        net = self.get_network(name)
+        model_range = self.data_preprocessor.input_range
+        net_range = getattr(net, 'value_range', None) or model_range
+        images = [convert_range(x, model_range, net_range) for x in images]
+        extra = fields.subset(getattr(net, 'input_fields', ()))
+        out = self.run(name, *images, **extra)
+        if not isinstance(out, dict):
+            out = {'fused' if name == 'fuser' else 'dehazed': out}
+        return {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
+                for k, v in out.items()}
+
+    def forward_networks(self, inputs: dict[str, torch.Tensor], fields: BatchFields,
+                         need: Optional[set[str]] = None) -> dict[str, torch.Tensor]:
+        vis, ir = inputs['vis'], inputs['ir']
+        if self.network is not None:
+            return self._call('network', fields, vis, ir)
+        outputs: dict[str, torch.Tensor] = {}
+        if self.dehazer is not None:
+            outputs.update(self._call('dehazer', fields, vis, ir))
+        fuser_outputs = {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())} \
+            if self.fuser is not None else set()
+        if self.fuser is not None and (need is None or need & fuser_outputs):
+            outputs.update(self._call('fuser', fields, outputs.get('dehazed', vis),
+                                      outputs.get('ir_image', ir)))
+        return outputs
