@@ -19,6 +19,28 @@ TINY_TRAIN_OPTIONS = [
     'param_scheduler.0.T_max=4', 'param_scheduler.0.end=4',
 ]
 
+# The small adversarial config (two optimizers, D/G alternation) and its tiny-run overrides.
+GAN_CONFIG = 'configs/conv_dehaze_fuser/conv_dehaze_fuser_gan_synthetic-thermal.py'
+
+
+def gan_tiny_options(iters: int, checkpoint_interval: int) -> dict:
+    return {
+        'train_dataloader.dataset.img_size': 32, 'train_dataloader.dataset.num_samples': 8,
+        'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.dataset.pipeline.0.crop_size': 32,
+        'val_dataloader.dataset.img_size': 32, 'val_dataloader.dataset.num_samples': 2,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'model.network.channels': 8, 'model.network.dilations': [1, 2],
+        'model.discriminators.clear.base_channels': 8,
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': 1000,
+        'default_hooks.checkpoint.interval': checkpoint_interval,
+        'default_hooks.checkpoint.max_keep_ckpts': 5,
+        'default_hooks.logger.interval': 1,
+        'param_scheduler.0.T_max': iters, 'param_scheduler.0.end': iters,
+        'randomness.deterministic': True,
+    }
+
 
 def load_tool(name: str):
     """Import ``tools/<name>.py`` as a module (the tools expose ``main(argv)``)."""

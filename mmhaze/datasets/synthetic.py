@@ -12,6 +12,8 @@ from mmhaze.registry import DATASETS
 from .synthetic_scene import CLASSES, PALETTE, HazeParams, render_scene
 
 MODALITIES = ('thermal', 'nir')
+# Unpaired clear images come from another scene family: same index, this seed offset.
+UNPAIRED_SEED_OFFSET = 1_000_003
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -34,13 +36,16 @@ class SyntheticFusionDataset(BaseDataset):
         modality: ``'thermal'`` (IR-VIS fusion, like MSRS) or ``'nir'`` (VIS-NIR, like VNHD).
         haze: keyword arguments of :class:`HazeParams` (``beta_range``, ``airlight_range``, ...).
         store_uint8: quantise renders to 8 bits like a camera (default) or keep float32.
+        unpaired_clear: also deal each item the clear visible image of another scene (family
+            ``seed + 1000003``, same size) as ``unpaired_clear`` — the clear-domain examples of
+            models trained adversarially on unpaired data (HSVF). Doubles the render time.
     """
 
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
 
     def __init__(self, num_samples: int = 100, img_size: Union[int, Sequence[int]] = 256,
                  seed: int = 0, modality: str = 'thermal', haze: Optional[dict] = None,
-                 store_uint8: bool = True, **kwargs):
+                 store_uint8: bool = True, unpaired_clear: bool = False, **kwargs):
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
         if int(num_samples) < 1:
@@ -53,6 +58,7 @@ class SyntheticFusionDataset(BaseDataset):
         self.modality = modality
         self.haze_params = HazeParams(**(haze or {}))
         self.store_uint8 = store_uint8
+        self.unpaired_clear = bool(unpaired_clear)
         kwargs.setdefault('serialize_data', False)  # records are tiny
         super().__init__(**kwargs)
 
@@ -72,4 +78,10 @@ class SyntheticFusionDataset(BaseDataset):
             vis_path=f'synthetic://{self.seed}/{info["sample_idx"]}/vis',
             ir_path=f'synthetic://{self.seed}/{info["sample_idx"]}/{self.modality}',
             modality=self.modality, dataset_name='synthetic')
+        if self.unpaired_clear:
+            other = render_scene(info['sample_idx'], self.seed + UNPAIRED_SEED_OFFSET,
+                                 self.img_size, self.haze_params)
+            info.update(unpaired_clear=cast(other.clear_vis),
+                        unpaired_clear_path=f'synthetic://{self.seed + UNPAIRED_SEED_OFFSET}/'
+                                            f'{info["sample_idx"]}/clear')
         return info

@@ -7,7 +7,7 @@ import torch
 from mmengine.structures import BaseDataElement, PixelData
 
 # Image fields (C×H×W tensors in [0, 1]) and label fields (1×H×W integer tensors).
-IMAGE_FIELDS = ('vis', 'ir', 'gt_clear', 'pred_dehazed', 'pred_fused')
+IMAGE_FIELDS = ('vis', 'ir', 'gt_clear', 'unpaired_clear', 'pred_dehazed', 'pred_fused')
 LABEL_FIELDS = ('gt_sem_seg', 'pred_sem_seg')
 
 
@@ -37,6 +37,8 @@ class FusionDataSample(BaseDataElement):
       against them. ``vis`` is the (hazy) visible image; ``ir`` is thermal IR or NIR.
     - ``gt_clear``: the clear visible image, when known (synthesised haze).
     - ``gt_sem_seg``: semantic labels, 1×H×W, integer class ids (255 = ignore).
+    - ``unpaired_clear``: a clear visible image of *another* scene (training of models that learn
+      the clear domain adversarially, e.g. HSVF); its own size, not aligned with the pair.
     - ``pred_dehazed``, ``pred_fused``: predictions, un-padded, always in [0, 1].
     - ``pred_sem_seg``: predicted labels.
 
@@ -50,6 +52,8 @@ class FusionDataSample(BaseDataElement):
     ir = _pixel_property('ir', 'Source infrared / near-infrared image, [0, 1].')
     gt_clear = _pixel_property('gt_clear', 'Clear visible image, [0, 1].')
     gt_sem_seg = _pixel_property('gt_sem_seg', 'Semantic labels, 1×H×W.')
+    unpaired_clear = _pixel_property('unpaired_clear',
+                                     'A clear visible image of another scene, [0, 1].')
     pred_dehazed = _pixel_property('pred_dehazed', 'Predicted haze-free visible image, [0, 1].')
     pred_fused = _pixel_property('pred_fused', 'Predicted haze-free fused image, [0, 1].')
     pred_sem_seg = _pixel_property('pred_sem_seg', 'Predicted semantic labels, 1×H×W.')

@@ -43,3 +43,19 @@ def test_two_process_train_then_test(tmp_path, repo_root):
     # 3 test images split over 2 ranks, gathered once each on rank 0
     assert sorted({r['image'] for r in rows}) == [f'synthetic_s1000_0000{i}' for i in range(3)]
     assert len(rows) == 6
+
+
+@pytest.mark.skipif(shutil.which('bash') is None, reason='needs bash')
+def test_two_process_adversarial_training_with_separate_ddp(tmp_path, repo_root):
+    """A GAN (two optimizers, D/G alternation) under MMSeparateDistributedDataParallel."""
+    from helpers import GAN_CONFIG, gan_tiny_options
+    options = [f'{k}={v}'.replace(' ', '') for k, v in gan_tiny_options(4, 4).items()
+               if k != 'randomness.deterministic']
+    out = _run('dist_train.sh', [GAN_CONFIG, '2', '--work-dir', str(tmp_path / 'gan'),
+                                 '--cfg-options', *options], repo_root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert 'MMSeparateDistributedDataParallel' in log
+    last = [line for line in log.splitlines() if 'Iter(train) [4/4]' in line][0]
+    assert 'loss_disc:' in last and 'loss_gan:' in last
+    assert (tmp_path / 'gan' / 'iter_4.pth').is_file()

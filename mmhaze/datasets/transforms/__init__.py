@@ -4,6 +4,7 @@ from .augmentation import (
     PairedRandomFlip,
     PairedRandomRot90,
     PairedTransform,
+    RandomCropUnpaired,
     ResizeToMultiple,
 )
 from .formatting import PackFusionInputs, image_to_tensor
@@ -13,5 +14,5 @@ from .loading import ImageReadError, LoadFusionImages
 __all__ = [
     'PackFusionInputs', 'image_to_tensor', 'LoadFusionImages', 'ImageReadError',
     'PairedTransform', 'PairedRandomCrop', 'PairedRandomFlip', 'PairedRandomRot90',
-    'PadToMultiple', 'ResizeToMultiple', 'SynthesizeHaze'
+    'PadToMultiple', 'ResizeToMultiple', 'RandomCropUnpaired', 'SynthesizeHaze'
 ]

@@ -269,3 +269,52 @@ class ResizeToMultiple(PairedTransform):
 
 __all__ = ['PairedTransform', 'PairedRandomCrop', 'PairedRandomFlip', 'PairedRandomRot90',
            'PadToMultiple', 'ResizeToMultiple', 'IMAGE_KEYS', 'LABEL_KEYS']
+
+
+@TRANSFORMS.register_module()
+class RandomCropUnpaired(BaseTransform):
+    """Crop the unpaired clear image to ``crop_size`` with its own random window (and flip).
+
+    ``unpaired_clear`` belongs to another scene: it is not cropped with the pair, but a batch
+    needs one size. An image smaller than the crop is first scaled up (aspect kept, bilinear)
+    until it covers it. Nothing happens when the record has no unpaired image.
+
+    Args:
+        crop_size: int or (h, w) — usually the pair's training crop size.
+        flip_prob: probability of a horizontal flip.
+        key: the results key (``'unpaired_clear'``).
+    """
+
+    def __init__(self, crop_size: Union[int, Sequence[int]], flip_prob: float = 0.5,
+                 key: str = 'unpaired_clear'):
+        self.crop_size = _as_hw(crop_size, 'crop_size')
+        if not 0 <= flip_prob <= 1:
+            raise ValueError(f'flip_prob must be in [0, 1], got {flip_prob}')
+        self.flip_prob = float(flip_prob)
+        self.key = key
+
+    @cache_randomness
+    def _draw(self, h: int, w: int) -> tuple[int, int, bool]:
+        ch, cw = self.crop_size
+        return (int(np.random.randint(0, h - ch + 1)), int(np.random.randint(0, w - cw + 1)),
+                bool(np.random.rand() < self.flip_prob))
+
+    def transform(self, results: dict) -> dict:
+        img = results.get(self.key)
+        if img is None:
+            return results
+        ch, cw = self.crop_size
+        h, w = img.shape[:2]
+        if h < ch or w < cw:
+            scale = max(ch / h, cw / w)
+            size = (max(cw, int(np.ceil(w * scale))), max(ch, int(np.ceil(h * scale))))
+            img = _keep_channel_axis(lambda x: mmcv.imresize(x, size))(img)
+            h, w = img.shape[:2]
+        y0, x0, flip = self._draw(h, w)
+        img = img[y0:y0 + ch, x0:x0 + cw]
+        results[self.key] = np.ascontiguousarray(img[:, ::-1] if flip else img)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(crop_size={self.crop_size}, '
+                f'flip_prob={self.flip_prob})')

@@ -11,6 +11,7 @@ from mmhaze.registry import TRANSFORMS
 from mmhaze.structures import FusionDataSample
 
 DEFAULT_META_KEYS = ('img_id', 'sample_idx', 'vis_path', 'ir_path', 'gt_clear_path', 'seg_path',
+                     'unpaired_clear_path',
                      'ori_shape', 'img_shape', 'haze', 'dataset_name', 'modality', 'flip',
                      'flip_direction', 'rot90')
 
@@ -40,11 +41,13 @@ def image_to_tensor(img: np.ndarray, key: str = 'image') -> torch.Tensor:
 
 @TRANSFORMS.register_module()
 class PackFusionInputs(BaseTransform):
-    """Pack ``vis``/``ir`` (+ ``gt_clear``, ``gt_sem_seg``) into inputs and a data sample.
+    """Pack ``vis``/``ir`` (+ ``gt_clear``, ``unpaired_clear``, ``gt_sem_seg``) into inputs and a
+    data sample.
 
     Output: ``{'inputs': {'vis': Tensor, 'ir': Tensor}, 'data_samples': FusionDataSample}``.
     Images become float32 C×H×W tensors in [0, 1]; the data sample holds the same tensors as its
-    ``vis``/``ir`` fields (no copy), ``gt_clear`` likewise, ``gt_sem_seg`` as a 1×H×W int64
+    ``vis``/``ir`` fields (no copy), ``gt_clear`` and ``unpaired_clear`` likewise (the latter at its
+    own size), ``gt_sem_seg`` as a 1×H×W int64
     tensor. ``meta_keys`` present in the results go to the metainfo.
     """
 
@@ -67,6 +70,8 @@ class PackFusionInputs(BaseTransform):
         sample.ir = ir
         if results.get('gt_clear') is not None:
             sample.gt_clear = image_to_tensor(results['gt_clear'], 'gt_clear')
+        if results.get('unpaired_clear') is not None:
+            sample.unpaired_clear = image_to_tensor(results['unpaired_clear'], 'unpaired_clear')
         if results.get('gt_sem_seg') is not None:
             seg = np.asarray(results['gt_sem_seg'])
             sample.gt_sem_seg = torch.from_numpy(np.ascontiguousarray(seg.astype(np.int64)))[None]

@@ -38,11 +38,33 @@ DISCRIMINATOR_OPTIONS = ('fake', 'real')
 DISC_TOTAL = 'loss_disc'
 
 
-class DiscriminatorDict(nn.ModuleDict):
-    """The discriminators of a model, called by name so a DDP wrapper sees every call."""
+class DiscriminatorDict(nn.Module):
+    """The discriminators of a model by name, called through ``forward(name, x)`` so that a DDP
+    wrapper around the whole set sees every call. (Not a ModuleDict: its method names, e.g.
+    ``clear``, would be refused as discriminator names.)"""
+
+    def __init__(self, discriminators: Optional[Mapping[str, nn.Module]] = None):
+        super().__init__()
+        for name, module in (discriminators or {}).items():
+            self[name] = module
+
+    def __setitem__(self, name: str, module: nn.Module) -> None:
+        if not name.isidentifier() or hasattr(nn.Module, name):
+            raise ValueError(f'model.discriminators.{name}: the name must be an identifier and '
+                             'not an nn.Module attribute')
+        self.add_module(name, module)
+
+    def __getitem__(self, name: str) -> nn.Module:
+        return self._modules[name]
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
 
     def forward(self, name: str, x: torch.Tensor) -> Any:
-        return self[name](x)
+        return self._modules[name](x)
 
 
 class BaseAdversarialFusionModel(BaseFusionModel):

@@ -1,6 +1,7 @@
 """Any dehazer in front of any fuser — or one joint network — as one model."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Optional, Union
 
@@ -14,6 +15,14 @@ from .loss_namespace import BatchFields
 
 # Outputs that are images in a network's value range (converted to the model range).
 IMAGE_OUTPUTS = ('dehazed', 'fused', 'ir_image')
+
+
+def positional_inputs(net: nn.Module) -> int:
+    """How many images ``net.forward`` takes positionally (1 for a VIS-only dehazer)."""
+    params = list(inspect.signature(net.forward).parameters.values())
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind == p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params)
 
 
 def convert_range(x: torch.Tensor, src: Sequence[float], dst: Sequence[float]) -> torch.Tensor:
@@ -70,8 +79,13 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         return names
 
     def _call(self, name: str, fields: BatchFields, *images: torch.Tensor) -> dict:
-        """Run slot ``name`` on model-range images; outputs come back in model range."""
+        """Run slot ``name`` on model-range images; outputs come back in model range.
+
+        A network whose ``forward`` takes one image (a plain dehazer such as DehazeFormer) gets
+        the first one only.
+        """
         net = self.get_network(name)
+        images = images[:positional_inputs(net)]
         model_range = self.data_preprocessor.input_range
         net_range = getattr(net, 'value_range', None) or model_range
         images = [convert_range(x, model_range, net_range) for x in images]
