@@ -32,7 +32,7 @@ def gan_tiny_options(iters: int, checkpoint_interval: int) -> dict:
         'val_dataloader.dataset.img_size': 32, 'val_dataloader.dataset.num_samples': 2,
         'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
         'model.network.channels': 8, 'model.network.dilations': [1, 2],
-        'model.discriminators.clear.base_channels': 8,
+        'model.discriminators.dehazed.base_channels': 8,
         'train_cfg.max_iters': iters, 'train_cfg.val_interval': 1000,
         'default_hooks.checkpoint.interval': checkpoint_interval,
         'default_hooks.checkpoint.max_keep_ckpts': 5,

@@ -11,7 +11,7 @@ train_dataloader = dict(
 
 model = dict(
     discriminators=dict(
-        clear=dict(type='PatchGANDiscriminator', in_channels=3, base_channels=16, num_layers=3,
+        dehazed=dict(type='PatchGANDiscriminator', in_channels=3, base_channels=16, num_layers=3,
                    num_scales=2, norm='instance', spectral_norm=True,
                    fake='dehazed', real='unpaired_clear')),
     losses=dict(

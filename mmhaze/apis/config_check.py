@@ -271,10 +271,12 @@ def _check_fusion_model(c: _Checker, model: Any) -> bool:
             for name, sub in value.items():
                 if isinstance(sub, dict):
                     sub = {k: v for k, v in sub.items() if k not in DISCRIMINATOR_OPTIONS}
-                c.node(sub, f'{path}.{name}', R.MODELS, R.MODELS, depth=1)
+                c.node(sub, f'{path}.{name}', R.MODELS, R.MODELS)
         elif key in slots and isinstance(value, dict):
+            # A slot's network is built by the model from config: its arguments are checked
+            # whatever its scope (depth 0), not only mmhaze's own.
             c.node({k: v for k, v in value.items() if k not in SLOT_OPTIONS}, path, R.MODELS,
-                   R.MODELS, depth=1)
+                   R.MODELS)
         elif key == 'losses' and isinstance(value, dict):
             for name, loss in value.items():
                 if not isinstance(loss, dict) or 'type' not in loss:
@@ -285,7 +287,7 @@ def _check_fusion_model(c: _Checker, model: Any) -> bool:
                 loss_cls = R.MODELS.get(loss['type']) if isinstance(loss['type'], str) else None
                 fwd = forward_parameters(loss_cls) if inspect.isclass(loss_cls) else {}
                 c.node({k: v for k, v in loss.items() if k not in fwd and k != 'step'},
-                       f'{path}.{name}', R.MODELS, depth=1)
+                       f'{path}.{name}', R.MODELS)
                 if loss.get('step', 'generator') not in LOSS_STEPS:
                     c.errors.append(f'config key `{path}.{name}.step`: one of {LOSS_STEPS}')
                 unbound = [a for a, p in fwd.items() if p.default is p.empty and a not in loss]

@@ -74,3 +74,26 @@ def test_missing_and_broken_config_files(tmp_path):
     bad.write_text("_base_ = ['missing_base.py']\n")
     with pytest.raises(ConfigError, match='cannot read config'):
         load_config(str(bad))
+
+
+def test_fusion_model_slots_losses_stages_and_optimizers_are_checked(repo_root):
+    from helpers import GAN_CONFIG
+    cfg = load_config(str(repo_root / GAN_CONFIG))
+    cfg.model.network.frozen = False  # slot options are not network arguments
+    cfg.model.network.init_cfg = dict(type='Pretrained', checkpoint='x.pth')
+    check_config(cfg)
+    cfg.optim_wrapper.discriminators.modules = ['discrimintors']
+    cfg.model.losses.gan.fake_key = 'd_fake'
+    cfg.model.losses.dehaze.type = 'L1Los'
+    cfg.model.discriminators.dehazed.base_chanels = 8
+    cfg.model.stages = [dict(name='a', iters=1, train=['netwrk'])]
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    msg = str(err.value)
+    assert ("`optim_wrapper.discriminators.modules`: the model has no sub-network "
+            "'discrimintors' (did you mean 'discriminators'?)") in msg
+    assert "`model.losses.gan.fake_key`: HingeGANLoss has no argument 'fake_key'" in msg
+    assert "`model.losses.dehaze.type`: 'L1Los' is not registered" in msg
+    assert ('`model.discriminators.dehazed.base_chanels`: PatchGANDiscriminator has no '
+            'argument') in msg
+    assert "`model.stages`: model.stages[0].train: 'netwrk' is not a network" in msg

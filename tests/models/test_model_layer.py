@@ -327,3 +327,26 @@ def test_a_stage_that_trains_only_discriminators_changes_only_them():
     log = model.train_step(gan_batch(), optim)
     assert set(log) == {'loss_gan_disc', 'loss_disc'}
     assert not changed(g0, gen) and changed(d0, model.discriminators)
+
+
+# ---------------------------------------------------------------------- the tools' contract
+@pytest.mark.parametrize('config', ['configs/iassf/iassf_tiny_synthetic.py',
+                                    'configs/conv_dehaze_fuser/conv_dehaze_fuser_synthetic-'
+                                    'thermal.py'])
+def test_min_input_size_and_tiling_attributes_tell_the_truth(config, repo_root):
+    from mmengine.config import Config
+    model = MODELS.build(Config.fromfile(str(repo_root / config)).model).eval()
+    n = model.min_input_size
+    ir = model.data_preprocessor.channels['ir'] or 1
+
+    def tensor(h, w):
+        with torch.no_grad():
+            return model(dict(vis=torch.rand(1, 3, h, w), ir=torch.rand(1, ir, h, w)),
+                         mode='tensor')
+
+    assert tensor(n, n + 7)['fused'].shape[-2:] == (n, n + 7)
+    if n > 1:
+        with pytest.raises(RuntimeError, match='Padding size'):
+            tensor(n - 1, 64)
+    # Both models normalise per image (RescaleNorm, squeeze-excitation): tiles would differ.
+    assert model.tile_exact is False

@@ -89,6 +89,7 @@ class DehazeFormerUNet(BaseModule):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.embed_dims, self.depths = dims, depths
         self.soft_reconstruction = soft_reconstruction
+        self.conv_types = tuple(conv_types)
         self.patch_size = 4  # two 2× down-samplings
         network_depth = sum(depths)
 
@@ -114,6 +115,20 @@ class DehazeFormerUNet(BaseModule):
         self.layer5 = stage(4)
         self.fusion3 = SKFusion(dims[4]) if stem_skip else None
         self.patch_unembed = PatchUnEmbed(1, out_channels, dims[4], kernel_size=3)
+
+    @property
+    def min_input_size(self) -> int:
+        """Smallest H/W: every reflect-padded conv needs more pixels than its padding.
+
+        The stages work at 1, 1/2, 1/4, 1/2, 1 of the input padded to a multiple of 4; a stage's
+        5×5 ``'DWConv'`` needs 3 pixels there, a 3×3 ``'Conv'`` 2.
+        """
+        need = 2  # the 3×3 reflect-padded patch embedding at full resolution
+        for conv_type, scale in zip(self.conv_types, (1, 2, 4, 2, 1)):
+            if conv_type is not None:
+                half = 2 if conv_type == 'DWConv' else 1
+                need = max(need, scale * (half + 1))
+        return -(-need // 4) * 4 - 3  # any size that pads up to a multiple of 4 ≥ need
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The U-Net on an input whose H and W are multiples of 4."""

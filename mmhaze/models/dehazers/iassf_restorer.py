@@ -81,6 +81,10 @@ class IASSFRestorer(BaseModule):
         self.haze_density = MODELS.build(haze_density) if haze_density else None
         self.restoration_head = MODELS.build(restoration_head)
 
+    @property
+    def min_input_size(self) -> int:
+        return self.restoration_head.min_input_size
+
     def restore_features(self, f_vis: torch.Tensor, f_ir: torch.Tensor) -> dict[str, torch.Tensor]:
         """IA-FRM: the feature the restoration head dehazes (and the density map, if used)."""
         out: dict[str, torch.Tensor] = {}

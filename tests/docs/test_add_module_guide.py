@@ -1,0 +1,78 @@
+"""docs/add_module.md, executed: its module and config are written out as the page shows them,
+and the tool trains 5 iterations with the new fuser and the new loss."""
+import re
+import sys
+
+import pytest
+from helpers import REPO_ROOT, load_tool
+
+
+def code_blocks(path):
+    """``{first-line file name: code}`` of the page's python blocks that name a file."""
+    blocks = re.findall(r'```python\n(.*?)```', path.read_text(), flags=re.S)
+    return {b.splitlines()[0].lstrip('# ').strip(): b for b in blocks if b.startswith('# ')}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    files = code_blocks(REPO_ROOT / 'docs' / 'add_module.md')
+    assert set(files) == {'my_project/modality_attention.py',
+                          'my_project/iassf_tiny_modality_attention.py'}
+    for name, code in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(code)
+    (tmp_path / 'my_project' / '__init__.py').write_text('')
+    (tmp_path / 'configs').symlink_to(REPO_ROOT / 'configs')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    from mmhaze.registry import MODELS
+    for name in ('ModalityAttentionFusion', 'TotalVariationLoss'):  # the next test re-imports
+        MODELS._module_dict.pop(name, None)
+    for mod in [m for m in sys.modules if m.startswith('my_project')]:
+        del sys.modules[mod]
+
+
+def test_the_guide_trains_five_iterations(project, tmp_path):
+    from mmengine.runner import Runner
+    seen = {}
+    original = Runner.train
+
+    def spy(self):
+        model = original(self)
+        seen['fuser'] = type(self.model.fuser).__name__
+        seen['losses'] = list(self.model.losses)
+        seen['iter'] = self.iter
+        seen['smooth'] = self.message_hub.get_scalar('train/loss_smooth').current()
+        return model
+
+    Runner.train = spy
+    try:
+        rc = load_tool('train').main([
+            str(project / 'my_project/iassf_tiny_modality_attention.py'),
+            '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+            'train_dataloader.dataset.img_size=32', 'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'val_dataloader.dataset.num_samples=2', 'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False', 'val_dataloader.dataset.img_size=32',
+            'train_cfg.max_iters=5', 'train_cfg.val_interval=5',
+            'default_hooks.checkpoint.interval=5', 'default_hooks.logger.interval=1',
+            'param_scheduler.0.end=2', 'param_scheduler.1.begin=2', 'param_scheduler.1.end=5',
+            'param_scheduler.1.T_max=3'])
+    finally:
+        Runner.train = original
+    assert rc == 0
+    assert seen['fuser'] == 'ModalityAttentionFusion' and seen['iter'] == 5
+    assert seen['losses'] == ['dehaze', 'intensity', 'gradient', 'smooth']
+    assert seen['smooth'] > 0
+
+
+def test_a_typo_in_the_guide_config_is_one_line(project, tmp_path, capsys):
+    rc = load_tool('train').main([
+        str(project / 'my_project/iassf_tiny_modality_attention.py'),
+        '--work-dir', str(tmp_path / 'work'),
+        '--cfg-options', 'model.fuser.chanels=8', 'model.losses.smooth.imag=dehazed'])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "`model.fuser.chanels`: ModalityAttentionFusion has no argument 'chanels' (did you " \
+           "mean 'channels'?)" in err
+    assert "`model.losses.smooth.imag`" in err
