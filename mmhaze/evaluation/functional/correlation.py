@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, pearson, unfold_values
 
 
 @metric_kernel
-def _scd_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _scd_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                ) -> torch.Tensor:
     return pearson(f - b, a) + pearson(f - a, b)
 
 
 @metric_kernel
-def _cc_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _cc_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+               ) -> torch.Tensor:
     return (pearson(a, f) + pearson(b, f)) / 2
 
 
@@ -26,11 +28,11 @@ def scd(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = '
         gray_weights: str = 'matlab') -> torch.Tensor:
     """SCD = corr2(F − VIS, IR) + corr2(F − IR, VIS), range about −2…2, shape (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    return unfold_values(_scd_kernel(f, a, b).to(f.dtype), ch)
+    return unfold_values(_scd_kernel(f, a, b), ch)
 
 
 def correlation_coefficient(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
                             color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
     """CC = (corr2(IR, F) + corr2(VIS, F)) / 2 (the CDDFuse Evaluator), shape (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    return unfold_values(_cc_kernel(f, a, b).to(f.dtype), ch)
+    return unfold_values(_cc_kernel(f, a, b), ch)

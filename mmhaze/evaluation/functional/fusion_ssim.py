@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
     fold_images,
     gaussian_filter_valid,
     require_size,
     separable_filter_valid,
-    uniform_taps,
     unfold_values,
+    uniform_taps,
 )
 
 SSIM_WINDOWS = ('uniform', 'gaussian')
@@ -47,14 +47,16 @@ def _ssim_map_mean(x: torch.Tensor, y: torch.Tensor, data_range: float, window: 
     return s.flatten(1).mean(1, dtype=torch.float64)
 
 
-_ssim_kernel = metric_kernel(_ssim_map_mean)
+@metric_kernel
+def _ssim_kernel(x: torch.Tensor, y: torch.Tensor, o: KernelOptions) -> torch.Tensor:
+    return _ssim_map_mean(x, y, o.data_range, o.window, o.win_size, o.sigma, o.k1, o.k2)
 
 
 @metric_kernel
-def _fusion_ssim_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, data_range: float,
-                        window: str, win_size: int) -> torch.Tensor:
-    return (_ssim_map_mean(f, a, data_range, window, win_size, 1.5, 0.01, 0.03)
-            + _ssim_map_mean(f, b, data_range, window, win_size, 1.5, 0.01, 0.03))
+def _fusion_ssim_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                        ) -> torch.Tensor:
+    return (_ssim_map_mean(f, a, o.data_range, o.window, o.win_size, 1.5, 0.01, 0.03)
+            + _ssim_map_mean(f, b, o.data_range, o.window, o.win_size, 1.5, 0.01, 0.03))
 
 
 def _check_window(x: torch.Tensor, window: str, win_size: int) -> None:
@@ -70,7 +72,7 @@ def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
     _check_window(x, window, win_size)
     return _ssim_kernel(x, y, data_range=float(data_range), window=window,
                         win_size=int(win_size), sigma=float(sigma), k1=float(k1),
-                        k2=float(k2)).to(x.dtype)
+                        k2=float(k2))
 
 
 def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
@@ -85,4 +87,4 @@ def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
     total = _fusion_ssim_kernel(f, a, b, data_range=float(data_range), window=window,
                                 win_size=int(win_size))
     total = total if reduction == 'sum' else total / 2
-    return unfold_values(total.to(f.dtype), ch)
+    return unfold_values(total, ch)

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, sobel, unfold_values
 
 QABF_CONSTANTS = dict(L=1.0, Tg=0.9994, kg=-15.0, Dg=0.5, Ta=0.9879, ka=-22.0, Da=0.8)
@@ -37,7 +37,8 @@ def _preservation(g_s, a_s, g_f, a_f, c: dict) -> torch.Tensor:
 
 
 @metric_kernel
-def _qabf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _qabf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                 ) -> torch.Tensor:
     c = QABF_CONSTANTS
     g_f, a_f = _strength_orientation(f)
     g_a, a_a = _strength_orientation(a)
@@ -56,4 +57,4 @@ def qabf(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 
     NaN when neither source has any edge (the denominator is 0).
     """
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    return unfold_values(_qabf_kernel(f, a, b).to(f.dtype), ch)
+    return unfold_values(_qabf_kernel(f, a, b), ch)

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
 from .statistics import entropy_of_counts, gray_levels, level_histogram
 
@@ -35,8 +35,9 @@ def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base:
 
 
 @metric_kernel
-def _mi_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float,
-               saturate_255: bool) -> torch.Tensor:
+def _mi_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+               ) -> torch.Tensor:
+    base, saturate_255 = o.base, o.saturate_255
     f, a, b = gray_levels(f), gray_levels(a), gray_levels(b)
     h_f = entropy_of_counts(level_histogram(f), base)
     return (_pair_information(f, a, h_f, base, saturate_255)
@@ -55,7 +56,7 @@ def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
     planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     planes, ok = guard_nonfinite(planes)
     values = _mi_kernel(*planes, base=float(base), saturate_255=bool(saturate_255))
-    return unfold_values(mask_values(values.to(planes[0].dtype), ok), ch)
+    return unfold_values(mask_values(values, ok), ch)
 
 
 NATS_PER_BIT = math.log(2.0)

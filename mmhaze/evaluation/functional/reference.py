@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import normalised_gaussian, separable_filter_valid
 
 PSNR_CAP_DB = 100.0
@@ -39,9 +39,9 @@ def quantize_8bit(x: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
 
 
 @metric_kernel
-def _psnr_kernel(pred: torch.Tensor, ref: torch.Tensor, data_range: float,
-                 quantize: bool) -> torch.Tensor:
-    if quantize:
+def _psnr_kernel(pred: torch.Tensor, ref: torch.Tensor, o: KernelOptions) -> torch.Tensor:
+    data_range = o.data_range
+    if o.quantize:
         pred, ref = quantize_8bit(pred, data_range), quantize_8bit(ref, data_range)
     mse = (pred.double() - ref.double()).pow(2).flatten(1).mean(1)
     mse = mse.clamp_min(data_range ** 2 * 10 ** (-PSNR_CAP_DB / 10))
@@ -53,7 +53,7 @@ def psnr(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0,
     """Per-image PSNR in dB, shape (B,)."""
     _check_pair(pred, ref)
     return _psnr_kernel(pred, ref, data_range=float(data_range),
-                        quantize=bool(quantize)).to(pred.dtype)
+                        quantize=bool(quantize))
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64,
@@ -64,19 +64,19 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64,
 
 
 @metric_kernel
-def _ssim_kernel(pred: torch.Tensor, ref: torch.Tensor, data_range: float, quantize: bool,
-                 win_size: int, sigma: float, k1: float, k2: float) -> torch.Tensor:
-    if quantize:
+def _ssim_kernel(pred: torch.Tensor, ref: torch.Tensor, o: KernelOptions) -> torch.Tensor:
+    data_range = o.data_range
+    if o.quantize:
         pred, ref = quantize_8bit(pred, data_range), quantize_8bit(ref, data_range)
     x, y = pred.double(), ref.double()
     c = x.shape[1]
     moments = separable_filter_valid(torch.cat([x, y, x * x, y * y, x * y], 1),
-                                     normalised_gaussian(win_size, sigma))
+                                     normalised_gaussian(o.win_size, o.sigma))
     mu_x, mu_y = moments[:, :c], moments[:, c:2 * c]
     sxx = moments[:, 2 * c:3 * c] - mu_x * mu_x
     syy = moments[:, 3 * c:4 * c] - mu_y * mu_y
     sxy = moments[:, 4 * c:] - mu_x * mu_y
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    c1, c2 = (o.k1 * data_range) ** 2, (o.k2 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
         (mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2))
     return ssim_map.flatten(1).mean(1)
@@ -92,4 +92,4 @@ def ssim(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0, quantiz
                          f'{tuple(pred.shape[-2:])}')
     values = _ssim_kernel(pred, ref, data_range=float(data_range), quantize=bool(quantize),
                           win_size=int(win_size), sigma=float(sigma), k1=float(k1), k2=float(k2))
-    return values.to(pred.dtype)
+    return values

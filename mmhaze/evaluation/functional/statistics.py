@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
     fold_images,
     guard_nonfinite,
@@ -46,7 +46,7 @@ def entropy_of_counts(counts: torch.Tensor, base: float = 2.0) -> torch.Tensor:
 
 
 @metric_kernel
-def _entropy_kernel(f: torch.Tensor) -> torch.Tensor:
+def _entropy_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     return entropy_of_counts(level_histogram(gray_levels(f)))
 
 
@@ -55,28 +55,28 @@ def entropy(fused: torch.Tensor, color: str = 'gray', gray_weights: str = 'matla
     """EN: entropy in bits of the 256-bin histogram of ``uint8(round(F))``, shape (B,)."""
     (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
     (f,), ok = guard_nonfinite([f])
-    values = _entropy_kernel(f).to(f.dtype)
+    values = _entropy_kernel(f)
     return unfold_values(mask_values(values, ok), ch)
 
 
 @metric_kernel
-def _sd_kernel(f: torch.Tensor, ddof: int) -> torch.Tensor:
-    return f.flatten(1).double().std(1, correction=ddof)
+def _sd_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
+    return f.flatten(1).double().std(1, correction=o.ddof)
 
 
 def standard_deviation(fused: torch.Tensor, ddof: int = 0, color: str = 'gray',
                        gray_weights: str = 'matlab') -> torch.Tensor:
     """SD: population standard deviation (``ddof=0``; MATLAB ``std2`` is ``ddof=1``), (B,)."""
     (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
-    return unfold_values(_sd_kernel(f, ddof=int(ddof)).to(f.dtype), ch)
+    return unfold_values(_sd_kernel(f, ddof=int(ddof)), ch)
 
 
 @metric_kernel
-def _sf_kernel(f: torch.Tensor, per_pixel: bool) -> torch.Tensor:
+def _sf_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     h, w = f.shape[-2:]
     dr = (f[..., :, 1:] - f[..., :, :-1]).pow(2).flatten(1).sum(1, dtype=torch.float64)
     dc = (f[..., 1:, :] - f[..., :-1, :]).pow(2).flatten(1).sum(1, dtype=torch.float64)
-    if per_pixel:
+    if o.per_pixel:
         return torch.sqrt((dr + dc) / (h * w))
     return torch.sqrt(dr / (h * (w - 1)) + dc / ((h - 1) * w))
 
@@ -94,11 +94,11 @@ def spatial_frequency(fused: torch.Tensor, normalization: str = 'differences',
     (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
     require_size(f, 2, 2, 'SF')
     values = _sf_kernel(f, per_pixel=normalization == 'pixels')
-    return unfold_values(values.to(f.dtype), ch)
+    return unfold_values(values, ch)
 
 
 @metric_kernel
-def _ag_kernel(f: torch.Tensor) -> torch.Tensor:
+def _ag_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     gy, gx = torch.gradient(f, dim=(-2, -1))
     h, w = f.shape[-2:]
     total = torch.sqrt((gx * gx + gy * gy) / 2).flatten(1).sum(1, dtype=torch.float64)
@@ -111,4 +111,4 @@ def average_gradient(fused: torch.Tensor, color: str = 'gray', gray_weights: str
     one-sided at the borders, as ``numpy.gradient``), Σ sqrt((Gx²+Gy²)/2) / ((H−1)(W−1)), (B,)."""
     (f,), ch = fold_images([fused], ['fused'], color, gray_weights)
     require_size(f, 2, 2, 'AG')
-    return unfold_values(_ag_kernel(f).to(f.dtype), ch)
+    return unfold_values(_ag_kernel(f), ch)

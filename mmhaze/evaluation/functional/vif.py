@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from .compiled import metric_kernel
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, gaussian_filter_valid, require_size, unfold_values
 
 VIF_SCALES = 4
@@ -76,7 +76,7 @@ def _information(s11, g, sv, noise_var: float) -> tuple[torch.Tensor, torch.Tens
 
 
 @metric_kernel
-def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     """(B, R) vifp of each reference channel against ``dist``."""
     num = torch.zeros(refs.shape[:2], dtype=torch.float64, device=refs.device)
     den = torch.zeros_like(num)
@@ -91,7 +91,7 @@ def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
 def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
     """Sheikh–Bovik multiscale pixel VIF of ``dist`` against ``ref`` (B×1×H×W, 0–255), (B,)."""
     require_size(ref, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return _vifp_kernel(ref, dist)[:, 0].to(ref.dtype)
+    return _vifp_kernel(ref, dist)[:, 0]
 
 
 def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
@@ -99,11 +99,12 @@ def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = '
     """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return unfold_values(_vifp_kernel(torch.cat([a, b], 1), f).sum(1).to(f.dtype), ch)
+    return unfold_values(_vifp_kernel(torch.cat([a, b], 1), f).sum(1), ch)
 
 
 @metric_kernel
-def _viff_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _viff_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                 ) -> torch.Tensor:
     total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
     for weight, (s11, g, sv) in zip(VIFF_SCALE_WEIGHTS, _vif_statistics(torch.cat([a, b], 1), f)):
         vid, vind = _information(s11, g, sv, VIFF_NOISE_VAR)
@@ -120,4 +121,4 @@ def viff(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 
     """Han et al. 2013 VIFF of F for the sources (IR = Han's image 1, VIS = image 2), (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIFF')
-    return unfold_values(_viff_kernel(f, a, b).to(f.dtype), ch)
+    return unfold_values(_viff_kernel(f, a, b), ch)
