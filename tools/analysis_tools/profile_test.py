@@ -15,6 +15,8 @@ Parts (per image): ``data`` = waiting for the dataloader, ``forward`` = ``model.
 (preprocessing, network, un-padding), ``metrics`` = ``evaluator.process`` + ``evaluate``,
 ``hooks`` = the per-iteration hooks (logging, ``--save-preds``), ``writing`` = the benchmark
 files (``finish_test``), ``other`` = the rest of the wall time (Runner setup is excluded).
+The median image (steady state) and the first image (warm-up, metric compilation) are shown
+apart; the metrics' ``evaluate`` (means over the set) is counted in ``metrics``.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +41,7 @@ class PartTimer:
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, list[float]] = defaultdict(list)
 
     @contextmanager
     def part(self, name: str):
@@ -46,6 +50,7 @@ class PartTimer:
             yield
         finally:
             self.seconds[name] += time.perf_counter() - t0
+            self.calls[name].append(time.perf_counter() - t0)
 
     def wrap(self, owner, attr: str, name: str) -> None:
         method = getattr(owner, attr)
@@ -148,7 +153,7 @@ def profile(config: str, checkpoint: str | None = None, cfg_options: dict | None
         timer.wrap(runner.model, 'test_step', 'forward')
         for ev in test_evaluators(runner):
             timer.wrap(ev, 'process', 'metrics')
-            timer.wrap(ev, 'evaluate', 'metrics')
+            timer.wrap(ev, 'evaluate', 'evaluate')
         call_hook = runner.call_hook
 
         def timed_hook(fn_name, **kwargs):
@@ -165,11 +170,17 @@ def profile(config: str, checkpoint: str | None = None, cfg_options: dict | None
                         checkpoint=checkpoint)
         total = time.perf_counter() - t0
     num = len(loop.dataloader.dataset)
+    timer.seconds['metrics'] += timer.seconds.pop('evaluate', 0.0)
     seconds = {p: timer.seconds.get(p, 0.0) for p in PARTS if p != 'other'}
     seconds['other'] = max(0.0, total - sum(seconds.values()))
     core = seconds['forward'] + seconds['metrics']
+    # the median call: the steady state without the first call's warm-up and compiling
+    median = {p: statistics.median(timer.calls[p]) for p in ('data', 'forward', 'metrics')
+              if timer.calls.get(p)}
+    first = {p: timer.calls[p][0] for p in ('forward', 'metrics') if timer.calls.get(p)}
     return dict(config=config, images=num, total_seconds=total, seconds=seconds,
                 per_image={p: s / num for p, s in seconds.items()},
+                median_call=median, first_call=first,
                 overhead_fraction=(total - core) / core if core else float('nan'),
                 notes=notes, load_average=os.getloadavg()[0], metrics=metrics)
 
@@ -180,8 +191,12 @@ def format_profile(result: dict) -> str:
     lines = [f"{result['config']}: {result['images']} images, {total:.3f} s per image "
              f"(load average {result['load_average']:.2f})"]
     lines += [f"  notes: {'; '.join(result['notes'])}"] if result['notes'] else []
-    lines += ['', '| part | s per image | share |', '|---|---:|---:|']
-    lines += [f'| {p} | {per[p]:.3f} | {100 * per[p] / total:.0f}% |' for p in PARTS]
+    med, first = result['median_call'], result['first_call']
+    lines += ['', '| part | s per image | share | median image | first image |',
+              '|---|---:|---:|---:|---:|']
+    lines += [f'| {p} | {per[p]:.3f} | {100 * per[p] / total:.0f}% | '
+              + (f'{med[p]:.3f}' if p in med else '') + ' | '
+              + (f'{first[p]:.3f}' if p in first else '') + ' |' for p in PARTS]
     lines += ['', f"overhead beyond forward + metrics: {100 * result['overhead_fraction']:.1f}%"]
     return '\n'.join(lines)
 

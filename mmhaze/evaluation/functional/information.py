@@ -11,19 +11,13 @@ import math
 
 import torch
 
-from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
-from .statistics import entropy_of_counts, gray_levels, level_histogram
+from .statistics import batched_counts, entropy_of_counts, gray_levels, level_histogram
 
 
 def joint_histogram(a: torch.Tensor, b: torch.Tensor, bins: int = 256) -> torch.Tensor:
     """(B, bins, bins) joint counts of two B×1×H×W integer-level planes."""
-    n = a.shape[0]
-    index = (a.flatten(1) * bins + b.flatten(1))
-    counts = torch.zeros(n, bins * bins, dtype=torch.float64, device=a.device)
-    # scatter_add keeps the output shape static (bincount's depends on the data: no graph)
-    counts.scatter_add_(1, index, torch.ones_like(index, dtype=torch.float64))
-    return counts.view(n, bins, bins)
+    return batched_counts(a.flatten(1) * bins + b.flatten(1), bins * bins).view(-1, bins, bins)
 
 
 def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base: float,
@@ -34,10 +28,9 @@ def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base:
     return h_f + h_s - entropy_of_counts(joint_histogram(f, s), base)
 
 
-@metric_kernel
-def _mi_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
-               ) -> torch.Tensor:
-    base, saturate_255 = o.base, o.saturate_255
+def _mi_of_levels(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float,
+                  saturate_255: bool) -> torch.Tensor:
+    # eager: histograms are faster as bincount than compiled (see batched_counts)
     f, a, b = gray_levels(f), gray_levels(a), gray_levels(b)
     h_f = entropy_of_counts(level_histogram(f), base)
     return (_pair_information(f, a, h_f, base, saturate_255)
@@ -55,7 +48,7 @@ def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
         raise ValueError(f'MI base must be positive and not 1, got {base}')
     planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     planes, ok = guard_nonfinite(planes)
-    values = _mi_kernel(*planes, base=float(base), saturate_255=bool(saturate_255))
+    values = _mi_of_levels(*planes, float(base), bool(saturate_255))
     return unfold_values(mask_values(values, ok), ch)
 
 
