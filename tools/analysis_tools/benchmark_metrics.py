@@ -211,11 +211,12 @@ def make_scenes(num: int, size) -> dict:
     out = {k: [] for k in ('ir', 'vis', 'clear', 'hazy')}
     for i in range(num):
         scene = render_scene(i, 7, tuple(size))
-        hazy = np.rint(np.clip(scene.hazy_vis, 0, 1) * 255)
-        out['vis'].append(np.floor(hazy @ np.asarray(MATLAB_GRAY_WEIGHTS) + 0.5))
-        out['ir'].append(np.rint(np.clip(scene.thermal, 0, 1) * 255).reshape(size))
-        out['hazy'].append(hazy.transpose(2, 0, 1) / 255)
-        out['clear'].append(np.rint(np.clip(scene.clear_vis, 0, 1) * 255).transpose(2, 0, 1) / 255)
+        levels = {k: np.rint(np.clip(getattr(scene, k).astype(np.float64), 0, 1) * 255)
+                  for k in ('hazy_vis', 'clear_vis', 'thermal')}
+        out['vis'].append(np.floor(levels['hazy_vis'] @ np.asarray(MATLAB_GRAY_WEIGHTS) + 0.5))
+        out['ir'].append(levels['thermal'].reshape(size))
+        out['hazy'].append(levels['hazy_vis'].transpose(2, 0, 1) / 255)
+        out['clear'].append(levels['clear_vis'].transpose(2, 0, 1) / 255)
     data = {k: np.stack(v) for k, v in out.items()}
     data['fused'] = np.floor((data['ir'] + data['vis']) / 2 + 0.5)
     data['dehazed'] = np.rint((data['clear'] + data['hazy']) / 2 * 255) / 255
