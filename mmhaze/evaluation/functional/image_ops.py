@@ -208,9 +208,13 @@ def _shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step: int) ->
     """
     k = len(taps)
     n = x.shape[dim] - k + 1
+    rows = dim in (-2, x.dim() - 2)
 
-    def tap(i: int) -> torch.Tensor:
-        return x.narrow(dim, i, n)
+    def tap(i: int) -> torch.Tensor:  # only the kept outputs: no work on skipped rows
+        view = x.narrow(dim, i, n)
+        if step > 1:
+            view = view[..., ::step, :] if rows else view[..., ::step]
+        return view
 
     if tuple(taps) == tuple(reversed(taps)):
         out = tap(k // 2) * taps[k // 2] if k % 2 else None
@@ -221,8 +225,6 @@ def _shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step: int) ->
         out = tap(0) * taps[0]
         for i in range(1, k):
             out = out + tap(i) * taps[i]
-    if step > 1:
-        out = out[..., ::step, :] if dim in (-2, x.dim() - 2) else out[..., ::step]
     return out
 
 
