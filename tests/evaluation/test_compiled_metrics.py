@@ -6,7 +6,6 @@ import torch
 from mmhaze.evaluation.functional import compiled as compiled_mod
 from mmhaze.evaluation.functional import (
     mutual_information,
-    qabf,
     scd,
     set_metric_compile,
     ssim,
@@ -32,16 +31,16 @@ def _triplet(h=64, w=72, seed=0):
 def test_compiled_kernels_agree_with_eager(restore_switch):
     f, a, b = _triplet()
     pred, ref = f.expand(1, 3, -1, -1) / 255, b.expand(1, 3, -1, -1) / 255
-    calls = {'VIF': lambda: vif(f, a, b), 'Qabf': lambda: qabf(f, a, b),
-             'SSIM_ref': lambda: ssim(pred, ref)}
+    # two graphs (each compile takes tens of seconds on a small CPU): VIF covers the float32
+    # separable filters with down-sampling, SSIM_ref the float64 ones
+    calls = {'VIF': lambda: vif(f, a, b), 'SSIM_ref': lambda: ssim(pred, ref)}
     set_metric_compile(False)
     eager = {k: fn() for k, fn in calls.items()}
     set_metric_compile(True)
     compiled = {k: fn() for k, fn in calls.items()}
     assert compiled_mod.compile_failure() is None, compiled_mod.compile_failure()
-    # the documented float32 tolerances (VIF 1e-3, Qabf 1e-7 relative); SSIM_ref is float64
+    # the documented float32 tolerance (VIF 1e-3 relative); SSIM_ref is float64
     assert compiled['VIF'].item() == pytest.approx(eager['VIF'].item(), rel=1e-4)
-    assert compiled['Qabf'].item() == pytest.approx(eager['Qabf'].item(), rel=1e-6)
     assert compiled['SSIM_ref'].item() == pytest.approx(eager['SSIM_ref'].item(), abs=1e-9)
 
 

@@ -22,10 +22,13 @@ def joint_histogram(a: torch.Tensor, b: torch.Tensor, bins: int = 256) -> torch.
 
 def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base: float,
                       saturate_255: bool) -> torch.Tensor:
-    h_s = entropy_of_counts(level_histogram(s), base)
-    if saturate_255:
-        f, s = f.clamp_max(254), s.clamp_max(254)
-    return h_f + h_s - entropy_of_counts(joint_histogram(f, s), base)
+    if saturate_255:  # the marginals keep 254 and 255 apart, the joint histogram does not
+        h_s = entropy_of_counts(level_histogram(s), base)
+        joint = joint_histogram(f.clamp_max(254), s.clamp_max(254))
+    else:  # the source's marginal is a sum of the joint histogram: one bincount less
+        joint = joint_histogram(f, s)
+        h_s = entropy_of_counts(joint.sum(1), base)
+    return h_f + h_s - entropy_of_counts(joint, base)
 
 
 def _mi_of_levels(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float,

@@ -17,7 +17,6 @@ from .image_ops import (
     guard_nonfinite,
     mask_values,
     require_size,
-    round_half_away,
     unfold_values,
 )
 
@@ -25,8 +24,12 @@ SF_NORMALIZATIONS = ('differences', 'pixels')
 
 
 def gray_levels(x: torch.Tensor) -> torch.Tensor:
-    """Integer gray levels 0..255 of B×1×H×W planes, as MATLAB ``uint8()`` stores them."""
-    return round_half_away(x).clamp(0, 255).long()
+    """Integer gray levels 0..255 of B×1×H×W planes, as MATLAB ``uint8()`` stores them.
+
+    ``floor(x + 0.5)`` is MATLAB's round-half-away for x ≥ 0, and negative values clamp to 0
+    under either rounding: one op less than :func:`round_half_away` per pixel.
+    """
+    return torch.floor(x + 0.5).clamp(0, 255).long()
 
 
 def batched_counts(index: torch.Tensor, bins: int) -> torch.Tensor:
