@@ -84,8 +84,8 @@ class FusionMetric(BaseImageMetric):
         gray_weights: ``'matlab'`` (rgb2gray) or ``'bt601'`` (OpenCV).
         options: per-key keyword arguments of the functions, e.g.
             ``dict(MI=dict(base=math.e), SSIM=dict(data_range=2, reduction='mean'))``.
-        dataset_name: the dataset column of the result files (default: ``prefix``, else the
-            samples' ``dataset_name``).
+        dataset_name: the dataset column of the result files and the log-key prefix
+            (default: a ``prefix`` the user sets, else the dataset's ``dataset_name``).
         include_average: also score the plain average of the input ``vis`` (hazy) and IR as a
             row of its own (:data:`AVERAGE_ROW`): the trivial fusion a model must beat.
         dtype: the precision of the per-pixel math: ``'float32'`` (default, the fast path;
