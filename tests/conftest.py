@@ -13,6 +13,9 @@ for _p in (REPO_ROOT, REPO_ROOT / 'tests'):  # tools/ from the root; helpers.py 
 from helpers import TINY_TRAIN_OPTIONS, load_tool  # noqa: E402
 
 os.environ.setdefault('MPLBACKEND', 'Agg')
+# Metric kernels run eagerly in tests: inductor takes tens of seconds per graph on a small CPU.
+# tests/evaluation/test_compiled_metrics.py switches compilation on for its one check.
+os.environ['MMHAZE_COMPILE_METRICS'] = '0'
 
 
 @pytest.fixture(scope='session')

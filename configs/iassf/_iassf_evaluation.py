@@ -3,6 +3,10 @@
 # visible image ("with clear source images as reference images"), the perceptual quality of the
 # fused image (PI, NIQE; SF is in FusionMetric); plus PSNR/SSIM of the dehazed image, which the
 # paper does not report. Variable names are prefixed so they never clash with a dataset base.
+# Inheriting this file changes nothing by itself: a config applies the evaluator by assigning it,
+#     test_evaluator = {{_base_.iassf_evaluator}}    (and val_evaluator = test_evaluator),
+# as iassf_official_{msrs,iassf-msrs-test,m3fd-test,roadscene-test}.py do. Metrics carry no
+# prefix: tables and logs name the test set by its dataset's dataset_name.
 iassf_evaluator = [
     dict(type='FusionMetric', metrics=['MI', 'Qabf', 'Qcv', 'SCD', 'VIFF', 'SF'],
          pred_key='pred_fused', vis_key='gt_clear'),

@@ -77,7 +77,9 @@ class SyntheticFusionDataset(BaseDataset):
             haze=scene.haze, ori_shape=self.img_size, img_shape=self.img_size,
             vis_path=f'synthetic://{self.seed}/{info["sample_idx"]}/vis',
             ir_path=f'synthetic://{self.seed}/{info["sample_idx"]}/{self.modality}',
-            modality=self.modality, dataset_name='synthetic')
+            modality=self.modality,
+            # the test set's name in result tables (the NIR scenes are another test set)
+            dataset_name='synthetic' if self.modality == 'thermal' else 'synthetic_nir')
         if self.unpaired_clear:
             other = render_scene(info['sample_idx'], self.seed + UNPAIRED_SEED_OFFSET,
                                  self.img_size, self.haze_params)

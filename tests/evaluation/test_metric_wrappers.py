@@ -30,10 +30,11 @@ def test_fusion_metric_values_and_reference_choice():
     metric.process({}, [s])
     clear.process({}, [s])
     out = metric.evaluate(1)
-    f, a, b = (_8bit(s[k]['data']) for k in ('pred_fused', 'ir', 'vis'))
+    # the wrappers compute in float32 by default (FusionMetric(dtype=...))
+    f, a, b = (_8bit(s[k]['data']).float() for k in ('pred_fused', 'ir', 'vis'))
     assert out['toy/MI'] == pytest.approx(mutual_information(f, a, b).item(), rel=1e-12)
     assert out['toy/Qcv'] == pytest.approx(qcv(f, a, b).item(), rel=1e-12)
-    c = _8bit(s['gt_clear']['data'])
+    c = _8bit(s['gt_clear']['data']).float()
     expected = mutual_information(f, a, c, base=math.e, saturate_255=True).item()
     assert clear.evaluate(1)['MI'] == pytest.approx(expected, rel=1e-12)
     conv = clear.conventions()['MI']

@@ -74,3 +74,46 @@ def test_one_bad_image_does_not_abort_the_run():
     assert res['PSNR_ref'] == pytest.approx(100.0)
     with pytest.raises(ValueError, match='unknown metrics'):
         ReferenceMetric(metrics=['PSNR'])
+
+
+def _ssim_first_implementation(pred, ref):
+    """The first SSIM_ref (one 11×11 float64 conv2d per moment): the values to keep."""
+    x, y = quantize_8bit(pred).double(), quantize_8bit(ref).double()
+    c = x.shape[1]
+    win = gaussian_window(11, 1.5)[None, None].expand(c, 1, 11, 11)
+    filt = lambda t: torch.nn.functional.conv2d(t, win, groups=c)  # noqa: E731
+    mu_x, mu_y = filt(x), filt(y)
+    sxx, syy, sxy = filt(x * x) - mu_x ** 2, filt(y * y) - mu_y ** 2, filt(x * y) - mu_x * mu_y
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    m = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
+        (mu_x ** 2 + mu_y ** 2 + c1) * (sxx + syy + c2))
+    return m.flatten(1).mean(1)
+
+
+def _scene_pair(size, seed):
+    from mmhaze.datasets.synthetic_scene import render_scene
+    scene = render_scene(seed, 3, size)
+    to = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].float()  # noqa: E731
+    return to(scene.hazy_vis), to(scene.clear_vis)
+
+
+@pytest.mark.parametrize('case', ['scene_rgb_odd', 'scene_gray_odd', 'random_rgb', 'flat'])
+def test_ssim_and_psnr_equal_the_first_implementation(case):
+    gen = torch.Generator().manual_seed(3)
+    if case.startswith('scene'):
+        pred, ref = _scene_pair((121, 163), 5)  # flat sky + structure, odd sizes
+        if case == 'scene_gray_odd':
+            pred, ref = pred.mean(1, keepdim=True), ref.mean(1, keepdim=True)
+    elif case == 'random_rgb':
+        ref = torch.rand(2, 3, 37, 53, generator=gen)
+        pred = (ref + 0.1 * torch.randn(2, 3, 37, 53, generator=gen)).clamp(0, 1)
+    else:
+        ref = torch.full((1, 3, 23, 29), 0.5)
+        pred = ref + 0.01
+    expected = _ssim_first_implementation(pred, ref)
+    got = ssim(pred, ref)
+    assert got.dtype == torch.float64
+    assert torch.allclose(got, expected, rtol=0, atol=1e-6)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-12)  # float64 moments: exact
+    mse = (quantize_8bit(pred).double() - quantize_8bit(ref).double()).pow(2).flatten(1).mean(1)
+    assert torch.allclose(psnr(pred, ref), 10 * torch.log10(1 / mse), rtol=0, atol=1e-9)

@@ -33,5 +33,5 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, layout='iassf', split='test',
                  dataset_name='iassf_msrs', pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReferenceMetric', include_input=True, prefix='iassf_msrs')
+val_evaluator = dict(type='ReferenceMetric', include_input=True)
 test_evaluator = val_evaluator

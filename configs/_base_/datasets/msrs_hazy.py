@@ -39,5 +39,5 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, layout='msrs', split='test',
                  dataset_name='msrs_hazy', pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReferenceMetric', include_input=True, prefix='msrs_hazy')
+val_evaluator = dict(type='ReferenceMetric', include_input=True)
 test_evaluator = val_evaluator

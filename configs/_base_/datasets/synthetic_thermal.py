@@ -19,5 +19,5 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, num_samples=50, img_size=img_size, seed=1000,
                  modality='thermal', pipeline=pipeline, test_mode=True))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReferenceMetric', include_input=True, prefix='synthetic')
+val_evaluator = dict(type='ReferenceMetric', include_input=True)
 test_evaluator = val_evaluator

@@ -10,8 +10,8 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=1, dataset=dict(img_size=img_size, num_samples=40))
 test_dataloader = dict(num_workers=1, dataset=dict(img_size=img_size, num_samples=40))
 val_evaluator = [
-    dict(type='ReferenceMetric', include_input=True, prefix='synthetic'),
+    dict(type='ReferenceMetric', include_input=True),
     dict(type='FusionMetric', metrics=['MI', 'Qabf'], pred_key='pred_fused', vis_key='gt_clear',
-         include_average=True, prefix='synthetic'),
+         include_average=True),
 ]
 test_evaluator = val_evaluator

@@ -1,9 +1,12 @@
 """Metric math as batched torch functions (one value per image).
 
 Fusion metrics take B×C×H×W images on the 8-bit scale (float in [0, 255] or uint8); see
-``docs/metrics.md`` for every definition and convention.
+``docs/metrics.md`` for every definition and convention. Per-pixel math runs in the input's
+float dtype; sums and the returned (B,) values are float64. The tensor math of each metric is a
+kernel that runs compiled where :mod:`.compiled` allows (``MMHAZE_COMPILE_METRICS``).
 """
 from .chen_varshney import qcv
+from .compiled import COMPILE_ENV, metric_compile_mode, set_metric_compile
 from .correlation import correlation_coefficient, scd
 from .fade import fade, load_fade_models
 from .fusion_ssim import fusion_ssim, ssim_index
@@ -28,5 +31,6 @@ __all__ = [
     'spatial_frequency', 'average_gradient', 'mutual_information', 'qabf', 'qcv', 'scd',
     'correlation_coefficient', 'vif', 'vifp', 'viff', 'fusion_ssim', 'ssim_index', 'fade',
     'load_fade_models', 'niqe', 'perceptual_index', 'rgb_to_gray', 'fspecial_gaussian',
-    'FUSION_FUNCTIONS', 'SOURCE_FREE_KEYS'
+    'FUSION_FUNCTIONS', 'SOURCE_FREE_KEYS', 'COMPILE_ENV', 'set_metric_compile',
+    'metric_compile_mode'
 ]

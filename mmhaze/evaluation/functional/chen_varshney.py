@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, round_half_away, sobel, unfold_values
 
 QCV_BLOCK = 16
@@ -57,18 +58,25 @@ def _filtered_power(diff: torch.Tensor, csf: torch.Tensor) -> torch.Tensor:
     return _block_reduce(filtered * filtered, QCV_BLOCK, mean=True)
 
 
-def qcv(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, alpha: float = QCV_ALPHA,
-        color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
-    """Q_CV of each image, shape (B,). Lower is better."""
-    planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    f, a, b = (_normalise(p) for p in planes)
+@metric_kernel
+def _qcv_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                ) -> torch.Tensor:
+    f, a, b = _normalise(f), _normalise(a), _normalise(b)
     csf = mannos_sakrison_csf(*f.shape[-2:], dtype=f.dtype, device=f.device)
     saliency = []
     for src in (a, b):
         sx, sy = sobel(src, correlate=True)
-        saliency.append(_block_reduce(torch.sqrt(sx * sx + sy * sy) ** alpha, QCV_BLOCK,
-                                      mean=False))
-    d_a, d_b = _filtered_power(a - f, csf), _filtered_power(b - f, csf)
+        saliency.append(_block_reduce(torch.sqrt(sx * sx + sy * sy) ** o.alpha, QCV_BLOCK,
+                                      mean=False).double())
+    d_a = _filtered_power(a - f, csf).double()
+    d_b = _filtered_power(b - f, csf).double()
     num = (saliency[0] * d_a + saliency[1] * d_b).sum(1)
     den = (saliency[0] + saliency[1]).sum(1)
-    return unfold_values(num / den, ch)
+    return num / den
+
+
+def qcv(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, alpha: float = QCV_ALPHA,
+        color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
+    """Q_CV of each image, shape (B,). Lower is better."""
+    (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
+    return unfold_values(_qcv_kernel(f, a, b, alpha=float(alpha)), ch)

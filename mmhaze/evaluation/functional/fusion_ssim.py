@@ -15,30 +15,26 @@ from __future__ import annotations
 
 import torch
 
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
     fold_images,
     gaussian_filter_valid,
     require_size,
     separable_filter_valid,
     unfold_values,
+    uniform_taps,
 )
 
 SSIM_WINDOWS = ('uniform', 'gaussian')
 SSIM_REDUCTIONS = ('sum', 'mean')
 
 
-def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
-               window: str = 'uniform', win_size: int = 7, sigma: float = 1.5,
-               k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
-    """Mean SSIM of B×1×H×W planes over the 'valid' map, shape (B,)."""
-    if window not in SSIM_WINDOWS:
-        raise ValueError(f'SSIM window must be one of {SSIM_WINDOWS}, got {window!r}')
-    require_size(x, win_size, win_size, 'SSIM')
+def _ssim_map_mean(x: torch.Tensor, y: torch.Tensor, data_range: float, window: str,
+                   win_size: int, sigma: float, k1: float, k2: float) -> torch.Tensor:
     planes = torch.cat([x, y, x * x, y * y, x * y], 1)
     if window == 'uniform':
-        filt = separable_filter_valid(
-            planes, torch.full((win_size,), 1.0 / win_size, dtype=torch.float64))
-        cov_norm = win_size ** 2 / (win_size ** 2 - 1)
+        filt = separable_filter_valid(planes, uniform_taps(win_size))
+        cov_norm = win_size * win_size / (win_size * win_size - 1)
     else:
         filt = gaussian_filter_valid(planes, win_size, sigma)
         cov_norm = 1.0
@@ -48,7 +44,35 @@ def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
     vxy = cov_norm * (exy - mx * my)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return s.flatten(1).mean(1)
+    return s.flatten(1).mean(1, dtype=torch.float64)
+
+
+@metric_kernel
+def _ssim_kernel(x: torch.Tensor, y: torch.Tensor, o: KernelOptions) -> torch.Tensor:
+    return _ssim_map_mean(x, y, o.data_range, o.window, o.win_size, o.sigma, o.k1, o.k2)
+
+
+@metric_kernel
+def _fusion_ssim_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                        ) -> torch.Tensor:
+    return (_ssim_map_mean(f, a, o.data_range, o.window, o.win_size, 1.5, 0.01, 0.03)
+            + _ssim_map_mean(f, b, o.data_range, o.window, o.win_size, 1.5, 0.01, 0.03))
+
+
+def _check_window(x: torch.Tensor, window: str, win_size: int) -> None:
+    if window not in SSIM_WINDOWS:
+        raise ValueError(f'SSIM window must be one of {SSIM_WINDOWS}, got {window!r}')
+    require_size(x, win_size, win_size, 'SSIM')
+
+
+def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
+               window: str = 'uniform', win_size: int = 7, sigma: float = 1.5,
+               k1: float = 0.01, k2: float = 0.03) -> torch.Tensor:
+    """Mean SSIM of B×1×H×W planes over the 'valid' map, shape (B,)."""
+    _check_window(x, window, win_size)
+    return _ssim_kernel(x, y, data_range=float(data_range), window=window,
+                        win_size=int(win_size), sigma=float(sigma), k1=float(k1),
+                        k2=float(k2))
 
 
 def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
@@ -59,6 +83,8 @@ def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
     if reduction not in SSIM_REDUCTIONS:
         raise ValueError(f'SSIM reduction must be one of {SSIM_REDUCTIONS}, got {reduction!r}')
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    total = (ssim_index(f, a, data_range, window, win_size)
-             + ssim_index(f, b, data_range, window, win_size))
-    return unfold_values(total if reduction == 'sum' else total / 2, ch)
+    _check_window(f, window, win_size)
+    total = _fusion_ssim_kernel(f, a, b, data_range=float(data_range), window=window,
+                                win_size=int(win_size))
+    total = total if reduction == 'sum' else total / 2
+    return unfold_values(total, ch)

@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, sobel, unfold_values
 
 QABF_CONSTANTS = dict(L=1.0, Tg=0.9994, kg=-15.0, Dg=0.5, Ta=0.9879, ka=-22.0, Da=0.8)
@@ -35,19 +36,25 @@ def _preservation(g_s, a_s, g_f, a_f, c: dict) -> torch.Tensor:
     return q_g * q_a
 
 
+@metric_kernel
+def _qabf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                 ) -> torch.Tensor:
+    c = QABF_CONSTANTS
+    g_f, a_f = _strength_orientation(f)
+    g_a, a_a = _strength_orientation(a)
+    g_b, a_b = _strength_orientation(b)
+    w_a, w_b = g_a ** c['L'], g_b ** c['L']
+    num = (_preservation(g_a, a_a, g_f, a_f, c) * w_a
+           + _preservation(g_b, a_b, g_f, a_f, c) * w_b).flatten(1).sum(1, dtype=torch.float64)
+    den = (w_a + w_b).flatten(1).sum(1, dtype=torch.float64)
+    return num / den
+
+
 def qabf(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
          gray_weights: str = 'matlab') -> torch.Tensor:
     """Q^AB/F = Σ(Q_AF·gA^L + Q_BF·gB^L) / Σ(gA^L + gB^L) on 0–255 images, shape (B,).
 
     NaN when neither source has any edge (the denominator is 0).
     """
-    c = QABF_CONSTANTS
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    g_f, a_f = _strength_orientation(f)
-    g_a, a_a = _strength_orientation(a)
-    g_b, a_b = _strength_orientation(b)
-    w_a, w_b = g_a ** c['L'], g_b ** c['L']
-    num = (_preservation(g_a, a_a, g_f, a_f, c) * w_a
-           + _preservation(g_b, a_b, g_f, a_f, c) * w_b).flatten(1).sum(1)
-    den = (w_a + w_b).flatten(1).sum(1)
-    return unfold_values(num / den, ch)
+    return unfold_values(_qabf_kernel(f, a, b), ch)

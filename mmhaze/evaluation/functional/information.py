@@ -12,24 +12,32 @@ import math
 import torch
 
 from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
-from .statistics import entropy_of_counts, gray_levels, level_histogram
+from .statistics import batched_counts, entropy_of_counts, gray_levels, level_histogram
 
 
 def joint_histogram(a: torch.Tensor, b: torch.Tensor, bins: int = 256) -> torch.Tensor:
     """(B, bins, bins) joint counts of two B×1×H×W integer-level planes."""
-    n = a.shape[0]
-    offset = torch.arange(n, device=a.device).view(n, 1) * bins * bins
-    index = (a.flatten(1) * bins + b.flatten(1) + offset).flatten()
-    counts = torch.bincount(index, minlength=n * bins * bins)
-    return counts.view(n, bins, bins).to(torch.float64)
+    return batched_counts(a.flatten(1) * bins + b.flatten(1), bins * bins).view(-1, bins, bins)
 
 
 def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base: float,
                       saturate_255: bool) -> torch.Tensor:
-    h_s = entropy_of_counts(level_histogram(s), base)
-    if saturate_255:
-        f, s = f.clamp_max(254), s.clamp_max(254)
-    return h_f + h_s - entropy_of_counts(joint_histogram(f, s), base)
+    if saturate_255:  # the marginals keep 254 and 255 apart, the joint histogram does not
+        h_s = entropy_of_counts(level_histogram(s), base)
+        joint = joint_histogram(f.clamp_max(254), s.clamp_max(254))
+    else:  # the source's marginal is a sum of the joint histogram: one bincount less
+        joint = joint_histogram(f, s)
+        h_s = entropy_of_counts(joint.sum(1), base)
+    return h_f + h_s - entropy_of_counts(joint, base)
+
+
+def _mi_of_levels(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float,
+                  saturate_255: bool) -> torch.Tensor:
+    # eager: histograms are faster as bincount than compiled (see batched_counts)
+    f, a, b = gray_levels(f), gray_levels(a), gray_levels(b)
+    h_f = entropy_of_counts(level_histogram(f), base)
+    return (_pair_information(f, a, h_f, base, saturate_255)
+            + _pair_information(f, b, h_f, base, saturate_255))
 
 
 def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
@@ -43,11 +51,8 @@ def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
         raise ValueError(f'MI base must be positive and not 1, got {base}')
     planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     planes, ok = guard_nonfinite(planes)
-    f, a, b = (gray_levels(p) for p in planes)
-    h_f = entropy_of_counts(level_histogram(f), base)
-    values = (_pair_information(f, a, h_f, base, saturate_255)
-              + _pair_information(f, b, h_f, base, saturate_255))
-    return unfold_values(mask_values(values.to(planes[0].dtype), ok), ch)
+    values = _mi_of_levels(*planes, float(base), bool(saturate_255))
+    return unfold_values(mask_values(values, ok), ch)
 
 
 NATS_PER_BIT = math.log(2.0)

@@ -15,12 +15,14 @@ and sv² = σ2² − g·σ12.
   p = [1, 0, 0.15, 1]/2.15. (Han converts colour input with CIELab L; here the fusion
   convention's gray conversion applies.)
 
-Both need images of at least 41×41 pixels (the fourth scale needs a 3×3 window).
+Both need images of at least 41×41 pixels (the fourth scale needs a 3×3 window). Local
+statistics are computed in the input's dtype, the per-scale sums in float64.
 """
 from __future__ import annotations
 
 import torch
 
+from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, gaussian_filter_valid, require_size, unfold_values
 
 VIF_SCALES = 4
@@ -73,22 +75,23 @@ def _information(s11, g, sv, noise_var: float) -> tuple[torch.Tensor, torch.Tens
     return vid, vind
 
 
-def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-    """Sheikh–Bovik multiscale pixel VIF of ``dist`` against ``ref`` (B×1×H×W, 0–255), (B,)."""
-    require_size(ref, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return _vifp_of_references(ref, dist)[:, 0]
-
-
-def _vifp_of_references(refs: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+@metric_kernel
+def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     """(B, R) vifp of each reference channel against ``dist``."""
-    num = torch.zeros(refs.shape[:2], dtype=refs.dtype, device=refs.device)
+    num = torch.zeros(refs.shape[:2], dtype=torch.float64, device=refs.device)
     den = torch.zeros_like(num)
     for s11, g, sv in _vif_statistics(refs, dist):
         vid, vind = _information(s11, g, sv, VIFP_NOISE_VAR)
-        num += vid.flatten(2).sum(2)
-        den += vind.flatten(2).sum(2)
+        num = num + vid.flatten(2).sum(2, dtype=torch.float64)
+        den = den + vind.flatten(2).sum(2, dtype=torch.float64)
     value = num / den
     return torch.where(torch.isnan(value) & (den == 0), torch.ones_like(value), value)
+
+
+def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+    """Sheikh–Bovik multiscale pixel VIF of ``dist`` against ``ref`` (B×1×H×W, 0–255), (B,)."""
+    require_size(ref, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
+    return _vifp_kernel(ref, dist)[:, 0]
 
 
 def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
@@ -96,7 +99,21 @@ def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = '
     """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return unfold_values(_vifp_of_references(torch.cat([a, b], 1), f).sum(1), ch)
+    return unfold_values(_vifp_kernel(torch.cat([a, b], 1), f).sum(1), ch)
+
+
+@metric_kernel
+def _viff_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
+                 ) -> torch.Tensor:
+    total = torch.zeros(f.shape[0], dtype=torch.float64, device=f.device)
+    for weight, (s11, g, sv) in zip(VIFF_SCALE_WEIGHTS, _vif_statistics(torch.cat([a, b], 1), f)):
+        vid, vind = _information(s11, g, sv, VIFF_NOISE_VAR)
+        use_a = g[:, :1] < g[:, 1:]
+        vid = torch.where(use_a, vid[:, :1], vid[:, 1:]).flatten(1)
+        vind = torch.where(use_a, vind[:, :1], vind[:, 1:]).flatten(1)
+        total = total + weight * ((vid + VIFF_C).sum(1, dtype=torch.float64)
+                                  / (vind + VIFF_C).sum(1, dtype=torch.float64))
+    return total
 
 
 def viff(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
@@ -104,11 +121,4 @@ def viff(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 
     """Han et al. 2013 VIFF of F for the sources (IR = Han's image 1, VIS = image 2), (B,)."""
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIFF')
-    total = torch.zeros(f.shape[0], dtype=f.dtype, device=f.device)
-    for weight, (s11, g, sv) in zip(VIFF_SCALE_WEIGHTS, _vif_statistics(torch.cat([a, b], 1), f)):
-        vid, vind = _information(s11, g, sv, VIFF_NOISE_VAR)
-        use_a = g[:, :1] < g[:, 1:]
-        vid = torch.where(use_a, vid[:, :1], vid[:, 1:]).flatten(1)
-        vind = torch.where(use_a, vind[:, :1], vind[:, 1:]).flatten(1)
-        total += weight * (vid + VIFF_C).sum(1) / (vind + VIFF_C).sum(1)
-    return unfold_values(total, ch)
+    return unfold_values(_viff_kernel(f, a, b), ch)

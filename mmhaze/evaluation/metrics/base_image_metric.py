@@ -13,6 +13,8 @@ from mmengine.logging import print_log
 
 # Row label of the evaluated model's own outputs (the benchmark writer names it by the method).
 MODEL_ROW = 'model'
+# Dataset column of samples from a dataset without a name (no log-key prefix then).
+UNNAMED_DATASET = 'default'
 
 
 class BaseImageMetric(BaseMetric):
@@ -29,12 +31,28 @@ class BaseImageMetric(BaseMetric):
 
     #: direction of each key: '↑' higher is better, '↓' lower is better
     directions: dict[str, str] = {}
+    #: '' = no prefix of mmengine's own; :meth:`compute_metrics` names the log keys by dataset
+    default_prefix: Optional[str] = ''
 
     def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None,
                  dataset_name: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.dataset_name = dataset_name or prefix
+        self.user_prefix = prefix
+        self.dataset_name = dataset_name
         self.per_image_rows: list[dict] = []
+
+    @property
+    def dataset_name(self) -> Optional[str]:
+        """The test set's name in the result files and log keys: the ``dataset_name`` argument,
+        else a ``prefix`` the user set, else the dataset's own ``dataset_name`` (its metainfo;
+        failing that, each sample's). A prefix inherited from another config's test set never
+        names this one, as long as dataset configs leave ``prefix`` unset."""
+        return (self._dataset_name or self.user_prefix
+                or (self.dataset_meta or {}).get('dataset_name'))
+
+    @dataset_name.setter
+    def dataset_name(self, name: Optional[str]) -> None:
+        self._dataset_name = name
 
     @abstractmethod
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
@@ -47,7 +65,7 @@ class BaseImageMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             image = str(sample.get('img_id') or sample.get('vis_path') or len(self.results))
-            dataset = self.dataset_name or sample.get('dataset_name') or 'default'
+            dataset = self.dataset_name or sample.get('dataset_name') or UNNAMED_DATASET
             try:
                 per_row = self.evaluate_sample(sample)
             except Exception as err:  # one bad image must not abort the run
@@ -62,6 +80,9 @@ class BaseImageMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict[str, float]:
         results = [row for sample_rows in results for row in sample_rows]
         self.per_image_rows = results
+        if not self.user_prefix:  # log keys named by the dataset, as the tables are
+            names = {row['dataset'] for row in results} - {UNNAMED_DATASET}
+            self.prefix = names.pop() if len(names) == 1 else ''
         sums: dict[tuple, list[float]] = defaultdict(list)
         for row in results:
             for key, value in row.items():

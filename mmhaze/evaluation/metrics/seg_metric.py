@@ -8,7 +8,7 @@ import numpy as np
 from mmhaze.registry import METRICS
 from mmhaze.utils import apply_compat
 
-from .base_image_metric import MODEL_ROW
+from .base_image_metric import MODEL_ROW, UNNAMED_DATASET
 
 apply_compat()  # mmseg imports mmcv ops that mmcv-lite lacks
 from mmseg.evaluation import IoUMetric  # noqa: E402
@@ -26,11 +26,13 @@ class SegMetric(IoUMetric):
     """
 
     directions = {'mIoU': '↑'}
+    default_prefix = ''  # named by the dataset in compute_metrics, as BaseImageMetric
 
     def __init__(self, ignore_index: int = 255, collect_device: str = 'cpu',
                  prefix: Optional[str] = None, dataset_name: Optional[str] = None, **kwargs):
         super().__init__(ignore_index=ignore_index, iou_metrics=['mIoU'],
                          collect_device=collect_device, prefix=prefix, **kwargs)
+        self.user_prefix = prefix
         self.dataset_name = dataset_name or prefix
         self._seen_dataset: Optional[str] = None
         self.per_image_rows: list = []
@@ -51,7 +53,10 @@ class SegMetric(IoUMetric):
         per_class = self.total_area_to_metrics(*areas, ['mIoU'], self.nan_to_num, self.beta)
         iou = np.asarray(per_class['IoU'], dtype=np.float64)
         value = float(np.nanmean(iou)) if np.isfinite(iou).any() else float('nan')
-        dataset = self.dataset_name or self._seen_dataset or 'default'
+        dataset = (self.dataset_name or (self.dataset_meta or {}).get('dataset_name')
+                   or self._seen_dataset or UNNAMED_DATASET)
+        if not self.user_prefix:
+            self.prefix = '' if dataset == UNNAMED_DATASET else dataset
         self.dataset_rows = [dict(dataset=dataset, method=MODEL_ROW, mIoU=value)]
         return {'mIoU': value}
 
