@@ -32,7 +32,7 @@ def test_swapped_test_set_names_the_table(tmp_path, repo_root, tool):
     config = tmp_path / 'swapped.py'
     config.write_text(
         f"_base_ = [{str(repo_root / BASELINE)!r}]\n"
-        "model = dict(channels=8, dilations=[1, 2])\n"
+        "model = dict(network=dict(channels=8, dilations=[1, 2]))\n"
         "test_dataloader = dict(_delete_=True, batch_size=1, num_workers=0,\n"
         "    sampler=dict(type='DefaultSampler', shuffle=False),\n"
         f"    dataset=dict(type='PairedFusionDataset', data_root={str(data)!r}, layout='generic',\n"

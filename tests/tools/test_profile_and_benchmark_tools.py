@@ -11,8 +11,8 @@ def test_profile_test_splits_the_run(repo_root, tool, tmp_path, capsys):
     out = tmp_path / 'profile.json'
     rc = tool('analysis_tools/profile_test').main([
         str(repo_root / BASELINE), '--synthetic', '48', '64', '2', '--work-dir',
-        str(tmp_path / 'work'), '--out', str(out), '--cfg-options', 'model.channels=8',
-        'model.dilations=[1,2]'])
+        str(tmp_path / 'work'), '--out', str(out), '--cfg-options', 'model.network.channels=8',
+        'model.network.dilations=[1,2]'])
     assert rc == 0
     result = json.loads(out.read_text())
     assert result['images'] == 2
