@@ -21,9 +21,10 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope, Registry
 
 from mmhaze import registry as R
+from mmhaze.utils.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config that cannot work, with every problem found listed by its dotted key path."""
 
 

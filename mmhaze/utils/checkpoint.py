@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import UserError
+
 UNSAFE_LOAD_ENV = 'MMHAZE_UNSAFE_LOAD'
 HISTORY_BUFFER_TAG = '__mmhaze_history_buffer__'
 
@@ -32,7 +34,7 @@ _PLAIN_TYPES = (str, int, float, bool, bytes, type(None), complex, torch.Tensor,
                 torch.dtype, torch.device)
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint holds objects that ``torch.load(weights_only=True)`` refuses."""
 
 

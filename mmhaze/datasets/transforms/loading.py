@@ -13,11 +13,12 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmhaze.registry import TRANSFORMS
+from mmhaze.utils.errors import UserError
 
 UINT16_RULES = ('full', 'minmax', 'percentile', 'fixed', 'bits')
 
 
-class ImageReadError(OSError):
+class ImageReadError(UserError, OSError):
     """A file that is missing, empty, truncated or not an image; the message names it."""
 
 

@@ -1,4 +1,6 @@
+from .finite_training_hooks import CheckInvalidLossHook, FiniteCheckpointHook, non_finite_tensors
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .save_predictions_hook import SavePredictionsHook, sample_stem, write_png
 
-__all__ = ['SafeCheckpointHook', 'SavePredictionsHook', 'sample_stem', 'write_png']
+__all__ = ['CheckInvalidLossHook', 'FiniteCheckpointHook', 'SafeCheckpointHook',
+           'SavePredictionsHook', 'non_finite_tensors', 'sample_stem', 'write_png']
