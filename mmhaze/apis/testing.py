@@ -10,6 +10,8 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
+from mmhaze.utils.fileio import claim_run_dir
+
 from .config_check import ConfigError
 
 
@@ -196,9 +198,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     for metric in built:
         metric.evaluate(len(folders['fused']))
     rows, conventions, directions = collect_rows(built, method)
-    run_dir = osp.join(work_dir, time.strftime('%Y%m%d_%H%M%S'))
-    if osp.exists(run_dir):
-        raise ConfigError(f'{run_dir} already exists; mmhaze never overwrites results')
+    # A run of the same second gets `<timestamp>_1`: results are never thrown away.
+    run_dir = osp.join(work_dir, claim_run_dir(work_dir, time.strftime('%Y%m%d_%H%M%S')))
     meta = dict(tool='eval_folder', method=method, dataset=dataset,
                 folders=dict(ir=ir, vis=vis, fused=fused, clear=clear, dehazed=dehazed),
                 time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())

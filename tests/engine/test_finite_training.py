@@ -39,10 +39,14 @@ def _assert_finite_checkpoint(path):
 def test_nan_loss_weight_stops_before_saving_and_keeps_the_last_checkpoint(
         tmp_path, repo_root, tool, capsys):
     work = tmp_path / 'work'
+    work.mkdir()
+    stale = work / '.iter_9.pth.4x_7abcd.tmp'  # left by a run killed while saving (item 13)
+    stale.write_bytes(b'half a checkpoint')
     good = _with(KEEP_ONE, **{'train_cfg.max_iters': 2})
     assert tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work),
                                '--cfg-options', *good]) == 0
     assert sorted(p.name for p in work.glob('*.pth')) == ['iter_2.pth']
+    assert not stale.exists()  # removed when the run started
     capsys.readouterr()
 
     # Resume with a NaN loss weight: iteration 3 is the first NaN step.

@@ -10,12 +10,13 @@ import math
 from typing import Optional
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
 from mmhaze.registry import HOOKS
 from mmhaze.utils.errors import NonFiniteError
+from mmhaze.utils.fileio import remove_stale_temporaries
 
 
 def _last_checkpoint(runner) -> str:
@@ -97,7 +98,18 @@ class FiniteCheckpointHook(CheckpointHook):
     A checkpoint is only written (and, with ``max_keep_ckpts``, an old one only removed) when
     every weight is finite, so rotation can never delete the last finite checkpoint in favour of
     a NaN one: training stops with one message naming the iteration and the first bad tensor.
+
+    When training starts it removes the temporaries that a save killed midway left in the
+    checkpoint folder (``.iter_N.pth.<pid>.<random>.tmp`` of a process that is gone).
     """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if is_main_process():
+            removed = remove_stale_temporaries(self.out_dir)
+            if removed:
+                runner.logger.warning(f'removed {len(removed)} temporary file(s) left by an '
+                                      f'interrupted save: {", ".join(removed)}')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         bad = non_finite_tensors(runner.model)
