@@ -33,10 +33,10 @@ def main(argv=None):
     args = parse_args(argv)
     from mmhaze.utils import report_user_errors
     # Bad input, a refused checkpoint or a NaN loss: one message, exit code 2 (1 for NaN).
-    return report_user_errors(lambda: train(args))
+    return report_user_errors(lambda: run_train(args))
 
 
-def train(args) -> int:
+def run_train(args) -> int:
     from mmhaze.apis import (
         apply_resume,
         build_runner,

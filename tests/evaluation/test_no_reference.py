@@ -83,11 +83,18 @@ def test_no_reference_metric_rows(shared_data):
     small = dict(img_id='small', pred_fused=dict(data=clear[:, :50, :50]),
                  vis=dict(data=hazy[:, :50, :50]))
     sample = dict(img_id='a', pred_fused=dict(data=clear.clamp(0, 1)), vis=dict(data=hazy))
+    from mmhaze.evaluation.metrics import MetricComputeError
+    with pytest.raises(MetricComputeError, match="NoReferenceMetric: NIQE failed on image "
+                                                 "'small': ValueError: NIQE needs images of at "
+                                                 'least 192×192'):
+        metric.process({}, [small])
+    metric = NoReferenceMetric(metrics=['NIQE', 'FADE'], include_input=True, prefix='toy',
+                               skip_errors=True)
     metric.process({}, [sample, small])
     out = metric.evaluate(2)
     rows = {(r['method'], r['image']): r for r in metric.per_image_rows}
     assert rows[('model', 'a')]['FADE'] < rows[('hazy input', 'a')]['FADE']
-    assert rows[('model', 'small')]['NIQE'] != rows[('model', 'small')]['NIQE']  # NaN: < 192 px
-    assert out['toy/FADE'] == pytest.approx(
-        (rows[('model', 'a')]['FADE'] + rows[('model', 'small')]['FADE']) / 2)
+    assert set(rows) == {('model', 'a'), ('hazy input', 'a')}  # 'small' left out, and listed
+    assert [s['image'] for s in metric.skipped] == ['small']
+    assert out['toy/FADE'] == pytest.approx(rows[('model', 'a')]['FADE'])
     assert metric.directions['NIQE'] == '↓' and 'pyiqa' in metric.conventions()['NIQE']
