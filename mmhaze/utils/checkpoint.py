@@ -195,6 +195,27 @@ def check_weights_fit(model: torch.nn.Module, filename: str, strict: bool = True
         model = model.module
     misfit = describe_weight_fit(model, read_state_dict(filename))
     if misfit and strict:
-        raise CheckpointMismatchError(f'{filename} does not fit the model: {misfit}. Is it a '
-                                      f'checkpoint of this config?{hint}')
+        raise _mismatch(filename, misfit, hint)
+    return misfit
+
+
+def _mismatch(filename: str, misfit: str, hint: str) -> CheckpointMismatchError:
+    return CheckpointMismatchError(f'{filename} does not fit the model: {misfit}. Is it a '
+                                   f'checkpoint of this config?{hint}')
+
+
+def load_weights(model: torch.nn.Module, filename: str, strict: bool = True,
+                 hint: str = '') -> Optional[str]:
+    """Load the weights of ``filename`` into ``model``: all of them (``strict``; a misfit is
+    one :class:`CheckpointMismatchError`), or those that fit. Returns the misfit, if any."""
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    state = read_state_dict(filename)
+    misfit = describe_weight_fit(model, state)
+    if misfit and strict:
+        raise _mismatch(filename, misfit, hint)
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
+    model.load_state_dict(fitting, strict=not misfit)
     return misfit
