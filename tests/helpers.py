@@ -20,6 +20,12 @@ TINY_TRAIN_OPTIONS = [
 ]
 
 
+def dehaze_loss_key(model_cfg) -> str:
+    """Dotted key of the baseline's dehazing loss: ``model.losses.dehaze`` once the model layer
+    keys losses by name, ``model.dehaze_loss`` before."""
+    return 'model.losses.dehaze' if 'losses' in model_cfg else 'model.dehaze_loss'
+
+
 def load_tool(name: str):
     """Import ``tools/<name>.py`` as a module (the tools expose ``main(argv)``)."""
     import importlib.util

@@ -3,7 +3,7 @@ survives ``max_keep_ckpts`` and still loads with finite weights (issue 11, item 
 import pytest
 import torch
 from helpers import BASELINE_CONFIG as BASELINE
-from helpers import TINY_TRAIN_OPTIONS
+from helpers import TINY_TRAIN_OPTIONS, dehaze_loss_key
 from mmengine.hooks import Hook
 
 from mmhaze.registry import HOOKS
@@ -21,11 +21,8 @@ def _with(options, **overrides):
 
 
 def _dehaze_loss_weight_key(repo_root) -> str:
-    # The model layer moves the losses into `model.losses.<name>`; either form works here.
     from mmhaze.apis import load_config
-    model = load_config(str(repo_root / BASELINE)).model
-    return 'model.losses.dehaze.loss_weight' if 'losses' in model else \
-        'model.dehaze_loss.loss_weight'
+    return dehaze_loss_key(load_config(str(repo_root / BASELINE)).model) + '.loss_weight'
 
 
 def _assert_finite_checkpoint(path):
