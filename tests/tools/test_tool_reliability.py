@@ -136,13 +136,15 @@ INFER_SIZES = 'error: vis 32×32 and ir 32×24 differ in size: {vis} / {ir}; the
 
 
 def _folder_config(tmp_path, root, workers: int, config_base):
+    """The baseline tested — and trained — on the pairs in ``root``."""
     config = tmp_path / f'folder_{workers}.py'
+    loader = (f'dict(_delete_=True, batch_size=1, num_workers={workers}, '
+              f'persistent_workers=False, sampler=dict(type="DefaultSampler", shuffle=False), '
+              f'dataset=dict(type="PairedFusionDataset", data_root={str(root)!r}, '
+              f'pipeline=[dict(type="LoadFusionImages"), dict(type="PackFusionInputs")]))')
     config.write_text(
         f'_base_ = [{str(config_base)!r}]\n'
-        f'test_dataloader = dict(_delete_=True, batch_size=1, num_workers={workers}, '
-        f'persistent_workers=False, sampler=dict(type="DefaultSampler", shuffle=False), '
-        f'dataset=dict(type="PairedFusionDataset", data_root={str(root)!r}, test_mode=True, '
-        f'pipeline=[dict(type="LoadFusionImages"), dict(type="PackFusionInputs")]))\n'
+        f'test_dataloader = {loader}\ntrain_dataloader = {loader}\n'
         f'test_evaluator = [dict(type="FusionMetric", metrics=["EN"])]\n')
     return config
 
@@ -156,11 +158,17 @@ def test_bad_files_are_one_line_in_test_and_infer(bad, checkpoints, repo_root, t
     expected = EXPECTED[bad].format(vis=vis, ir=ir)
     # Through a dataloader worker process (its traceback used to be 17–58 lines) for one kind.
     workers = 1 if bad == 'truncated' else 0
-    rc = tool('test').main([str(_folder_config(tmp_path, root, workers, repo_root / BASELINE)),
-                            str(checkpoints['tiny']), '--work-dir', str(tmp_path / 'w'),
-                            '--cfg-options', *TINY_MODEL])
+    config = _folder_config(tmp_path, root, workers, repo_root / BASELINE)
+    rc = tool('test').main([str(config), str(checkpoints['tiny']), '--work-dir',
+                            str(tmp_path / 'w'), '--cfg-options', *TINY_MODEL])
     assert rc == 2
     assert _one_error_line(capsys.readouterr().err) == expected
+    if bad == 'transparent':  # the same file met in training
+        rc = tool('train').main([str(config), '--work-dir', str(tmp_path / 't'),
+                                 '--cfg-options', *TINY_MODEL, 'train_cfg.max_iters=2',
+                                 'train_dataloader.batch_size=2'])  # the bad one in batch 1
+        assert rc == 2
+        assert _one_error_line(capsys.readouterr().err) == expected
     rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
                              '--vis', str(root / 'vis'), '--ir', str(root / 'ir'),
                              '--out-dir', str(tmp_path / f'out_{bad}')])
