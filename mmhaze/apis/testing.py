@@ -5,8 +5,8 @@ import json
 import os
 import os.path as osp
 import time
-from collections.abc import Sequence
-from typing import Optional
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Optional, Union
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
@@ -15,6 +15,9 @@ from mmhaze.utils.errors import UserError
 from mmhaze.utils.fileio import claim_run_dir
 
 from .config_check import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _refuse_nonempty(path: str, flag: str) -> None:
@@ -141,11 +144,11 @@ class FolderImageReader:
     /255; 16-bit visible /65535; 16-bit IR by its ``uint16_norm`` rule, announced by one warning;
     opaque alpha dropped; grey visible → 3 channels, IR → 1 channel)."""
 
-    def __init__(self, uint16_norm='percentile'):
+    def __init__(self, uint16_norm: Union[str, Mapping] = 'percentile'):
         from mmhaze.datasets.transforms import LoadFusionImages
         self.loader = LoadFusionImages(ir_channels=1, uint16_norm=uint16_norm)
 
-    def __call__(self, path: str, key: str):
+    def __call__(self, path: str, key: str) -> torch.Tensor:
         """``key`` 'ir' reads an infrared image, any other key a colour one; a C×H×W float32
         tensor in [0, 1]."""
         from mmhaze.datasets.transforms import image_to_tensor
@@ -248,7 +251,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
                      dehazed: Optional[str] = None, metrics: Optional[list] = None,
                      method: str = 'method', dataset: str = 'folder',
                      options: Optional[dict] = None, allow_missing: bool = False,
-                     skip_errors: bool = False, uint16_norm='percentile') -> dict:
+                     skip_errors: bool = False,
+                     uint16_norm: Union[str, Mapping] = 'percentile') -> dict:
     """Score the images of ``fused`` (paired by stem with ``ir``, ``vis`` and optionally
     ``clear`` / ``dehazed``) and write the run folder ``<work_dir>/<timestamp>/`` exactly as
     ``tools/test.py`` does. ``vis`` is the visible image the fusion metrics compare against
