@@ -106,7 +106,7 @@ class FusionInferencer:
         acc: dict[str, torch.Tensor] = {}
         weight = torch.zeros(1, 1, h, w, device=inputs['vis'].device)
         bar = tqdm(total=len(ys) * len(xs), desc=f'{progress_name} tiles', unit='tile',
-                   file=sys.stderr, disable=not progress_name, leave=False)
+                   file=sys.stderr, disable=not progress_name)
         for y in ys:
             for x in xs:
                 crop = {k: v[..., y:y + tile, x:x + tile] for k, v in inputs.items()}
