@@ -14,6 +14,7 @@ import os
 import os.path as osp
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Union
 
@@ -95,19 +96,22 @@ def remove_stale_temporaries(folder: Union[str, Path]) -> list[str]:
     return removed
 
 
-def claim_run_dir(work_dir: Union[str, Path], timestamp: str) -> str:
+def claim_run_dir(work_dir: Union[str, Path], timestamp: str,
+                  taken: Callable[[str], bool] = lambda name: False) -> str:
     """Create ``<work_dir>/<timestamp>`` — or ``<timestamp>_1``, ``_2``, … when a run that
-    started in the same second has it — and return the name taken. ``os.mkdir`` is atomic, so
-    two processes never get the same folder."""
+    started in the same second has it (or ``taken(name)`` says it is in use otherwise) — and
+    return the name taken. ``os.mkdir`` is atomic, so two processes never get the same folder."""
     os.makedirs(str(work_dir), exist_ok=True)
     name, n = timestamp, 0
     while True:
-        try:
-            os.mkdir(osp.join(str(work_dir), name))
-            return name
-        except FileExistsError:
-            n += 1
-            name = f'{timestamp}_{n}'
+        if not taken(name):
+            try:
+                os.mkdir(osp.join(str(work_dir), name))
+                return name
+            except FileExistsError:
+                pass
+        n += 1
+        name = f'{timestamp}_{n}'
 
 
 class AtomicLocalBackend(LocalBackend):
