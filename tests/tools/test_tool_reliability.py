@@ -211,15 +211,15 @@ def test_infer_never_reuses_a_non_empty_out_dir_silently(checkpoints, repo_root,
 
 def test_tiled_inference_shows_a_progress_bar(checkpoints, repo_root, tool, tmp_path, capsys):
     rng = np.random.default_rng(0)
-    cv2.imwrite(str(tmp_path / 'v.png'), rng.integers(0, 255, (96, 96, 3), np.uint8))
-    cv2.imwrite(str(tmp_path / 'i.png'), rng.integers(0, 255, (96, 96), np.uint8))
+    cv2.imwrite(str(tmp_path / 'v.png'), rng.integers(0, 255, (64, 64, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / 'i.png'), rng.integers(0, 255, (64, 64), np.uint8))
     rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
                              '--vis', str(tmp_path / 'v.png'), '--ir', str(tmp_path / 'i.png'),
-                             '--out-dir', str(tmp_path / 'out'), '--tile', '48',
+                             '--out-dir', str(tmp_path / 'out'), '--tile', '32',
                              '--overlap', '16'])
     assert rc == 0
     err = capsys.readouterr().err
-    assert 'v.png tiles' in err and '9/9' in err  # 3×3 tiles of 48 px, step 32
+    assert 'v.png tiles' in err and '9/9' in err  # 3×3 tiles of 32 px, step 16
 
 
 # ------------------------------------------------------------------------------ item 13
