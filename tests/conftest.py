@@ -23,14 +23,44 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+SHARED_DATA_MARKER = 'shared_data'
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', f"{SHARED_DATA_MARKER}(*paths): the test reads these files or folders of the "
+                   "shared data folder (MMHAZE_SHARED_DATA) and is skipped when one is absent")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests whose shared data files are absent, each with its reason.
+
+    A test that reads shared data must say which files, so that it skips (rather than fails) on
+    a machine without them, and ``-m shared_data`` selects every such test.
+    """
+    from mmhaze.utils import SHARED_DATA_ENV, shared_data_dir
+    root = shared_data_dir()
+    for item in items:
+        marker = item.get_closest_marker(SHARED_DATA_MARKER)
+        if 'shared_data' in getattr(item, 'fixturenames', ()) and (marker is None
+                                                                  or not marker.args):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the shared_data fixture: mark it "
+                f"@pytest.mark.{SHARED_DATA_MARKER}('<file or folder>', ...)")
+        missing = [p for p in (marker.args if marker else ()) if not (root / p).exists()]
+        if missing:
+            # A skip marker acts before any fixture (module-scoped ones too) reads the files.
+            item.add_marker(pytest.mark.skip(
+                reason=f'needs {", ".join(missing)} in the shared data folder {root} '
+                       f'(set {SHARED_DATA_ENV})'))
+
+
 @pytest.fixture(scope='session')
 def shared_data() -> Path:
-    """The shared data folder (``MMHAZE_SHARED_DATA``); skips the test when it is absent."""
-    from mmhaze.utils import SHARED_DATA_ENV, shared_data_dir
-    path = shared_data_dir()
-    if not path.is_dir():
-        pytest.skip(f'shared data folder {path} not found (set {SHARED_DATA_ENV})')
-    return path
+    """The shared data folder (``MMHAZE_SHARED_DATA``). Tests using it carry
+    ``@pytest.mark.shared_data(<paths>)``, which skips them when a path is absent."""
+    from mmhaze.utils import shared_data_dir
+    return shared_data_dir()
 
 
 @pytest.fixture(autouse=True)

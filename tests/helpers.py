@@ -42,6 +42,10 @@ def gan_tiny_options(iters: int, checkpoint_interval: int) -> dict:
     }
 
 
+# The dotted key of the baseline's dehazing loss (losses are keyed by name).
+DEHAZE_LOSS_KEY = 'model.losses.dehaze'
+
+
 def load_tool(name: str):
     """Import ``tools/<name>.py`` as a module (the tools expose ``main(argv)``)."""
     import importlib.util

@@ -1,7 +1,9 @@
 """Dehaze and fuse image pairs: ``python tools/infer.py CONFIG CKPT --vis V --ir I --out-dir D``.
 
 ``--vis``/``--ir`` are two files, or two folders whose files pair by stem. Results are written to
-``<out-dir>/{dehazed,fused}/<stem>.png``; existing files are never overwritten.
+``<out-dir>/{dehazed,fused}/<stem>.png``. A non-empty ``--out-dir`` is refused up front unless
+``--skip-existing`` (keep the files there, compute only the missing ones: resume an interrupted
+run) or ``--overwrite`` (replace them). With ``--tile`` a bar shows the tiles of each image.
 """
 import argparse
 import os
@@ -9,48 +11,86 @@ import os.path as osp
 import sys
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+OUTPUT_KEYS = ('dehazed', 'fused')
 
 
 def _pairs(vis: str, ir: str):
+    from mmhaze.apis import ConfigError
     if osp.isfile(vis) and osp.isfile(ir):
         return [(osp.splitext(osp.basename(vis))[0], vis, ir)]
     if not (osp.isdir(vis) and osp.isdir(ir)):
-        raise SystemExit(f'error: --vis and --ir must both be files or both folders: {vis}, {ir}')
+        raise ConfigError(f'--vis and --ir must both be files or both folders: {vis}, {ir}')
     stems = lambda d: {osp.splitext(f)[0]: osp.join(d, f) for f in sorted(os.listdir(d))  # noqa
                        if f.lower().endswith(IMAGE_EXTS)}
     v, i = stems(vis), stems(ir)
-    missing = sorted(set(v) ^ set(i))
-    if missing:
-        raise SystemExit(f'error: files without a partner (by stem): {missing[:10]}')
+    for stem in sorted(set(v) ^ set(i)):
+        path, flag, folder = (v[stem], '--ir', ir) if stem in v else (i[stem], '--vis', vis)
+        raise ConfigError(f'{path} has no partner named {stem}.* in {flag} {folder}')
+    if not v:
+        raise ConfigError(f'--vis {vis}: no images ({", ".join(IMAGE_EXTS)})')
     return [(s, v[s], i[s]) for s in sorted(v)]
 
 
-def main(argv=None):
+def _check_out_dir(out_dir: str, skip_existing: bool, overwrite: bool) -> None:
+    from mmhaze.apis import ConfigError
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise ConfigError(f'--out-dir {out_dir} exists and is not a folder')
+    if osp.isdir(out_dir) and os.listdir(out_dir) and not (skip_existing or overwrite):
+        raise ConfigError(f'--out-dir {out_dir} is not empty; choose a new folder, or pass '
+                          '--skip-existing (compute only the missing outputs) or --overwrite '
+                          '(replace them)')
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Dehaze and fuse VIS/IR pairs')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--vis', required=True, help='hazy visible image or folder')
     parser.add_argument('--ir', required=True, help='infrared / NIR image or folder')
     parser.add_argument('--out-dir', required=True)
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument('--skip-existing', action='store_true',
+                          help='in a non-empty --out-dir, skip pairs whose outputs exist')
+    existing.add_argument('--overwrite', action='store_true',
+                          help='in a non-empty --out-dir, replace existing outputs')
     parser.add_argument('--tile', type=int, default=None, help='tile size for large images')
     parser.add_argument('--overlap', type=int, default=32)
     parser.add_argument('--device', default=None)
+    parser.add_argument('--no-progress', action='store_true', help='no bar over the tiles')
     parser.add_argument('--unsafe-load', action='store_true')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmhaze.utils import report_user_errors
+    # Bad input (config, checkpoint, image files): one message and exit code 2.
+    return report_user_errors(lambda: run_infer(args))
+
+
+def run_infer(args) -> int:
     if args.unsafe_load:
         os.environ['MMHAZE_UNSAFE_LOAD'] = '1'
-    from mmhaze.apis import ConfigError, FusionInferencer
+    from mmhaze.apis import FusionInferencer
     from mmhaze.engine.hooks import write_png
-    try:
-        infer = FusionInferencer(args.config, args.checkpoint, args.device)
-    except (ConfigError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    for stem, vis, ir in _pairs(args.vis, args.ir):
-        out = infer(vis, ir, tile=args.tile, overlap=args.overlap)
+    pairs = _pairs(args.vis, args.ir)
+    _check_out_dir(args.out_dir, args.skip_existing, args.overwrite)
+    infer = FusionInferencer(args.config, args.checkpoint, args.device)
+    written_keys = None  # the outputs the model writes, known after its first pair
+    for stem, vis, ir in pairs:
+        paths = {k: osp.join(args.out_dir, k, f'{stem}.png') for k in OUTPUT_KEYS}
+        expected = written_keys or OUTPUT_KEYS
+        if args.skip_existing and all(osp.isfile(paths[k]) for k in expected):
+            print(f'{stem}: skipped (outputs exist)')
+            continue
+        out = infer(vis, ir, tile=args.tile, overlap=args.overlap,
+                    progress=not args.no_progress)
+        written_keys = tuple(out)
         for key, img in out.items():
-            write_png(osp.join(args.out_dir, key, f'{stem}.png'), img)
-        print(f'{stem}: ' + ', '.join(osp.join(args.out_dir, k, f'{stem}.png') for k in out))
+            if args.skip_existing and osp.isfile(paths[key]):
+                continue
+            write_png(paths[key], img, overwrite=args.overwrite)
+        print(f'{stem}: ' + ', '.join(paths[k] for k in out))
     return 0
 
 

@@ -21,6 +21,9 @@ def parse_args(argv=None):
     parser.add_argument('--method-name', help='row name in the tables (default: config name)')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='test a checkpoint that does not fit the model exactly (the '
+                             'weights that fit are loaded; the tables say so)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. test_dataloader.dataset.num_samples=10')
@@ -33,20 +36,24 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmhaze.apis import ConfigError, build_runner, prepare_config
-    from mmhaze.apis.testing import finish_test, prepare_test
-    try:
-        cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
-                             args.unsafe_load)
-        prepare_test(cfg, args.checkpoint, out=args.out, save_preds=args.save_preds,
-                     show_dir=args.show_dir)
-    except ConfigError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    from mmhaze.utils import report_user_errors
+    # Bad input (config, checkpoint, image files): one message and exit code 2.
+    return report_user_errors(lambda: run_test(args))
+
+
+def run_test(args) -> int:
+    from mmhaze.apis import build_runner, prepare_config
+    from mmhaze.apis.testing import check_test_checkpoint, finish_test, prepare_test
+    cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                         args.unsafe_load)
+    prepare_test(cfg, args.checkpoint, out=args.out, save_preds=args.save_preds,
+                 show_dir=args.show_dir)
     runner = build_runner(cfg)
+    note = check_test_checkpoint(runner, args.checkpoint, strict=not args.non_strict)
     metrics = runner.test()
     method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
-    finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out)
+    finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out,
+                notes=[note] if note else [])
     return 0
 
 

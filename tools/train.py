@@ -31,25 +31,26 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmhaze.utils import report_user_errors
+    # Bad input, a refused checkpoint or a NaN loss: one message, exit code 2 (1 for NaN).
+    return report_user_errors(lambda: run_train(args))
+
+
+def run_train(args) -> int:
     from mmhaze.apis import (
-        ConfigError,
         apply_resume,
         build_runner,
         enable_amp,
         enable_auto_scale_lr,
         prepare_config,
     )
-    try:
-        cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
-                             args.unsafe_load)
-        if args.amp:
-            enable_amp(cfg)
-        if args.auto_scale_lr:
-            enable_auto_scale_lr(cfg)
-        apply_resume(cfg, args.resume)
-    except ConfigError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                         args.unsafe_load)
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
+    apply_resume(cfg, args.resume)
     runner = build_runner(cfg)
     runner.train()
     return 0

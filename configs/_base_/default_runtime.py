@@ -11,7 +11,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Never writes NaN/inf weights, so max_keep_ckpts cannot rotate the last good one away.
+    checkpoint=dict(type='FiniteCheckpointHook', interval=1, max_keep_ckpts=3),
+    # Stops at the first NaN/inf logged loss term, before the checkpoint hook runs.
+    check_invalid_loss=dict(type='CheckInvalidLossHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Every checkpoint loads with torch.load(weights_only=True). It lives in default_hooks (a
     # dict, merged by inheritance) so a child config's custom_hooks cannot drop it.

@@ -5,25 +5,31 @@ in the config it is. :func:`check_config` walks the config, resolves every ``typ
 registry its key builds from, and checks the arguments against the constructor's signature, so
 the user reads e.g.::
 
-    config key `model.dehaze_loss.type`: 'L1Los' is not registered in mmhaze::model
+    config key `model.losses.dehaze.type`: 'L1Los' is not registered in mmhaze::model
         (did you mean 'L1Loss'?)
-    config key `model.chanels`: ConvDehazeFuser has no argument 'chanels' (did you mean 'channels'?)
+    config key `model.network.chanels`: ConvDehazeFuseNet has no argument 'chanels' (did you mean
+        'channels'?)
 """
 from __future__ import annotations
 
 import difflib
 import inspect
 import os.path as osp
-from collections.abc import Iterable
-from typing import Any, Optional
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Optional
 
+import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope, Registry
 
 from mmhaze import registry as R
+from mmhaze.utils.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config that cannot work, with every problem found listed by its dotted key path."""
 
 
@@ -33,6 +39,7 @@ _INJECTED = {
     'optimizer': {'params'},
     'optim_wrapper': {'optimizer'},
     'metric': set(),
+    'loop': {'runner', 'dataloader', 'evaluator'},
 }
 # Keys the Runner pops before building.
 _RUNNER_KEYS = {
@@ -40,15 +47,19 @@ _RUNNER_KEYS = {
     'optim_wrapper': {'constructor', 'paramwise_cfg'},
 }
 # Registries whose required arguments are checked (the others get injected values).
-_CHECK_REQUIRED = {'model', 'dataset', 'transform', 'metric', 'hook'}
-_ROOTS = (object,)
+_CHECK_REQUIRED = {'model', 'dataset', 'transform', 'metric', 'hook', 'loop'}
 # Sub-dicts built by mmcv's layer builders or mmengine's initialisers, not by MODELS.build.
 _LAYER_KEYS = {'type', 'init_cfg', 'norm_cfg', 'act_cfg', 'conv_cfg', 'upsample_cfg', 'plugins',
                'train_cfg', 'test_cfg', 'extra'}
 
 
+# `--cfg-options +key=value`: the key is new on purpose (otherwise a key must be in the config).
+NEW_KEY_PREFIX = '+'
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config file, with a clear error for a missing or broken file."""
+    """Read a config file, with a clear error for a missing or broken file, and merge
+    ``cfg_options`` (``--cfg-options``) into it after :func:`check_option_keys`."""
     if not osp.isfile(path):
         raise ConfigError(f'config file not found: {path}')
     try:
@@ -56,8 +67,50 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     except Exception as err:  # syntax errors, missing _base_ files, ...
         raise ConfigError(f'cannot read config {path}: {type(err).__name__}: {err}') from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        cfg.merge_from_dict(check_option_keys(cfg, cfg_options))
     return cfg
+
+
+def check_option_keys(cfg: Config, cfg_options: dict) -> dict:
+    """``--cfg-options`` with every dotted key checked against the config.
+
+    A key whose path is not in the config (``trian_cfg.max_iters``, a typo that once trained
+    300 iterations instead of 2) is a :class:`ConfigError` naming the first missing part, with
+    a suggestion. A key marked ``+key=value`` is new on purpose: it is added as it is. Returns
+    the options with the marks removed.
+    """
+    errors, checked = [], {}
+    for key, value in cfg_options.items():
+        if key.startswith(NEW_KEY_PREFIX):
+            checked[key[len(NEW_KEY_PREFIX):]] = value
+            continue
+        checked[key] = value
+        node: Any = cfg
+        parts = key.split('.')
+        for depth, part in enumerate(parts):
+            where = '.'.join(parts[:depth + 1])
+            if isinstance(node, (dict, Config)):
+                if part not in node:
+                    errors.append(
+                        f'--cfg-options {key}: `{where}` is not in the config'
+                        f'{_suggest(part, [str(k) for k in node.keys()])}; to add it on '
+                        f'purpose, write {NEW_KEY_PREFIX}{key}=...')
+                    break
+                node = node[part]
+            elif isinstance(node, (list, tuple)) and part.isdigit():
+                if int(part) >= len(node):
+                    errors.append(f'--cfg-options {key}: `{".".join(parts[:depth])}` has '
+                                  f'{len(node)} items, no item {part}')
+                    break
+                node = node[int(part)]
+            else:
+                errors.append(f'--cfg-options {key}: `{".".join(parts[:depth])}` is '
+                              f'{node!r}, which has no key {part!r}; to add it on purpose, '
+                              f'write {NEW_KEY_PREFIX}{key}=...')
+                break
+    if errors:
+        raise ConfigError('invalid --cfg-options:\n  ' + '\n  '.join(errors))
+    return checked
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
@@ -75,29 +128,117 @@ def _registry_names(registry: Registry) -> set[str]:
     return names
 
 
-def _init_params(cls: type) -> Optional[dict[str, inspect.Parameter]]:
-    """Arguments accepted by ``cls(...)``, following ``**kwargs`` up the MRO; None = anything."""
-    params: dict[str, inspect.Parameter] = {}
+class _Arg(NamedTuple):
+    """One accepted argument: its signature entry and its resolved annotation (or None)."""
+
+    param: inspect.Parameter
+    annotation: Any
+
+
+def _annotation(owner: Any, p: inspect.Parameter) -> Any:
+    """``p``'s annotation as an object (string annotations evaluated in ``owner``'s module)."""
+    ann = p.annotation
+    if ann is p.empty:
+        return None
+    if isinstance(ann, str):
+        module = sys.modules.get(getattr(owner, '__module__', ''), None)
+        try:
+            ann = eval(ann, dict(vars(typing), **(vars(module) if module else {})))  # noqa: S307
+        except Exception:  # a forward reference we cannot resolve: not checked
+            return None
+    return ann
+
+
+def _signature_args(func: Any, owner: Any) -> tuple[dict[str, _Arg], bool]:
+    """Named arguments of ``func`` (``self`` dropped) and whether it takes ``**kwargs``."""
+    params: dict[str, _Arg] = {}
+    var_kw = False
+    items = list(inspect.signature(func).parameters.items())
+    if items and items[0][0] in ('self', 'cls'):
+        items = items[1:]
+    for name, p in items:
+        if p.kind == p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind != p.VAR_POSITIONAL:
+            params[name] = _Arg(p, _annotation(owner, p))
+    return params, var_kw
+
+
+def _init_params(cls: type) -> tuple[dict[str, _Arg], bool]:
+    """Arguments accepted by ``cls(...)``, following ``**kwargs`` up the MRO, and whether
+    ``**kwargs`` stay open (reach a root that takes anything, so any key may be valid)."""
+    params: dict[str, _Arg] = {}
     for klass in cls.__mro__:
+        if klass is object:
+            return params, True
         if '__init__' not in klass.__dict__:
             continue
-        if klass.__module__.startswith('torch.') or klass in _ROOTS:
-            # **kwargs reached the root unconsumed: the class forwards them somewhere we
-            # cannot see (e.g. EMAHook to its EMA model), so anything may be valid.
-            return None
+        if klass is torch.nn.Module:
+            # nn.Module.__init__ refuses keyword arguments it does not know.
+            return params, False
         try:
-            sig = inspect.signature(klass.__init__)
+            own, var_kw = _signature_args(klass.__init__, klass)
         except (TypeError, ValueError):
-            return None
-        var_kw = False
-        for name, p in list(sig.parameters.items())[1:]:
-            if p.kind == p.VAR_KEYWORD:
-                var_kw = True
-            elif p.kind != p.VAR_POSITIONAL:
-                params.setdefault(name, p)
+            return params, True
+        for name, arg in own.items():
+            params.setdefault(name, arg)
         if not var_kw:
-            return params
-    return None
+            return params, False
+    return params, True
+
+
+def _ema_model_args(cfg: dict) -> Optional[set[str]]:
+    """EMAHook forwards its **kwargs to its EMA model (``ema_type``), which also gets ``model``."""
+    ema = R.MODELS.get(cfg.get('ema_type', 'ExponentialMovingAverage'))
+    if not inspect.isclass(ema):
+        return None
+    params, open_kwargs = _init_params(ema)
+    return None if open_kwargs else set(params) - {'model'}
+
+
+def _kwargs_keys() -> dict[type, Callable[[dict], Optional[set[str]]]]:
+    """Known keys of the ``**kwargs`` of classes that forward them where a signature cannot
+    follow (None: anything goes)."""
+    from mmengine.hooks import CheckpointHook, EMAHook
+
+    # CheckpointHook passes **kwargs to Runner.save_checkpoint besides every argument that
+    # takes: none is left to set (`intervl=1` used to pass, train, and crash at the first save).
+    return {CheckpointHook: lambda cfg: set(), EMAHook: _ema_model_args}
+
+
+def _simple_types(annotation: Any) -> Optional[tuple]:
+    """The plain types an annotation allows (int, float, bool, str, None; a Tensor counts as a
+    number), or None when it allows anything richer (then the value is not checked)."""
+    if annotation is None or annotation is Any:
+        return None
+    members = (typing.get_args(annotation) if typing.get_origin(annotation) in
+               (typing.Union, types.UnionType) else (annotation,))
+    plain = []
+    for m in members:
+        if m is type(None) or m in (int, float, bool, str):
+            plain.append(m)
+        elif m is torch.Tensor:
+            plain.append(float)
+        else:
+            return None
+    return tuple(plain)
+
+
+def _type_error(value: Any, annotation: Any) -> Optional[str]:
+    """Why ``value`` does not fit ``annotation`` (a plain-typed one only), else None."""
+    allowed = _simple_types(annotation)
+    if allowed is None:
+        return None
+    fits = (value is None and type(None) in allowed
+            or isinstance(value, bool) and bool in allowed
+            or isinstance(value, int) and not isinstance(value, bool)
+            and (int in allowed or float in allowed)
+            or isinstance(value, float) and float in allowed
+            or isinstance(value, str) and str in allowed)
+    if fits:
+        return None
+    names = ' or '.join(dict.fromkeys('None' if t is type(None) else t.__name__ for t in allowed))
+    return f'expects {names}, got {value!r} ({type(value).__name__})'
 
 
 class _Checker:
@@ -112,7 +253,13 @@ class _Checker:
             for i, item in enumerate(cfg):
                 self.node(item, f'{path}[{i}]', registry, nested, skip, depth)
             return
-        if not isinstance(cfg, dict) or 'type' not in cfg:
+        if not isinstance(cfg, dict):
+            return
+        if 'type' not in cfg:
+            if nested is not None:  # a dict of parts, e.g. `losses=dict(dehaze=dict(type=..))`
+                for key, value in cfg.items():
+                    if key not in _LAYER_KEYS and isinstance(value, (dict, list, tuple)):
+                        self.node(value, f'{path}.{key}', nested, nested, depth=depth + 1)
             return
         obj_type = cfg['type']
         if not isinstance(obj_type, str):
@@ -126,36 +273,60 @@ class _Checker:
                                f"{where}"
                                f"{_suggest(obj_type.split('.')[-1], _registry_names(registry))}")
             return
-        # Nested arguments of foreign classes (mmcv layers built from norm_cfg & co.) are
-        # rewritten by their builders, so only mmhaze's own classes are checked below the top.
-        if inspect.isclass(obj) and (depth == 0 or obj.__module__.startswith('mmhaze.')):
-            self.arguments(cfg, path, obj, registry, skip)
+        if inspect.isclass(obj):
+            # Any scope (mmhaze, mmseg, torch, a custom_imports module). Required arguments are
+            # checked on top-level dicts and mmhaze's own classes only: a foreign parent may
+            # inject some into its children.
+            required = registry.name in _CHECK_REQUIRED and (
+                depth == 0 or obj.__module__.startswith('mmhaze.'))
+            self.arguments(cfg, path, obj, registry.name, skip, required)
         if nested is not None:
             for key, value in cfg.items():
                 if key not in _LAYER_KEYS and isinstance(value, (dict, list, tuple)):
                     self.node(value, f'{path}.{key}', nested, nested, depth=depth + 1)
 
-    def arguments(self, cfg: dict, path: str, cls: type, registry: Registry,
-                  skip: Iterable[str]) -> None:
-        params = _init_params(cls)
-        if params is None:
-            return
-        allowed = (set(params) | {'type', '_scope_'} | set(skip)
-                   | _RUNNER_KEYS.get(registry.name, set()))
-        for key in cfg:
-            if key not in allowed:
-                self.errors.append(f'config key `{path}.{key}`: {cls.__name__} has no argument '
-                                   f'{key!r}{_suggest(key, params)}')
-        if registry.name in _CHECK_REQUIRED:
-            injected = _INJECTED.get(registry.name, set())
-            for name, p in params.items():
-                if p.default is p.empty and name not in cfg and name not in injected:
-                    self.errors.append(f'config key `{path}`: {cls.__name__} needs the argument '
-                                       f'{name!r}')
+    def arguments(self, cfg: dict, path: str, cls: type, kind: str, skip: Iterable[str] = (),
+                  required: bool = False) -> None:
+        params, open_kwargs = _init_params(cls)
+        extra: Optional[set[str]] = set()
+        if open_kwargs:
+            known = next((keys for klass, keys in _kwargs_keys().items()
+                          if issubclass(cls, klass)), None)
+            extra = known(cfg) if known else None
+        self.check_args(cfg, path, cls.__name__, params, kind, skip, extra, required)
+
+    def check_args(self, cfg: dict, path: str, name: str, params: dict[str, _Arg], kind: str,
+                   skip: Iterable[str] = (), extra: Optional[set[str]] = frozenset(),
+                   required: bool = False) -> None:
+        """Unknown keys (unless ``extra`` is None: ``**kwargs`` open), value types, and with
+        ``required`` the arguments without a default."""
+        allowed = set(params) | {'type', '_scope_'} | set(skip) | _RUNNER_KEYS.get(kind, set())
+        for key, value in cfg.items():
+            if key in params:
+                problem = _type_error(value, params[key].annotation)
+                if problem:
+                    self.errors.append(f'config key `{path}.{key}`: {name} {problem}')
+            elif extra is not None and key not in allowed and key not in extra:
+                self.errors.append(f'config key `{path}.{key}`: {name} has no argument '
+                                   f'{key!r}{_suggest(key, set(params) | extra)}')
+        if required:
+            injected = _INJECTED.get(kind, set())
+            for arg, spec in params.items():
+                if (spec.param.default is spec.param.empty and arg not in cfg
+                        and arg not in injected):
+                    self.errors.append(f'config key `{path}`: {name} needs the argument '
+                                       f'{arg!r}')
 
 
 def check_config(cfg: Config) -> None:
-    """Raise :class:`ConfigError` listing every unknown type or argument in ``cfg``."""
+    """Raise :class:`ConfigError` listing every unknown type or argument in ``cfg``.
+
+    Checked against the signatures of what they build: the model (nested parts of any scope),
+    datasets and pipelines, dataloaders (torch's ``DataLoader``), samplers, evaluators, the
+    train/val/test loops, the optimizer and its wrapper, schedulers, hooks (the known keys of
+    hooks that take ``**kwargs``), visualiser, log processor and ``randomness``; arguments
+    annotated with plain types (int, float, bool, str) also by the type of their value.
+    """
     c = _Checker()
     scope = cfg.get('default_scope', 'mmhaze')
     with DefaultScope.overwrite_default_scope(scope):
@@ -167,14 +338,12 @@ def check_config(cfg: Config) -> None:
                 if not isinstance(loader, dict):
                     continue
                 p = f'{split}_dataloader' + (f'[{i}]' if isinstance(loaders, list) else '')
+                _check_dataloader(c, loader, p)
                 _check_dataset(c, loader.get('dataset'), f'{p}.dataset')
                 c.node(loader.get('sampler'), f'{p}.sampler', R.DATA_SAMPLERS)
-            evaluators = cfg.get(f'{split}_evaluator')
-            if isinstance(evaluators, dict) and 'metrics' in evaluators:
-                c.node(evaluators['metrics'], f'{split}_evaluator.metrics', R.METRICS)
-            elif evaluators is not None:
-                c.node(evaluators, f'{split}_evaluator', R.METRICS)
-            c.node(cfg.get(f'{split}_cfg'), f'{split}_cfg', R.LOOPS)
+            _check_evaluator(c, cfg.get(f'{split}_evaluator'), f'{split}_evaluator')
+            _check_loop(c, cfg.get(f'{split}_cfg'), split)
+        _check_randomness(c, cfg.get('randomness'))
         _check_optim_wrapper(c, cfg.get('optim_wrapper'), model=cfg.get('model'))
         schedulers = cfg.get('param_scheduler')
         if isinstance(schedulers, dict) and 'type' not in schedulers:
@@ -192,6 +361,64 @@ def check_config(cfg: Config) -> None:
         c.node(cfg.get('log_processor'), 'log_processor', R.LOG_PROCESSORS)
     if c.errors:
         raise ConfigError('invalid config:\n  ' + '\n  '.join(c.errors))
+
+
+# Keys of a dataloader dict that mmengine's Runner.build_dataloader takes out before it calls
+# torch's DataLoader with the rest.
+_DATALOADER_RUNNER_KEYS = {'dataset', 'sampler', 'batch_sampler', 'collate_fn', 'worker_init_fn',
+                           'num_batch_per_epoch', 'disable_subprocess_warning'}
+
+
+def _check_dataloader(c: _Checker, loader: dict, path: str) -> None:
+    from torch.utils.data import DataLoader
+    params, _ = _signature_args(DataLoader.__init__, DataLoader)
+    c.check_args(loader, path, 'DataLoader', params, 'dataloader',
+                 skip=_DATALOADER_RUNNER_KEYS)
+
+
+def _check_loop(c: _Checker, loop: Any, split: str) -> None:
+    """``<split>_cfg``: a registered loop, or the dict mmengine turns into its default loop."""
+    if not isinstance(loop, dict):
+        return
+    path = f'{split}_cfg'
+    if 'type' in loop:
+        c.node(loop, path, R.LOOPS)
+        return
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop
+    if split == 'train':
+        if 'by_epoch' not in loop:
+            c.errors.append(f'config key `{path}`: needs `by_epoch` (True: EpochBasedTrainLoop '
+                            'with max_epochs, False: IterBasedTrainLoop with max_iters) or a '
+                            '`type`')
+            return
+        cls = EpochBasedTrainLoop if loop['by_epoch'] else IterBasedTrainLoop
+    else:
+        cls = ValLoop if split == 'val' else TestLoop
+    params, _ = _init_params(cls)
+    c.check_args(loop, path, cls.__name__, params, R.LOOPS.name, skip=('by_epoch',),
+                 required=True)
+
+
+def _check_randomness(c: _Checker, randomness: Any) -> None:
+    from mmengine.runner import Runner
+    if isinstance(randomness, dict):
+        params, _ = _signature_args(Runner.set_randomness, Runner)
+        c.check_args(randomness, 'randomness', 'Runner.set_randomness', params, 'randomness',
+                     required=True)
+
+
+def _check_evaluator(c: _Checker, evaluator: Any, path: str) -> None:
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        kind = evaluator.get('type', 'Evaluator')
+        if isinstance(kind, str) and R.EVALUATOR.get(kind) is None and R.METRICS.get(kind):
+            # mmengine builds any dict with a `metrics` key as an Evaluator.
+            c.errors.append(f'config key `{path}`: a dict with a `metrics` key is built as an '
+                            f'Evaluator, not as the metric {kind!r}; write `{path} = '
+                            f"[dict(type='{kind}', metrics=...)]` (a list of metrics)")
+            return
+        c.node(evaluator['metrics'], f'{path}.metrics', R.METRICS)
+    elif evaluator is not None:
+        c.node(evaluator, path, R.METRICS)
 
 
 def _check_dataset(c: _Checker, dataset: Any, path: str) -> None:
@@ -263,7 +490,7 @@ def _check_fusion_model(c: _Checker, model: Any) -> bool:
     from mmhaze.models.fusers.base_fusion_model import SLOT_OPTIONS
     from mmhaze.models.fusers.training_stages import parse_stages
     from mmhaze.models.losses.loss_term import LOSS_STEPS, forward_parameters
-    c.arguments(model, 'model', cls, R.MODELS, ())
+    c.arguments(model, 'model', cls, R.MODELS.name, (), required=True)
     slots = set(cls.NETWORK_SLOTS)
     for key, value in model.items():
         path = f'model.{key}'

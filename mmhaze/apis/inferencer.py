@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import os.path as osp
+import sys
 from typing import Optional, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
+from tqdm import tqdm
 
 from mmhaze.registry import MODELS
+from mmhaze.utils.checkpoint import load_weights
 
 from .config_check import load_config
 
@@ -48,14 +50,13 @@ class FusionInferencer:
         model_cfg = cfg.model.copy()
         model_cfg.pop('init_cfg', None)  # no pretrained downloads at inference
         self.model = MODELS.build(model_cfg)
-        if checkpoint is not None:
-            load_checkpoint(self.model, checkpoint, map_location='cpu', strict=True,
-                            revise_keys=[(r'^module\.', '')])
+        if checkpoint is not None:  # strictly: a misfit is one error naming the file
+            load_weights(self.model, checkpoint, strict=True)
         self.model.to(self.device).eval()
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:
         # Files are read exactly as the datasets read them (bit depth, alpha, grey IR).
-        from mmhaze.datasets.transforms import LoadFusionImages, PackFusionInputs
+        from mmhaze.datasets.transforms import ImageFormatError, LoadFusionImages, PackFusionInputs
         loader = LoadFusionImages(ir_channels=self.model.data_preprocessor.channels.get('ir')
                                   or 1)
         vis_path = vis if isinstance(vis, str) else None
@@ -63,17 +64,21 @@ class FusionInferencer:
         vis_arr = loader.load_colour(vis) if vis_path else np.asarray(vis)
         ir_arr = loader.load_ir(ir) if ir_path else np.asarray(ir)
         if vis_arr.shape[:2] != ir_arr.shape[:2]:
-            raise ValueError(f'vis {vis_arr.shape[:2]} and ir {ir_arr.shape[:2]} differ in size'
-                             + (f': {vis_path} / {ir_path}' if vis_path else ''))
+            raise ImageFormatError(
+                f'vis {vis_arr.shape[1]}×{vis_arr.shape[0]} and ir {ir_arr.shape[1]}×'
+                f'{ir_arr.shape[0]} differ in size' + (f': {vis_path} / {ir_path}' if vis_path
+                                                       else '')
+                + '; the images of a pair must be pixel-registered')
         results = dict(vis=vis_arr, ir=ir_arr, vis_path=vis_path, ir_path=ir_path,
                        img_id=osp.splitext(osp.basename(vis_path))[0] if vis_path else 'array')
         return PackFusionInputs()(results)
 
     @torch.no_grad()
     def __call__(self, vis: ImageLike, ir: ImageLike, tile: Optional[int] = None,
-                 overlap: int = 32) -> dict[str, np.ndarray]:
+                 overlap: int = 32, progress: bool = False) -> dict[str, np.ndarray]:
         """Dehaze and fuse one pair. ``tile`` (pixels) bounds memory on large images: the
-        model runs on overlapping tiles whose outputs are blended with linear ramps."""
+        model runs on overlapping tiles whose outputs are blended with linear ramps;
+        ``progress`` shows a bar of the tiles on stderr (a 4000×3000 image takes minutes)."""
         packed = self._pack(vis, ir)
         data = self.model.data_preprocessor(
             dict(inputs={k: [v] for k, v in packed['inputs'].items()},
@@ -82,14 +87,15 @@ class FusionInferencer:
         if tile is None or max(inputs['vis'].shape[-2:]) <= tile:
             outputs = self.model(inputs, mode='tensor')
         else:
-            outputs = self._tiled(inputs, tile, overlap)
+            name = osp.basename(vis) if isinstance(vis, str) else 'image'
+            outputs = self._tiled(inputs, tile, overlap, name if progress else None)
         self.model.to_data_samples(outputs, samples, 1)
         from mmhaze.visualization import to_rgb_uint8
         return {key: to_rgb_uint8(getattr(samples[0], f'pred_{key}').data)
                 for key in ('dehazed', 'fused') if f'pred_{key}' in samples[0]}
 
-    def _tiled(self, inputs: dict[str, torch.Tensor], tile: int,
-               overlap: int) -> dict[str, torch.Tensor]:
+    def _tiled(self, inputs: dict[str, torch.Tensor], tile: int, overlap: int,
+               progress_name: Optional[str] = None) -> dict[str, torch.Tensor]:
         divisor = self.model.data_preprocessor.pad_size_divisor
         tile = max(divisor, tile // divisor * divisor)
         overlap = min(overlap, tile // 2)
@@ -99,6 +105,8 @@ class FusionInferencer:
         xs = sorted({min(x, max(w - tile, 0)) for x in range(0, w, step)})
         acc: dict[str, torch.Tensor] = {}
         weight = torch.zeros(1, 1, h, w, device=inputs['vis'].device)
+        bar = tqdm(total=len(ys) * len(xs), desc=f'{progress_name} tiles', unit='tile',
+                   file=sys.stderr, disable=not progress_name)
         for y in ys:
             for x in xs:
                 crop = {k: v[..., y:y + tile, x:x + tile] for k, v in inputs.items()}
@@ -110,4 +118,6 @@ class FusionInferencer:
                     if k not in acc:
                         acc[k] = torch.zeros(*v.shape[:2], h, w, device=v.device, dtype=v.dtype)
                     acc[k][..., y:y + th, x:x + tw] += v * win
+                bar.update()
+        bar.close()
         return {k: v / weight for k, v in acc.items()}

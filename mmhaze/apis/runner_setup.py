@@ -119,10 +119,10 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
 
 
 def build_runner(cfg: Config):
-    """``RUNNERS.build(cfg)`` when the config names a runner type, else mmengine's Runner."""
-    from mmengine.runner import Runner
-
+    """``RUNNERS.build(cfg)`` when the config names a runner type, else mmengine's Runner with
+    a unique run folder (:class:`~mmhaze.engine.runner.UniqueRunDirRunner`)."""
+    from mmhaze.engine.runner import UniqueRunDirRunner
     from mmhaze.registry import RUNNERS
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return UniqueRunDirRunner.from_cfg(cfg)

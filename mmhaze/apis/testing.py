@@ -5,12 +5,19 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Optional
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Optional, Union
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
+from mmhaze.utils.errors import UserError
+from mmhaze.utils.fileio import claim_run_dir
+
 from .config_check import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _refuse_nonempty(path: str, flag: str) -> None:
@@ -43,6 +50,24 @@ def prepare_test(cfg: Config, checkpoint: str, out: Optional[str] = None,
         cfg.custom_hooks = hooks
 
 
+def check_test_checkpoint(runner, checkpoint: str, strict: bool = True) -> Optional[str]:
+    """Refuse a checkpoint that does not fit the model (one line naming the file, the counts and
+    examples) before the Runner loads it: mmengine loads non-strictly and would only log
+    "missing keys" while a random model gets tested. With ``strict=False`` (``--non-strict``)
+    the misfit is logged and returned as the note the tables carry."""
+    from mmengine.logging import print_log
+
+    from mmhaze.utils.checkpoint import check_weights_fit
+    misfit = check_weights_fit(runner.model, checkpoint, strict,
+                               hint=' tools/test.py --non-strict tests the weights that fit '
+                                    '(the tables then say so).')
+    if not misfit:
+        return None
+    note = f'checkpoint loaded with --non-strict: {misfit}'
+    print_log(note, logger='current', level=30)
+    return note
+
+
 def _versions() -> dict:
     import mmcv
     import mmengine
@@ -67,9 +92,10 @@ def test_evaluators(runner) -> list:
 
 
 def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: str,
-                out: Optional[str] = None) -> Optional[dict]:
-    """Write the run folder's benchmark files (rank 0) and print the table."""
-    from mmhaze.evaluation.benchmark import collect_rows, write_run_folder
+                out: Optional[str] = None, notes: Sequence[str] = ()) -> Optional[dict]:
+    """Write the run folder's benchmark files (rank 0) and print the table; ``notes`` (e.g.
+    a non-strict checkpoint) go under the tables and into ``summary.json``."""
+    from mmhaze.evaluation.benchmark import collect_dropped, collect_rows, write_run_folder
     if not is_main_process():
         return None
     all_metrics = [m for ev in test_evaluators(runner) for m in ev.metrics]
@@ -77,7 +103,8 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: str
     meta = dict(config=cfg.filename, checkpoint=osp.abspath(checkpoint), method=method,
                 time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
     paths = write_run_folder(runner.log_dir, rows, meta, conventions, directions,
-                             main_method=method)
+                             main_method=method, notes=notes,
+                             dropped=collect_dropped(all_metrics))
     if out is not None:
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         with open(out, 'x') as f:
@@ -112,18 +139,26 @@ def _images_by_stem(folder: str, flag: str) -> dict:
     return by_stem
 
 
-def read_image_unit(path: str):
-    """An image file as a C×H×W float32 tensor in [0, 1], read exactly as the datasets read it
-    (``LoadFusionImages``: 8-bit /255, 16-bit /65535, opaque alpha dropped, grey → 3 channels)."""
-    from mmhaze.datasets.transforms import LoadFusionImages, image_to_tensor
-    try:
-        return image_to_tensor(LoadFusionImages().load_colour(path), path)
-    except (OSError, ValueError) as err:
-        raise ConfigError(str(err)) from None
+class FolderImageReader:
+    """Reads folder images exactly as the datasets read them: one ``LoadFusionImages`` (8-bit
+    /255; 16-bit visible /65535; 16-bit IR by its ``uint16_norm`` rule, announced by one warning;
+    opaque alpha dropped; grey visible → 3 channels, IR → 1 channel)."""
+
+    def __init__(self, uint16_norm: Union[str, Mapping] = 'percentile'):
+        from mmhaze.datasets.transforms import LoadFusionImages
+        self.loader = LoadFusionImages(ir_channels=1, uint16_norm=uint16_norm)
+
+    def __call__(self, path: str, key: str) -> torch.Tensor:
+        """``key`` 'ir' reads an infrared image, any other key a colour one; a C×H×W float32
+        tensor in [0, 1]."""
+        from mmhaze.datasets.transforms import image_to_tensor
+        read = self.loader.load_ir if key == 'ir' else self.loader.load_colour
+        return image_to_tensor(read(path), path)
 
 
 def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool,
-                         dataset: str, options: Optional[dict] = None) -> list:
+                         dataset: str, options: Optional[dict] = None,
+                         skip_errors: bool = False) -> list:
     """The metric objects that score folder images under the same conventions as
     ``tools/test.py`` (FusionMetric / ReferenceMetric / NoReferenceMetric)."""
     from mmhaze.evaluation.functional import FUSION_FUNCTIONS
@@ -149,59 +184,130 @@ def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool
     if fusion:
         fusion_opts = {k: v for k, v in options.items() if k in FUSION_FUNCTIONS}
         built.append(FusionMetric(metrics=fusion, pred_key='pred_fused', options=fusion_opts,
-                                  dataset_name=dataset))
+                                  dataset_name=dataset, skip_errors=skip_errors))
     ref = [k for k in keys if k in REFERENCE_KEYS]
     if ref:
-        built.append(ReferenceMetric(metrics=ref, dataset_name=dataset,
+        built.append(ReferenceMetric(metrics=ref, dataset_name=dataset, skip_errors=skip_errors,
                                      pred_key='pred_dehazed' if dehazed else 'pred_fused'))
     no_ref = [k for k in keys if k in NO_REFERENCE_KEYS]
     if no_ref:
         built.append(NoReferenceMetric(metrics=no_ref, pred_key='pred_fused',
-                                       dataset_name=dataset))
+                                       dataset_name=dataset, skip_errors=skip_errors))
     return built
+
+
+_FOLDER_FLAGS = dict(pred_fused='--fused', ir='--ir', vis='--vis', gt_clear='--clear',
+                     pred_dehazed='--dehazed')
+
+
+def _complete_stems(folders: dict, allow_missing: bool, dropped: list, dataset: str) -> list:
+    """The stems every folder has. A file without its partners is an error naming it and the
+    folder that lacks one (``allow_missing``: left out, logged and listed in ``dropped``)."""
+    from mmengine.logging import print_log
+    stems = sorted(set().union(*folders.values()))
+    complete = []
+    for stem in stems:
+        have = {k: files[stem] for k, files in folders.items() if stem in files}
+        lacking = [k for k in folders if k not in have]
+        if not lacking:
+            complete.append(stem)
+            continue
+        path = next(iter(have.values()))
+        where = ', '.join(f'{_FOLDER_FLAGS[k]} {folders[k].folder}' for k in lacking)
+        message = f'{path} has no partner named {stem}.* in {where}'
+        if not allow_missing:
+            raise ConfigError(f'{message} (--allow-missing leaves such images out, and the '
+                              'tables count them)')
+        print_log(f'--allow-missing: left out {stem}: {message}', logger='current', level=30)
+        dropped.append(dict(dataset=dataset, image=stem, reason=message))
+    if not complete:
+        raise ConfigError('no image has all its partners: ' + ', '.join(
+            f'{_FOLDER_FLAGS[k]} {files.folder}' for k, files in folders.items()))
+    return complete
+
+
+class _Folder(dict):
+    """Stem → path of one folder's images; remembers the folder for messages."""
+
+    def __init__(self, folder: str, flag: str):
+        super().__init__(_images_by_stem(folder, flag))
+        self.folder = folder
+
+
+def _read_pair(folders: dict, stem: str, reader: FolderImageReader) -> dict:
+    """Every image of ``stem``; images of different sizes are an error naming both files."""
+    images = {key: reader(files[stem], key) for key, files in folders.items()}
+    first = next(iter(images))
+    for key, image in images.items():
+        if image.shape[-2:] != images[first].shape[-2:]:
+            (h0, w0), (h, w) = images[first].shape[-2:], image.shape[-2:]
+            raise ConfigError(f'image sizes differ: {folders[first][stem]} is {w0}×{h0} but '
+                              f'{folders[key][stem]} is {w}×{h} (W×H); fused and source images '
+                              'must be pixel-registered')
+    return images
 
 
 def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Optional[str] = None,
                      dehazed: Optional[str] = None, metrics: Optional[list] = None,
                      method: str = 'method', dataset: str = 'folder',
-                     options: Optional[dict] = None) -> dict:
+                     options: Optional[dict] = None, allow_missing: bool = False,
+                     skip_errors: bool = False,
+                     uint16_norm: Union[str, Mapping] = 'percentile') -> dict:
     """Score the images of ``fused`` (paired by stem with ``ir``, ``vis`` and optionally
     ``clear`` / ``dehazed``) and write the run folder ``<work_dir>/<timestamp>/`` exactly as
     ``tools/test.py`` does. ``vis`` is the visible image the fusion metrics compare against
     (pass the clear images to evaluate as IASSF does); ``clear`` enables PSNR_ref/SSIM_ref,
     computed on ``dehazed`` when given, else on ``fused``. Returns the written paths.
+
+    Every image must have all its partners, of its size, and every metric must succeed on it;
+    otherwise one error names the files (or the image and the metric key). The opt-ins leave
+    such images out instead, log them, and record them (``summary.json`` ``dropped`` and
+    ``image_counts``, a column ``N`` in the tables): ``allow_missing`` for images without a
+    partner, ``skip_errors`` for size mismatches and failing metrics. 16-bit IR images follow
+    ``uint16_norm``, the rule of the datasets (``LoadFusionImages``).
     """
-    from mmhaze.evaluation.benchmark import collect_rows, write_run_folder
-    folders = dict(fused=_images_by_stem(fused, '--fused'), ir=_images_by_stem(ir, '--ir'),
-                   vis=_images_by_stem(vis, '--vis'))
+    from mmengine.logging import print_log
+
+    from mmhaze.evaluation.benchmark import collect_dropped, collect_rows, write_run_folder
+    folders = dict(pred_fused=_Folder(fused, '--fused'), ir=_Folder(ir, '--ir'),
+                   vis=_Folder(vis, '--vis'))
     if clear:
-        folders['gt_clear'] = _images_by_stem(clear, '--clear')
+        folders['gt_clear'] = _Folder(clear, '--clear')
     if dehazed:
-        folders['pred_dehazed'] = _images_by_stem(dehazed, '--dehazed')
-    flags = dict(ir='--ir', vis='--vis', gt_clear='--clear', pred_dehazed='--dehazed')
-    for stem, path in folders['fused'].items():
-        for key, files in folders.items():
-            if key != 'fused' and stem not in files:
-                raise ConfigError(f'{path} has no partner named {stem}.* in {flags[key]} '
-                                  f'{osp.dirname(next(iter(files.values())))}')
-    built = build_folder_metrics(metrics, bool(clear), bool(dehazed), dataset, options)
-    for stem, path in folders['fused'].items():
+        folders['pred_dehazed'] = _Folder(dehazed, '--dehazed')
+    dropped: list = []
+    stems = _complete_stems(folders, allow_missing, dropped, dataset)
+    built = build_folder_metrics(metrics, bool(clear), bool(dehazed), dataset, options,
+                                 skip_errors)
+    reader = FolderImageReader(uint16_norm)
+    evaluated = 0
+    for stem in stems:
+        try:
+            images = _read_pair(folders, stem, reader)
+        except UserError as err:  # unreadable files, sizes that differ
+            if not skip_errors:
+                raise
+            print_log(f'--skip-errors: left out {stem}: {err}', logger='current', level=30)
+            dropped.append(dict(dataset=dataset, image=stem, reason=str(err)))
+            continue
         sample = dict(img_id=stem, dataset_name=dataset, vis_path=folders['vis'][stem],
-                      pred_fused=dict(data=read_image_unit(path)))
-        for key, files in folders.items():
-            if key != 'fused':
-                sample[key] = dict(data=read_image_unit(files[stem]))
+                      **{key: dict(data=image) for key, image in images.items()})
         for metric in built:
             metric.process({}, [sample])
+        evaluated += 1
+    if not evaluated:
+        raise ConfigError(f'no image could be evaluated (all {len(stems)} left out; see the '
+                          'log)')
     for metric in built:
-        metric.evaluate(len(folders['fused']))
+        metric.evaluate(evaluated)
     rows, conventions, directions = collect_rows(built, method)
-    run_dir = osp.join(work_dir, time.strftime('%Y%m%d_%H%M%S'))
-    if osp.exists(run_dir):
-        raise ConfigError(f'{run_dir} already exists; mmhaze never overwrites results')
+    dropped += collect_dropped(built)
+    # A run of the same second gets `<timestamp>_1`: results are never thrown away.
+    run_dir = osp.join(work_dir, claim_run_dir(work_dir, time.strftime('%Y%m%d_%H%M%S')))
     meta = dict(tool='eval_folder', method=method, dataset=dataset,
                 folders=dict(ir=ir, vis=vis, fused=fused, clear=clear, dehazed=dehazed),
                 time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
-    paths = write_run_folder(run_dir, rows, meta, conventions, directions, main_method=method)
+    paths = write_run_folder(run_dir, rows, meta, conventions, directions, main_method=method,
+                             dropped=dropped)
     paths['run_dir'] = run_dir
     return paths

@@ -48,6 +48,26 @@ def prepare_output_dir(dst: str, overwrite: bool = False, sources: Iterable[str]
     return dst_real
 
 
+def check_split_name(name: str, what: str) -> str:
+    """A split is a folder name inside the output folder, never a path out of it."""
+    if (not isinstance(name, str) or name in ('', '.', '..') or '/' in name or '\\' in name
+            or osp.isabs(name)):
+        raise ValueError(f'{what} {name!r} is not a split name: it names one folder inside the '
+                         "output folder (no '/', '\\', '.' or '..'), e.g. 'test'")
+    return name
+
+
+def prepare_split_dir(out_root: str, name: str, overwrite: bool, sources: Iterable[str]) -> str:
+    """The folder of split ``name`` inside ``out_root``, after the checks of
+    :func:`prepare_output_dir` on that final folder (a symlink may point elsewhere)."""
+    path = osp.join(out_root, name)
+    real = osp.realpath(path)
+    if osp.commonpath([real, out_root]) != out_root:
+        raise ValueError(f'split folder {path} resolves to {real}, outside the output folder '
+                         f'{out_root}; remove that link')
+    return prepare_output_dir(path, overwrite, sources)
+
+
 def write_image(path: str, img: np.ndarray) -> None:
     """Write an RGB (H×W×3) or grey (H×W[×1]) uint8/uint16 array as PNG, atomically."""
     arr = img[..., 0] if img.ndim == 3 and img.shape[2] == 1 else img
@@ -122,19 +142,22 @@ def make_hazy_copy(src: str, dst: str, layout: Union[None, str, Mapping] = None,
 
     Returns the content of ``haze_params.json``.
     """
-    out_root = prepare_output_dir(dst, overwrite, sources=[src])
     lay = get_layout(layout)
     if splits is None:
         splits = list(lay.splits) if lay.splits is not None and lay.uses_split() else [None]
+    # Names first, before anything is written: `--out-split ../src` once wrote into SRC.
+    names = [check_split_name(s, 'split (--splits)') if s
+             else check_split_name(out_split, 'out_split (--out-split)') for s in splits]
+    out_root = prepare_output_dir(dst, overwrite, sources=[src])
+    split_dirs = [prepare_split_dir(out_root, name, overwrite, [src]) for name in names]
     options = dict(haze_options or {})
     summary: dict = dict(source=osp.abspath(src), layout=lay.name, preset=preset, seed=seed,
                          options=options, splits={})
-    for split in splits:
+    for split, name, split_dir in zip(splits, names, split_dirs):
         dataset = PairedFusionDataset(data_root=src, layout=layout, split=split,
                                       **dict(dataset_kwargs or {}))
         records = [dataset.get_data_info(i) for i in range(len(dataset))]
-        name = split or out_split
-        writer = _HazyWriter(osp.join(out_root, name), preset, seed, options)
+        writer = _HazyWriter(split_dir, preset, seed, options)
         if workers > 1:
             with Pool(workers) as pool:
                 results = pool.imap(writer, records, chunksize=4)

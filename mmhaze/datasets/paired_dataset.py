@@ -12,6 +12,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from mmhaze.registry import DATASETS
+from mmhaze.utils.errors import UserError
 
 from .layouts import (
     DEPTH_EXTENSIONS,
@@ -25,6 +26,14 @@ from .layouts import (
 CLASSES_FILE = 'classes.txt'
 SEG_IGNORE_INDEX = 255
 _MAX_LISTED = 5  # file names quoted in one error message
+
+
+class MissingFilesError(UserError, FileNotFoundError):
+    """A folder, a listed file or a pair's partner that is not on disk; the message names it."""
+
+
+class PairingError(UserError, ValueError):
+    """Files that cannot be paired by stem (two files of one stem)."""
 
 
 def natural_key(text: str) -> list:
@@ -69,8 +78,8 @@ def index_folder(folder: str, tmpl: str = '{}', extensions: Sequence[str] = (),
             stem = match.group(1) if rel_dir == '.' else f'{rel_dir}/{match.group(1)}'
             path = osp.join(root, name)
             if stem in found:
-                raise ValueError(f'two {key} files share the stem {stem!r}: {found[stem]} and '
-                                 f'{path}; remove one or restrict `extensions`')
+                raise PairingError(f'two {key} files share the stem {stem!r}: {found[stem]} and '
+                                   f'{path}; remove one or restrict `extensions`')
             found[stem] = path
     return found
 
@@ -186,14 +195,14 @@ class PairedFusionDataset(BaseDataset):
         folder = self.data_prefix[key]
         if not osp.isdir(folder):
             if key in self.required:
-                raise FileNotFoundError(f'{key} folder not found: {folder} {self._where(key)}')
+                raise MissingFilesError(f'{key} folder not found: {folder} {self._where(key)}')
             return None
         exts = self.extensions + (DEPTH_EXTENSIONS if key == 'depth' else ())
         found = index_folder(folder, self.filename_tmpl.get(key, '{}'), exts,
                              self.layout.recursive, key)
         if not found:
             tmpl = self.filename_tmpl.get(key, '{}').replace('{}', '*')
-            raise FileNotFoundError(f'no {key} images ({tmpl} with extension '
+            raise MissingFilesError(f'no {key} images ({tmpl} with extension '
                                     f'{"/".join(exts)}) in {folder} {self._where(key)}')
         return found
 
@@ -212,7 +221,7 @@ class PairedFusionDataset(BaseDataset):
                         [f'{indexes[key][s]} (expected {self._expected(other, s)})'
                          for s in lonely]))
         if problems:
-            raise FileNotFoundError('unpaired images in ' + str(self.data_root) + ':\n  '
+            raise MissingFilesError('unpaired images in ' + str(self.data_root) + ':\n  '
                                     + '\n  '.join(problems))
 
     def load_data_list(self) -> list[dict]:
@@ -224,12 +233,12 @@ class PairedFusionDataset(BaseDataset):
                     indexes[key] = found
         if self.ann_file:
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'ann_file not found: {self.ann_file}')
+                raise MissingFilesError(f'ann_file not found: {self.ann_file}')
             stems = read_name_list(self.ann_file)
             for line_no, stem in enumerate(stems, 1):
                 for key in ('vis', 'ir'):
                     if stem not in indexes[key]:
-                        raise FileNotFoundError(
+                        raise MissingFilesError(
                             f'{self.ann_file} line {line_no}: no {key} image for {stem!r} '
                             f'(expected {self._expected(key, stem)})')
         else:
@@ -242,7 +251,7 @@ class PairedFusionDataset(BaseDataset):
                 continue
             missing = [s for s in stems if s not in indexes[key]]
             if missing:
-                raise FileNotFoundError(
+                raise MissingFilesError(
                     f'{len(missing)} pair(s) have no {key} file in {self.data_prefix[key]}: '
                     + _listing([f'{indexes["vis"][s]} (expected {self._expected(key, s)})'
                                 for s in missing])
@@ -274,7 +283,7 @@ class PairedFusionDataset(BaseDataset):
         pool = sorted(index_folder(folder, '{}', self.extensions, False, 'clear_unpaired')
                       .values(), key=natural_key)
         if not pool:
-            raise FileNotFoundError(f'no images in the unpaired clear folder {folder}')
+            raise MissingFilesError(f'no images in the unpaired clear folder {folder}')
         order = np.random.default_rng(self.unpaired_seed).permutation(len(pool))
         for i, record in enumerate(data_list):
             record['unpaired_clear_path'] = pool[order[i % len(pool)]]

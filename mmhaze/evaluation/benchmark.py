@@ -12,6 +12,11 @@ Layout of a run folder (``tools/test.py`` writes ``<work_dir>/<timestamp>/``)::
 Dataset-level metrics (mIoU: one confusion over the whole set, not a per-image mean) enter as
 rows whose image is :data:`DATASET_LEVEL`; they go into the summary and tables, not the CSV.
 A mean over no finite value is NaN (``null`` in the JSON). Files are never overwritten.
+
+Nothing is averaged over fewer images silently: ``summary.json`` holds ``image_counts``
+(``{method: {dataset: {"N": images, metric: finite values}}}``); when images were left out
+(``dropped``: the opt-ins ``skip_errors=True`` / ``--allow-missing``) or a metric's mean skips
+NaN values, the tables gain a column ``N`` and a note says which means cover fewer images.
 :func:`merge_run_folders` joins several run folders into one table
 (``tools/analysis_tools/benchmark_table.py``).
 """
@@ -60,6 +65,49 @@ def collect_rows(metrics: Iterable,
     return list(merged.values()), conventions, directions
 
 
+def collect_dropped(metrics: Iterable) -> list[dict]:
+    """The images the metrics left out (``skip_errors=True``): ``dict(dataset, image, metric,
+    reason)`` each."""
+    return [dict(row) for metric in metrics for row in getattr(metric, 'skipped', None) or []]
+
+
+def count_images(rows: Sequence[dict]) -> dict[str, dict[str, dict[str, int]]]:
+    """``{method: {dataset: {'N': images, metric: finite values}}}`` of per-image rows."""
+    counts: dict = OrderedDict()
+    for row in rows:
+        if row['image'] == DATASET_LEVEL:
+            continue
+        per = counts.setdefault(row['method'], OrderedDict()).setdefault(row['dataset'],
+                                                                         OrderedDict(N=0))
+        per['N'] += 1
+        for k, v in row.items():
+            if k not in ID_COLUMNS:
+                per[k] = per.get(k, 0) + int(math.isfinite(float(v)))
+    return counts
+
+
+def _count_notes(counts: dict) -> list[str]:
+    """One note per (method, dataset) whose means do not all cover its N images."""
+    notes = []
+    for method, per in counts.items():
+        for dataset, c in per.items():
+            by_n: dict[int, list[str]] = OrderedDict()
+            for key, n in c.items():
+                if key != 'N' and n < c['N']:
+                    by_n.setdefault(n, []).append(key)
+            for n, keys in by_n.items():
+                notes.append(f'{method} on {dataset}: {", ".join(keys)} averaged over {n} of '
+                             f'{c["N"]} images (NaN values left out)')
+    return notes
+
+
+def _dropped_note(dropped: Sequence[dict]) -> str:
+    ids = list(dict.fromkeys(f'{d["dataset"]}/{d["image"]}' for d in dropped))
+    shown = ', '.join(ids[:5]) + (', …' if len(ids) > 5 else '')
+    return (f'{len(ids)} image(s) left out of the means (N counts the others): {shown}; '
+            'the reasons are in summary.json "dropped"')
+
+
 def _nanmean(values: list[float]) -> float:
     finite = [x for x in values if not math.isnan(x)]
     return sum(finite) / len(finite) if finite else float('nan')
@@ -93,6 +141,8 @@ def _best(summary: dict, cols, directions) -> dict[tuple[str, str], str]:
     if len(summary) < 2:
         return best
     for col in cols:
+        if col[1] == 'N':
+            continue
         vals = [(m, per.get(col[0], {}).get(col[1])) for m, per in summary.items()]
         vals = [(m, v) for m, v in vals if v is not None and not math.isnan(v)]
         if not vals:
@@ -105,21 +155,32 @@ def _best(summary: dict, cols, directions) -> dict[tuple[str, str], str]:
 def _fmt(v: Optional[float], digits: int = 4) -> str:
     if v is None:
         return '–'
+    if isinstance(v, int):  # an image count
+        return str(v)
     if math.isnan(v):
         return 'nan'
     return f'{v:.{digits}f}' if abs(v) < 1000 else f'{v:.1f}'
 
 
-def format_tables(summary: dict, directions: dict[str, str],
-                  conventions: dict[str, str]) -> dict[str, str]:
-    """Markdown, LaTeX and CSV renderings of the summary."""
+def _with_counts(summary: dict, counts: dict) -> dict:
+    """The summary with each dataset's image count ``N`` as its first column."""
+    return {m: {d: {'N': counts.get(m, {}).get(d, {}).get('N', 0), **values}
+                for d, values in per.items()} for m, per in summary.items()}
+
+
+def format_tables(summary: dict, directions: dict[str, str], conventions: dict[str, str],
+                  counts: Optional[dict] = None, notes: Sequence[str] = ()) -> dict[str, str]:
+    """Markdown, LaTeX and CSV renderings of the summary; ``counts`` (of
+    :func:`count_images`) adds a column ``N`` per dataset, ``notes`` go under the tables."""
+    if counts is not None:
+        summary = _with_counts(summary, counts)
     cols = _columns(summary)
     best = _best(summary, cols, directions)
     multi = len({d for d, _ in cols}) > 1
     head = [f'{d} {k}{directions.get(k, "")}' if multi else f'{k}{directions.get(k, "")}'
             for d, k in cols]
     footnotes = [f'{k}: {conventions[k]}' for k in dict.fromkeys(k for _, k in cols)
-                 if k in conventions]
+                 if k in conventions] + list(notes)
 
     md = ['| method | ' + ' | '.join(head) + ' |', '|---|' + '---:|' * len(cols)]
     tex_rows = []
@@ -170,10 +231,11 @@ def _write_new(path: str, text: str) -> None:
 
 
 def write_tables(out_dir: str, summary: dict, directions: dict[str, str],
-                 conventions: dict[str, str]) -> dict[str, str]:
+                 conventions: dict[str, str], counts: Optional[dict] = None,
+                 notes: Sequence[str] = ()) -> dict[str, str]:
     """Write ``table.{md,tex,csv}`` into ``out_dir``; returns their paths and the Markdown."""
     os.makedirs(out_dir, exist_ok=True)
-    tables = format_tables(summary, directions, conventions)
+    tables = format_tables(summary, directions, conventions, counts, notes)
     paths = {}
     for ext, text in tables.items():
         paths[f'table_{ext}'] = osp.join(out_dir, f'table.{ext}')
@@ -184,8 +246,13 @@ def write_tables(out_dir: str, summary: dict, directions: dict[str, str],
 
 def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
                      conventions: dict[str, str], directions: dict[str, str],
-                     main_method: Optional[str] = None) -> dict[str, str]:
-    """Write the five benchmark files into ``run_dir``; returns their paths and the Markdown."""
+                     main_method: Optional[str] = None, notes: Sequence[str] = (),
+                     dropped: Sequence[dict] = ()) -> dict[str, str]:
+    """Write the five benchmark files into ``run_dir``; returns their paths and the Markdown.
+
+    ``notes`` (e.g. a checkpoint loaded non-strictly) go under the tables and into the meta;
+    ``dropped`` lists the images left out (``dict(dataset, image, reason, ...)``).
+    """
     os.makedirs(run_dir, exist_ok=True)
     image_rows = [r for r in rows if r['image'] != DATASET_LEVEL]
     keys = list(dict.fromkeys(k for r in image_rows for k in r if k not in ID_COLUMNS))
@@ -199,13 +266,22 @@ def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
     _write_new(paths['per_image'], buf.getvalue())
     summary = summarise(rows)
     main = main_method if main_method in summary else next(iter(summary), None)
+    counts = count_images(rows)
+    count_notes = _count_notes(counts)
+    notes = list(notes) + count_notes + ([_dropped_note(dropped)] if dropped else [])
     payload = {
-        'meta': dict(meta, conventions=conventions, directions=directions),
+        'meta': dict(meta, conventions=conventions, directions=directions,
+                     **({'notes': notes} if notes else {})),
         'results': summary.get(main, {}) if main else {},
         'results_by_method': summary,
+        'image_counts': counts,
     }
+    if dropped:
+        payload['dropped'] = [dict(d) for d in dropped]
     _write_new(paths['summary'], json.dumps(_json_safe(payload), indent=2, ensure_ascii=False))
-    paths.update(write_tables(run_dir, summary, directions, conventions))
+    incomplete = bool(dropped or count_notes)
+    paths.update(write_tables(run_dir, summary, directions, conventions,
+                              counts if incomplete else None, notes))
     return paths
 
 

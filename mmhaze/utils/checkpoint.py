@@ -20,10 +20,12 @@ import os.path as osp
 import pickle
 import warnings
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
+
+from .errors import UserError
 
 UNSAFE_LOAD_ENV = 'MMHAZE_UNSAFE_LOAD'
 HISTORY_BUFFER_TAG = '__mmhaze_history_buffer__'
@@ -32,7 +34,7 @@ _PLAIN_TYPES = (str, int, float, bool, bytes, type(None), complex, torch.Tensor,
                 torch.dtype, torch.device)
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
+class UnsafeCheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint holds objects that ``torch.load(weights_only=True)`` refuses."""
 
 
@@ -176,3 +178,95 @@ def load_pretrained_network(module: torch.nn.Module, init_cfg: dict, where: str)
         raise KeyError(f'{where}: {checkpoint} does not fit {type(module).__name__}: missing '
                        f'[{_short(list(missing))}], unexpected [{_short(list(unexpected))}] '
                        "(set strict=False to load what fits)")
+
+
+class CheckpointMismatchError(UserError, RuntimeError):
+    """A checkpoint whose weights do not fit the model they are loaded into."""
+
+
+_EXAMPLES = 3  # weight names quoted per kind of mismatch
+
+
+def read_state_dict(filename: str) -> dict:
+    """The model weights of a checkpoint (its ``state_dict``, or the file itself when it is a
+    bare state dict), read safely, with a DDP ``module.`` prefix removed."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    ckpt = _load_checkpoint(filename, map_location='cpu')  # the safe loader for local files
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise CheckpointMismatchError(f'{filename} holds no state dict of tensors (neither a '
+                                      "'state_dict' entry nor a bare state dict)")
+    return OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                       for k, v in state.items())
+
+
+def _names(keys: list, total: int, what: str) -> str:
+    shown = ', '.join(repr(k) for k in keys[:_EXAMPLES])
+    return f'{len(keys)} of {total} {what} (e.g. {shown})'
+
+
+def upgraded_state_dict(model: torch.nn.Module, state: dict) -> dict:
+    """``state`` with keys of an older layout renamed as the model loads them (a model with
+    ``upgrade_state_dict``, e.g. IASSF's checkpoints from before the model layer)."""
+    upgrade = getattr(model, 'upgrade_state_dict', None)
+    return upgrade(state) if upgrade is not None else state
+
+
+def describe_weight_fit(model: torch.nn.Module, state: dict) -> Optional[str]:
+    """None when ``state`` fits ``model`` exactly, else one sentence saying how it does not:
+    model weights it lacks, weights the model lacks, and weights of another shape."""
+    state = upgraded_state_dict(model, state)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
+                if k in state and state[k].shape != own[k].shape]
+    parts = []
+    if missing:
+        parts.append(_names(missing, len(own), 'model weights are missing from it'))
+    if unexpected:
+        parts.append(_names(unexpected, len(state), 'checkpoint weights are not in the model'))
+    if reshaped:
+        parts.append(f'{len(reshaped)} weights differ in shape (checkpoint vs model: '
+                     + ', '.join(reshaped[:_EXAMPLES]) + ')')
+    return '; '.join(parts) or None
+
+
+def check_weights_fit(model: torch.nn.Module, filename: str, strict: bool = True,
+                      hint: str = '') -> Optional[str]:
+    """Read the weights of ``filename`` and compare them with ``model``'s.
+
+    Raises :class:`CheckpointMismatchError` (one line naming the file, the counts and examples,
+    plus ``hint``) when they do not fit and ``strict``; otherwise returns the description of the
+    misfit (None when they fit), for the caller to report.
+    """
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    misfit = describe_weight_fit(model, read_state_dict(filename))
+    if misfit and strict:
+        raise _mismatch(filename, misfit, hint)
+    return misfit
+
+
+def _mismatch(filename: str, misfit: str, hint: str) -> CheckpointMismatchError:
+    return CheckpointMismatchError(f'{filename} does not fit the model: {misfit}. Is it a '
+                                   f'checkpoint of this config?{hint}')
+
+
+def load_weights(model: torch.nn.Module, filename: str, strict: bool = True,
+                 hint: str = '') -> Optional[str]:
+    """Load the weights of ``filename`` into ``model``: all of them (``strict``; a misfit is
+    one :class:`CheckpointMismatchError`), or those that fit. Returns the misfit, if any."""
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    state = upgraded_state_dict(model, read_state_dict(filename))
+    misfit = describe_weight_fit(model, state)
+    if misfit and strict:
+        raise _mismatch(filename, misfit, hint)
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
+    model.load_state_dict(fitting, strict=not misfit)
+    return misfit

@@ -1,6 +1,7 @@
 """Config errors are one message naming the dotted key, with did-you-mean suggestions."""
 import pytest
 from helpers import BASELINE_CONFIG as BASELINE
+from helpers import DEHAZE_LOSS_KEY
 
 from mmhaze.apis import ConfigError, check_config, load_config
 
@@ -74,6 +75,112 @@ def test_missing_and_broken_config_files(tmp_path):
     bad.write_text("_base_ = ['missing_base.py']\n")
     with pytest.raises(ConfigError, match='cannot read config'):
         load_config(str(bad))
+
+
+# ------------------------------------------------------------------ issue 11, item 6
+def test_cfg_options_keys_must_be_in_the_config(repo_root, tool, tmp_path, capsys):
+    """`--cfg-options trian_cfg.max_iters=2` was ignored and trained 300 iterations."""
+    with pytest.raises(ConfigError) as err:
+        load_config(str(repo_root / BASELINE), {'trian_cfg.max_iters': 2,
+                                                'train_cfg.max_iter': 2,
+                                                'param_scheduler.3.T_max': 3})
+    assert str(err.value) == (
+        'invalid --cfg-options:\n'
+        "  --cfg-options trian_cfg.max_iters: `trian_cfg` is not in the config (did you mean "
+        "'train_cfg'?); to add it on purpose, write +trian_cfg.max_iters=...\n"
+        "  --cfg-options train_cfg.max_iter: `train_cfg.max_iter` is not in the config (did "
+        "you mean 'max_iters'?); to add it on purpose, write +train_cfg.max_iter=...\n"
+        '  --cfg-options param_scheduler.3.T_max: `param_scheduler` has 1 items, no item 3')
+    work = tmp_path / 'work'
+    rc = tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work),
+                             '--cfg-options', 'trian_cfg.max_iters=2'])
+    assert rc == 2 and not work.exists()  # refused before anything ran
+    assert "`trian_cfg` is not in the config (did you mean 'train_cfg'?)" in \
+        capsys.readouterr().err
+    # `+key=value` marks a new key as intended.
+    cfg = load_config(str(repo_root / BASELINE), {'+my_note': 'x', '+model.init_cfg.a': 1,
+                                                  'param_scheduler.0.T_max': 3})
+    assert cfg.my_note == 'x' and cfg.model.init_cfg.a == 1 and cfg.param_scheduler[0].T_max == 3
+
+
+# ------------------------------------------------------------------ issue 11, item 8
+@pytest.mark.parametrize('option, message', [
+    ('+optim_wrapper.optimizer.lrr=0.1',
+     "config key `optim_wrapper.optimizer.lrr`: AdamW has no argument 'lrr' (did you mean "
+     "'lr'?)"),
+    ('+train_dataloader.batchsize=2',
+     "config key `train_dataloader.batchsize`: DataLoader has no argument 'batchsize' (did you "
+     "mean 'batch_size'?)"),
+    ('+randomness.sed=1',
+     "config key `randomness.sed`: Runner.set_randomness has no argument 'sed' (did you mean "
+     "'seed'?)"),
+    ('train_cfg.max_iters=abc',
+     "config key `train_cfg.max_iters`: IterBasedTrainLoop expects int, got 'abc' (str)"),
+    # CheckpointHook takes **kwargs: this passed, trained, and crashed at the first save.
+    ('+default_hooks.checkpoint.intervl=1',
+     "config key `default_hooks.checkpoint.intervl`: FiniteCheckpointHook has no argument "
+     "'intervl' (did you mean 'interval'?)"),
+    ('{loss}.loss_weight=x',
+     "config key `{loss}.loss_weight`: L1Loss expects float, got 'x' (str)"),
+])
+def test_config_errors_are_caught_before_the_runner(option, message, repo_root, tool,
+                                                    tmp_path, capsys):
+    loss = DEHAZE_LOSS_KEY
+    option, message = option.format(loss=loss), message.format(loss=loss)
+    work = tmp_path / 'work'
+    rc = tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work),
+                             '--cfg-options', option])
+    assert rc == 2 and not work.exists()
+    assert capsys.readouterr().err == f'error: invalid config:\n  {message}\n'
+
+
+def test_loops_evaluators_and_kwargs_hooks(demo_cfg):
+    demo_cfg.train_cfg = dict(max_iters=3)  # no type and no by_epoch: mmengine's KeyError
+    demo_cfg.val_cfg = dict(fp16='yes')
+    demo_cfg.test_evaluator = dict(type='FusionMetric', metrics=['EN'])
+    demo_cfg.custom_hooks = [dict(type='EMAHook', momentum=0.1, momentun=2)]
+    with pytest.raises(ConfigError) as err:
+        check_config(demo_cfg)
+    assert str(err.value).splitlines()[1:] == [
+        '  config key `train_cfg`: needs `by_epoch` (True: EpochBasedTrainLoop with max_epochs, '
+        'False: IterBasedTrainLoop with max_iters) or a `type`',
+        "  config key `val_cfg.fp16`: ValLoop expects bool, got 'yes' (str)",
+        "  config key `test_evaluator`: a dict with a `metrics` key is built as an Evaluator, "
+        "not as the metric 'FusionMetric'; write `test_evaluator = [dict(type='FusionMetric', "
+        "metrics=...)]` (a list of metrics)",
+        "  config key `custom_hooks[0].momentun`: EMAHook has no argument 'momentun' (did you "
+        "mean 'momentum'?)"]
+
+
+def test_arguments_of_classes_of_any_scope(demo_cfg, tmp_path, monkeypatch):
+    # A user's module through custom_imports, nested inside an mmhaze model.
+    (tmp_path / 'my_losses.py').write_text(
+        'import torch\n'
+        'from mmhaze.registry import MODELS\n\n\n'
+        '@MODELS.register_module()\n'
+        'class MyLoss(torch.nn.Module):\n'
+        '    def __init__(self, loss_weight: float = 1.0):\n'
+        '        super().__init__()\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = tmp_path / 'custom.py'
+    loss = DEHAZE_LOSS_KEY
+    config.write_text(f"_base_ = [{str(demo_cfg.filename)!r}]\n"
+                      "custom_imports = dict(imports=['my_losses'])\n")
+    cfg = load_config(str(config), {loss: dict(type='MyLoss', los_weight=2.0)})
+    # mmseg parts nested in an mmseg model.
+    cfg.model = dict(type='mmseg.EncoderDecoder', backbone=dict(type='mmseg.ResNetV1c', deph=50),
+                     decode_head=dict(type='mmseg.FCNHead', in_channels=8, channels=8,
+                                      num_classes=2, dropout_rato=0.1))
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert str(err.value).splitlines()[1:] == [
+        "  config key `model.backbone.deph`: ResNetV1c has no argument 'deph' (did you mean "
+        "'depth'?)",
+        "  config key `model.decode_head.dropout_rato`: FCNHead has no argument 'dropout_rato' "
+        "(did you mean 'dropout_ratio'?)"]
+    with pytest.raises(ConfigError, match=rf"`{loss}.los_weight`: MyLoss has no argument "
+                                          r"'los_weight' \(did you mean 'loss_weight'"):
+        check_config(load_config(str(config), {loss: dict(type='MyLoss', los_weight=2.0)}))
 
 
 def test_fusion_model_slots_losses_stages_and_optimizers_are_checked(repo_root):

@@ -128,3 +128,34 @@ def test_benchmark_data_pipeline_reports_a_rate(tree, tool, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith('train pipeline: 6 samples in') and 'samples/s' in line
     assert float(line.split('=')[1].split()[0]) > 0
+
+
+def test_make_hazy_split_names_never_leave_the_output_folder(tree, tool, capsys):
+    """`--out-split ../src` wrote 9 files into SRC and `--out-split /elsewhere/test` overwrote
+    files there, both with exit 0 (issue 11, item 2)."""
+    tree.layout('m3fd', n=2)
+    src = tree.root / 'm3fd'
+    before = tree.snapshot(tree.root)
+    elsewhere = tree.root / 'elsewhere' / 'test' / 'hazy' / '00000.png'
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_bytes(b'mine')
+    make_hazy = tool('dataset_converters/make_hazy')
+    for split in ('../m3fd', str(elsewhere.parents[1]), '..', 'a/b', ''):
+        rc = make_hazy.main([str(src), str(tree.root / 'out'), '--layout', 'm3fd', '--quiet',
+                             '--out-split', split])
+        assert rc == 2, split
+        assert capsys.readouterr().err == (
+            f"error: out_split (--out-split) {split!r} is not a split name: it names one folder "
+            "inside the output folder (no '/', '\\', '.' or '..'), e.g. 'test'\n")
+    assert elsewhere.read_bytes() == b'mine'
+    after = tree.snapshot(tree.root)
+    assert {k: v for k, v in after.items() if not k.startswith('elsewhere')} == before
+    assert not (tree.root / 'out').exists()  # refused before anything was written
+    # The checks run on the final folder: a split folder linking outside DST is refused.
+    dst = tree.root / 'linked'
+    dst.mkdir()
+    (dst / 'test').symlink_to(elsewhere.parents[1])
+    with pytest.raises(ValueError, match=r'split folder .*linked/test resolves to .*elsewhere/test'
+                                         r', outside the output folder'):
+        make_hazy_copy(str(src), str(dst), layout='m3fd', overwrite=True)
+    assert elsewhere.read_bytes() == b'mine'

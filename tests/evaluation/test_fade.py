@@ -7,12 +7,16 @@ import torch
 
 from mmhaze.evaluation.functional.fade import fade, fade_features, load_fade_models, nanvar
 
+FADE_MODELS = ('fade/natural_fogfree_image_features_ps8.mat',
+               'fade/natural_foggy_image_features_ps8.mat')
+
 
 @pytest.fixture(scope='module')
 def models(shared_data):
     return load_fade_models(shared_data / 'fade')
 
 
+@pytest.mark.shared_data(*FADE_MODELS, 'fade/reference_values.csv')
 def test_release_example_images(shared_data, models):
     import cv2
     rows = list(csv.DictReader(open(shared_data / 'fade' / 'reference_values.csv')))
@@ -23,6 +27,7 @@ def test_release_example_images(shared_data, models):
         assert fade(x, models=models).item() == pytest.approx(float(row['FADE']), rel=1e-3)
 
 
+@pytest.mark.shared_data(*FADE_MODELS)
 def test_hazy_renders_score_higher_than_clear(models):
     from mmhaze.datasets.synthetic_scene import render_scene
     hazy, clear = [], []
@@ -73,6 +78,7 @@ def test_nanvar_follows_matlab():
     assert v[0].item() == pytest.approx(2.0) and v[1].item() == 0.0 and math.isnan(v[2].item())
 
 
+@pytest.mark.shared_data(*FADE_MODELS)
 def test_bad_input(tmp_path, models):
     with pytest.raises(ValueError, match='at least 16×16'):
         fade(torch.zeros(1, 3, 12, 40), models=models)

@@ -42,6 +42,7 @@ def tno(shared_data):
     return rows, pairs
 
 
+@pytest.mark.shared_data('tno_anchor')
 def test_tno_anchor_matlab_values(tno):
     rows, pairs = tno
     for row in rows:
@@ -57,6 +58,7 @@ def test_tno_anchor_matlab_values(tno):
         assert 0.015 < drop < 0.035
 
 
+@pytest.mark.shared_data('tno_anchor')
 def test_tno01_other_metrics_regression(tno):
     """TNO 01 values of the independent re-implementation in the reference notes (§5 A1)."""
     a, b, f = tno[1]['01.png']
@@ -69,6 +71,7 @@ def test_tno01_other_metrics_regression(tno):
     assert fusion_ssim(f, a, b).item() == pytest.approx(1.3814, abs=1e-4)
 
 
+@pytest.mark.shared_data('tno_anchor')
 def test_trivial_fusion_and_identities(tno):
     a3, b3, _ = tno[1]['01.png']
     a, b = rgb_to_gray(a3), rgb_to_gray(b3)

@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from mmhaze.evaluation.functional import mutual_information, qcv
-from mmhaze.evaluation.metrics import FusionMetric, SegMetric
+from mmhaze.evaluation.metrics import (
+    FusionMetric,
+    MetricComputeError,
+    MetricInputError,
+    SegMetric,
+)
 
 
 def _sample(img_id='x', size=48, seed=0):
@@ -42,29 +47,59 @@ def test_fusion_metric_values_and_reference_choice():
     assert 'bits' in metric.conventions()['MI'] and metric.directions['Qcv'] == '↓'
 
 
-def test_fusion_metric_bad_input_is_reported_per_image(monkeypatch):
-    import mmhaze.evaluation.metrics.fusion_metric as fm
-    import mmhaze.evaluation.metrics.metric_utils as mu
-    log = []
-    for module in (fm, mu):
-        monkeypatch.setattr(module, 'print_log', lambda msg, **kw: log.append(msg))
+def test_a_failing_image_stops_the_run_naming_the_image_and_the_metric():
+    """An image whose metric raised used to be skipped (or NaN, dropped from the mean) with
+    only a log line (issue 11, item 3)."""
     with pytest.raises(ValueError, match="options.MI.bse.*did you mean 'base'"):
         FusionMetric(options=dict(MI=dict(bse=2)))
     with pytest.raises(ValueError, match='unknown metrics'):
         FusionMetric(metrics=['VIFP'])
     nan_sample = _sample('broken')
     nan_sample['pred_fused']['data'][0, 0, 0] = float('nan')
+    nan_sample['vis_path'] = 'data/vis/broken.png'
     tiny = _sample('tiny', size=16)  # too small for VIF only
     metric = FusionMetric(metrics=['EN', 'VIF'])
-    metric.process({}, [nan_sample, tiny, _sample('good', seed=1)])
+    with pytest.raises(MetricInputError) as err:
+        metric.process({}, [nan_sample])
+    assert str(err.value) == ("FusionMetric: pred_fused of image 'broken' "
+                              '(data/vis/broken.png) holds NaN or inf values')
+    with pytest.raises(MetricComputeError) as err:
+        metric.process({}, [tiny])
+    assert str(err.value).startswith("FusionMetric: VIF failed on image 'tiny': ValueError: ")
+    assert '41×41' in str(err.value)
+    unsized = _sample('unsized')
+    unsized['ir']['data'] = unsized['ir']['data'][:, :40]
+    with pytest.raises(MetricInputError, match=r"image 'unsized' has inputs of different sizes "
+                                               r'\(H×W\): pred_fused 48×48, ir 40×48, vis 48×48'):
+        metric.process({}, [unsized])
+    no_ir = _sample('no_ir')
+    del no_ir['ir']
+    with pytest.raises(MetricInputError, match="FusionMetric: image 'no_ir' has no 'ir' "
+                                               r'\(the IR source\)'):
+        metric.process({}, [no_ir])
+
+
+def test_skip_errors_leaves_images_out_and_says_which(monkeypatch):
+    import mmhaze.evaluation.metrics.base_image_metric as base
+    log = []
+    monkeypatch.setattr(base, 'print_log', lambda msg, **kw: log.append(msg))
+    nan_sample = _sample('broken')
+    nan_sample['pred_fused']['data'][0, 0, 0] = float('nan')
+    good = _sample('good', seed=1)
+    metric = FusionMetric(metrics=['EN', 'VIF'], skip_errors=True, prefix='toy')
+    metric.process({}, [nan_sample, _sample('tiny', size=16), good])
     out = metric.evaluate(3)
-    rows = {r['image']: r for r in metric.per_image_rows}
-    assert math.isnan(rows['broken']['EN']) and math.isnan(rows['tiny']['VIF'])
-    assert math.isfinite(rows['tiny']['EN'])
-    assert out['VIF'] == pytest.approx(rows['good']['VIF'])
-    log = '\n'.join(log)
-    assert "image 'broken': pred_fused holds NaN" in log
-    assert "VIF of image 'tiny' is NaN" in log and '41×41' in log
+    assert [r['image'] for r in metric.per_image_rows] == ['good']
+    assert [(s['image'], s['metric']) for s in metric.skipped] == [
+        ('broken', 'FusionMetric'), ('tiny', 'FusionMetric')]
+    assert metric.skipped[0]['reason'] == ("MetricInputError: FusionMetric: pred_fused of image "
+                                           "'broken' holds NaN or inf values")
+    f, a, b = (_8bit(good[k]['data']) for k in ('pred_fused', 'ir', 'vis'))
+    from mmhaze.evaluation.functional import vif
+    assert out['toy/VIF'] == pytest.approx(vif(f, a, b).item(), rel=1e-12)
+    assert "FusionMetric (skip_errors=True): left out image 'tiny': MetricComputeError" in log[1]
+    from mmhaze.evaluation.benchmark import collect_dropped
+    assert [d['image'] for d in collect_dropped([metric])] == ['broken', 'tiny']
 
 
 def test_seg_metric_miou_through_mmseg():

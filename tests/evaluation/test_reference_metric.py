@@ -63,14 +63,22 @@ def test_metric_reports_model_and_hazy_input_rows():
     assert rows[0]['PSNR_ref'] == pytest.approx(100.0)
 
 
-def test_one_bad_image_does_not_abort_the_run():
+def test_a_missing_reference_is_one_error_or_a_counted_skip():
+    """Without gt_clear the metric used to drop the image, and the table its columns, silently
+    (issue 11, item 3)."""
     clear = torch.rand(3, 16, 16)
-    metric = ReferenceMetric()
-    bad = FusionDataSample(metainfo=dict(img_id='broken'))
+    bad = FusionDataSample(metainfo=dict(img_id='broken', vis_path='hazy/broken.png'))
     bad.pred_dehazed = clear
+    with pytest.raises(KeyError) as err:
+        ReferenceMetric().process({}, [bad.to_dict()])
+    assert str(err.value) == ("ReferenceMetric: image 'broken' (hazy/broken.png) has no "
+                              "'gt_clear' (the reference to compare with: does the dataset "
+                              'provide clear images?)')
+    metric = ReferenceMetric(skip_errors=True)
     metric.process({}, [bad.to_dict(), _sample('ok', clear, clear, clear)])
     res = metric.evaluate(2)
     assert [r['image'] for r in metric.per_image_rows] == ['ok']
+    assert [s['image'] for s in metric.skipped] == ['broken']
     assert res['PSNR_ref'] == pytest.approx(100.0)
     with pytest.raises(ValueError, match='unknown metrics'):
         ReferenceMetric(metrics=['PSNR'])

@@ -2,10 +2,14 @@
 
     python tools/analysis_tools/eval_folder.py --ir IR_DIR --vis VIS_DIR --fused FUSED_DIR \
         [--clear CLEAR_DIR] [--dehazed DEHAZED_DIR] [--metrics EN MI Qabf ...] \
-        [--method NAME] [--dataset NAME] [--options JSON] --work-dir DIR
+        [--method NAME] [--dataset NAME] [--options JSON] [--allow-missing] [--skip-errors] \
+        [--uint16-norm RULE] --work-dir DIR
 
 Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.csv,
-summary.json, table.md, table.tex, table.csv}`` and prints the table.
+summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
+partners, images of different sizes, or a metric failing on an image stop the run with one line
+naming the files (or the image and the metric); ``--allow-missing`` / ``--skip-errors`` leave
+such images out instead, and the tables count them (column ``N``).
 """
 import argparse
 import json
@@ -28,19 +32,36 @@ def parse_args(argv=None):
     parser.add_argument('--dataset', default='folder', help='dataset name in the tables')
     parser.add_argument('--options', type=json.loads, default=None,
                         help='per-metric conventions as JSON, e.g. \'{"MI": {"base": 2.718}}\'')
+    parser.add_argument('--allow-missing', action='store_true',
+                        help='leave out (and count) images that lack a partner file')
+    parser.add_argument('--skip-errors', action='store_true',
+                        help='leave out (and count) images of different sizes or on which a '
+                             'metric fails')
+    parser.add_argument('--uint16-norm', default='percentile',
+                        help='rule for 16-bit IR images, as the datasets\' uint16_norm: '
+                             'percentile (default), minmax or full')
     parser.add_argument('--work-dir', required=True, help='the run folder goes in here')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmhaze.apis import ConfigError
+    from mmhaze.utils import report_user_errors
+    return report_user_errors(lambda: run_eval_folder(args))
+
+
+def run_eval_folder(args) -> int:
     from mmhaze.apis.testing import evaluate_folders
+    from mmhaze.utils import UserError
     try:
         paths = evaluate_folders(args.ir, args.vis, args.fused, args.work_dir, clear=args.clear,
                                  dehazed=args.dehazed, metrics=args.metrics, method=args.method,
-                                 dataset=args.dataset, options=args.options)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+                                 dataset=args.dataset, options=args.options,
+                                 allow_missing=args.allow_missing, skip_errors=args.skip_errors,
+                                 uint16_norm=args.uint16_norm)
+    except (ValueError, FileNotFoundError) as err:  # metric options, parameter files
+        if isinstance(err, UserError):
+            raise
         print(f'error: {err}', file=sys.stderr)
         return 2
     print(f'\nResults ({paths["run_dir"]}):\n')

@@ -23,7 +23,8 @@ def parse_args(argv=None):
     parser.add_argument('--splits', nargs='+', default=None,
                         help="source splits (default: all the layout's splits)")
     parser.add_argument('--out-split', default='test',
-                        help='output split name for sources without splits (default: test)')
+                        help='output split name for sources without splits: one folder name '
+                             'inside DST, not a path (default: test)')
     parser.add_argument('--preset', default='iassf_dense',
                         help="haze preset: iassf_dense, depth, uniform (default: iassf_dense)")
     parser.add_argument('--seed', type=int, default=0, help='haze seed (default: 0)')

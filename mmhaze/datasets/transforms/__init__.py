@@ -9,10 +9,10 @@ from .augmentation import (
 )
 from .formatting import PackFusionInputs, image_to_tensor
 from .haze import SynthesizeHaze
-from .loading import ImageReadError, LoadFusionImages
+from .loading import ImageFormatError, ImageReadError, LoadFusionImages
 
 __all__ = [
-    'PackFusionInputs', 'image_to_tensor', 'LoadFusionImages', 'ImageReadError',
+    'PackFusionInputs', 'image_to_tensor', 'LoadFusionImages', 'ImageReadError', 'ImageFormatError',
     'PairedTransform', 'PairedRandomCrop', 'PairedRandomFlip', 'PairedRandomRot90',
     'PadToMultiple', 'ResizeToMultiple', 'RandomCropUnpaired', 'SynthesizeHaze'
 ]

@@ -17,6 +17,8 @@ from mmcv.transforms.utils import cache_randomness
 
 from mmhaze.registry import TRANSFORMS
 
+from .loading import ImageFormatError
+
 IMAGE_KEYS = ('vis', 'ir', 'gt_clear', 'depth', 'transmission')
 LABEL_KEYS = ('gt_sem_seg',)
 LABEL_PAD = 255  # the ignore index
@@ -111,9 +113,9 @@ class PairedRandomCrop(PairedTransform):
         h, w = self.shape(results)
         if h < ch or w < cw:
             if not self.pad_if_needed:
-                raise ValueError(f'{results.get("vis_path", "image")}: {w}×{h} is smaller than '
-                                 f'crop_size {cw}×{ch}; use PairedRandomCrop(pad_if_needed=True) '
-                                 'or a smaller crop_size')
+                raise ImageFormatError(
+                    f'{results.get("vis_path", "image")}: {w}×{h} is smaller than crop_size '
+                    f'{cw}×{ch}; use PairedRandomCrop(pad_if_needed=True) or a smaller crop_size')
             pad_pair(self, results, ch, cw)
             h, w = self.shape(results)
         y0, x0 = self._offset(h, w)

@@ -13,12 +13,18 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmhaze.registry import TRANSFORMS
+from mmhaze.utils.errors import UserError
 
 UINT16_RULES = ('full', 'minmax', 'percentile', 'fixed', 'bits')
 
 
-class ImageReadError(OSError):
+class ImageReadError(UserError, OSError):
     """A file that is missing, empty, truncated or not an image; the message names it."""
+
+
+class ImageFormatError(UserError, ValueError):
+    """An image that reads but cannot be used as it is (transparency, channels, bit depth, a
+    size that differs from its partner's, bad labels); the message names the file(s)."""
 
 
 def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
@@ -29,7 +35,7 @@ def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
     except OSError as err:
         raise ImageReadError(f'cannot read {path}: {err}') from None
     if not data:
-        raise ImageReadError(f'empty file: {path}')
+        raise ImageReadError(f'empty file (0 bytes): {path}; re-export it or remove the pair')
     return data
 
 
@@ -38,12 +44,14 @@ def decode_image(data: bytes, path: str) -> np.ndarray:
     ext = osp.splitext(path)[1].lower()
     if ext in ('.jpg', '.jpeg') and b'\xff\xd9' not in data[-1024:]:
         # Older OpenCV decodes a cut-off JPEG silently into a grey-bottomed image.
-        raise ImageReadError(f'truncated JPEG (no end-of-image marker): {path}')
+        raise ImageReadError(f'truncated JPEG (no end-of-image marker): {path}; re-export it or '
+                             'remove the pair')
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None and ext in ('.tif', '.tiff'):
         img = _decode_tiff_fallback(data)
     if img is None:
-        raise ImageReadError(f'cannot decode {path}: truncated, corrupt or not an image')
+        raise ImageReadError(f'cannot decode {path}: truncated, corrupt or not an image; '
+                             're-export it or remove the pair')
     return img
 
 
@@ -66,8 +74,9 @@ def drop_alpha(img: np.ndarray, path: str) -> np.ndarray:
     alpha = img[..., 3]
     opaque = np.iinfo(img.dtype).max if img.dtype.kind == 'u' else 1.0
     if not np.all(alpha == opaque):
-        raise ValueError(f'{path} has transparent pixels (4-channel image with alpha); '
-                         'composite it onto a background or save it without alpha')
+        raise ImageFormatError(
+            f'{path} has transparent pixels (4-channel image with alpha); '
+            'composite it onto a background or save it without alpha')
     warnings.warn(f'{path}: 4-channel image with an opaque alpha channel; the alpha channel '
                   'is dropped')
     return img[..., :3]
@@ -82,8 +91,9 @@ def normalize_uint16(img: np.ndarray, rule: Mapping, path: str) -> np.ndarray:
     elif mode == 'bits':
         hi = float(2 ** int(rule['bits']) - 1)
         if x.max() > hi:
-            raise ValueError(f'{path}: value {int(x.max())} exceeds {int(rule["bits"])} bits '
-                             '(uint16_norm.bits)')
+            raise ImageFormatError(
+                f'{path}: value {int(x.max())} exceeds {int(rule["bits"])} bits '
+                '(uint16_norm.bits)')
         lo = 0.0
     elif mode == 'fixed':
         lo, hi = float(rule['low']), float(rule['high'])
@@ -121,10 +131,11 @@ def to_unit_float(img: np.ndarray, path: str) -> np.ndarray:
         return img.astype(np.float32) / 65535.0
     if img.dtype.kind == 'f':
         if img.size and (np.nanmin(img) < 0 or np.nanmax(img) > 1):
-            raise ValueError(f'{path}: float image outside [0, 1] '
-                             f'([{np.nanmin(img):.3g}, {np.nanmax(img):.3g}])')
+            raise ImageFormatError(
+                f'{path}: float image outside [0, 1] '
+                f'([{np.nanmin(img):.3g}, {np.nanmax(img):.3g}])')
         return img.astype(np.float32)
-    raise ValueError(f'{path}: unsupported pixel type {img.dtype}')
+    raise ImageFormatError(f'{path}: unsupported pixel type {img.dtype}')
 
 
 @TRANSFORMS.register_module()
@@ -179,8 +190,9 @@ class LoadFusionImages(BaseTransform):
         if img.ndim == 3 and img.shape[2] == 1:
             img = img[..., 0]
         if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
-            raise ValueError(f'{path}: expected a 1-, 3- or 4-channel image, got shape '
-                             f'{img.shape}')
+            raise ImageFormatError(
+                f'{path}: expected a 1-, 3- or 4-channel image, got shape '
+                f'{img.shape}')
         return img
 
     def load_colour(self, path: str) -> np.ndarray:
@@ -217,18 +229,20 @@ class LoadFusionImages(BaseTransform):
         if seg.ndim == 3:
             if not (np.array_equal(seg[..., 0], seg[..., 1])
                     and np.array_equal(seg[..., 0], seg[..., 2])):
-                raise ValueError(f'{path}: a colour label image; labels must be one channel of '
-                                 'class ids')
+                raise ImageFormatError(
+                    f'{path}: a colour label image; labels must be one channel of '
+                    'class ids')
             seg = seg[..., 0]
         if seg.dtype.kind not in 'ui':
-            raise ValueError(f'{path}: labels must be integers, got {seg.dtype}')
+            raise ImageFormatError(f'{path}: labels must be integers, got {seg.dtype}')
         num_classes = results.get('seg_num_classes')
         if self.check_labels and num_classes:
             ignore = results.get('seg_ignore_index', 255)
             bad = np.unique(seg[(seg >= num_classes) & (seg != ignore)])
             if bad.size:
-                raise ValueError(f'{path}: label ids {bad[:10].tolist()} are out of range for '
-                                 f'{num_classes} classes (ignore index {ignore})')
+                raise ImageFormatError(
+                    f'{path}: label ids {bad[:10].tolist()} are out of range for '
+                    f'{num_classes} classes (ignore index {ignore})')
         return seg
 
     def load_depth(self, path: str) -> np.ndarray:
@@ -244,7 +258,7 @@ class LoadFusionImages(BaseTransform):
         if depth.ndim == 3:
             depth = depth[..., 0]
         if depth.ndim != 2:
-            raise ValueError(f'{path}: a depth map must be H×W, got shape {depth.shape}')
+            raise ImageFormatError(f'{path}: a depth map must be H×W, got shape {depth.shape}')
         return depth * self.depth_scale
 
     # ------------------------------------------------------------------ the transform
@@ -276,9 +290,10 @@ class LoadFusionImages(BaseTransform):
         for key, path_key in (('ir', 'ir_path'), ('gt_clear', 'gt_clear_path'),
                               ('gt_sem_seg', 'seg_path'), ('depth', 'depth_path')):
             if key in results and results[key].shape[:2] != shape:
-                raise ValueError(
+                raise ImageFormatError(
                     f'pair sizes differ: vis {shape[1]}×{shape[0]} ({vis_path}) vs {key} '
-                    f'{results[key].shape[1]}×{results[key].shape[0]} ({results[path_key]})')
+                    f'{results[key].shape[1]}×{results[key].shape[0]} ({results[path_key]}); '
+                    'the images of a pair must be pixel-registered: fix or remove the pair')
         results['img_shape'] = shape
         results['ori_shape'] = shape
         return results
@@ -288,5 +303,5 @@ class LoadFusionImages(BaseTransform):
                 f'vis_is_clear={self.vis_is_clear}, uint16_norm={self.uint16_rule})')
 
 
-__all__ = ['LoadFusionImages', 'ImageReadError', 'decode_image', 'read_bytes',
+__all__ = ['LoadFusionImages', 'ImageReadError', 'ImageFormatError', 'decode_image', 'read_bytes',
            'normalize_uint16', 'to_unit_float']

@@ -1,12 +1,12 @@
 """Writes test predictions as PNGs and, optionally, visual grids."""
 from __future__ import annotations
 
-import os
 import os.path as osp
 from collections.abc import Sequence
 from typing import Optional
 
 import cv2
+import numpy as np
 from mmengine.hooks import Hook
 
 from mmhaze.registry import HOOKS
@@ -24,13 +24,16 @@ def sample_stem(sample) -> str:
     raise KeyError('the data sample has neither img_id nor vis_path to name its file by')
 
 
-def write_png(path: str, rgb) -> None:
-    """Write an H×W×3 RGB uint8 array; refuses to replace an existing file."""
-    if osp.exists(path):
+def write_png(path: str, rgb, overwrite: bool = False) -> None:
+    """Write an H×W×3 RGB uint8 array atomically; an existing file is replaced only when
+    ``overwrite`` (and then never left half-written)."""
+    from mmhaze.utils.fileio import atomic_write_bytes
+    if osp.exists(path) and not overwrite:
         raise FileExistsError(f'{path} already exists; mmhaze never overwrites results')
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, rgb[..., ::-1]):
-        raise OSError(f'could not write {path}')
+    ok, data = cv2.imencode('.png', np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise OSError(f'could not encode {path} as PNG')
+    atomic_write_bytes(data.tobytes(), path)
 
 
 @HOOKS.register_module()

@@ -15,6 +15,8 @@ from mmengine.logging import print_log
 MODEL_ROW = 'model'
 # Dataset column of samples from a dataset without a name (no log-key prefix then).
 UNNAMED_DATASET = 'default'
+# Row label of an image left out with ``skip_errors=True`` (kept apart from the values).
+SKIPPED_ROW = '__skipped__'
 
 
 class BaseImageMetric(BaseMetric):
@@ -25,8 +27,11 @@ class BaseImageMetric(BaseMetric):
     side). Per-image rows survive in :attr:`per_image_rows` after evaluation (rank 0), which
     ``tools/test.py`` writes to ``per_image.csv``.
 
-    A sample whose evaluation raises is reported by its image id and skipped, never aborting the
-    whole run; NaN values are kept in the CSV and left out of the means (with a warning).
+    A sample whose evaluation raises stops the run with one error naming the image and the
+    metric key. With ``skip_errors=True`` the sample is left out instead, logged, and listed in
+    :attr:`skipped` (and by ``tools/test.py`` in ``summary.json`` and the tables' ``N``). NaN
+    values a metric returns are kept in the CSV and left out of the means (with a warning; the
+    tables count them).
     """
 
     #: direction of each key: '↑' higher is better, '↓' lower is better
@@ -35,11 +40,14 @@ class BaseImageMetric(BaseMetric):
     default_prefix: Optional[str] = ''
 
     def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 dataset_name: Optional[str] = None):
+                 dataset_name: Optional[str] = None, skip_errors: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.user_prefix = prefix
         self.dataset_name = dataset_name
+        self.skip_errors = skip_errors
         self.per_image_rows: list[dict] = []
+        #: images left out with ``skip_errors=True``: ``dict(dataset, image, metric, reason)``
+        self.skipped: list[dict] = []
 
     @property
     def dataset_name(self) -> Optional[str]:
@@ -68,9 +76,15 @@ class BaseImageMetric(BaseMetric):
             dataset = self.dataset_name or sample.get('dataset_name') or UNNAMED_DATASET
             try:
                 per_row = self.evaluate_sample(sample)
-            except Exception as err:  # one bad image must not abort the run
-                print_log(f'{type(self).__name__}: skipped image {image!r}: {err}',
-                          logger='current', level=40)
+            except Exception as err:
+                if not self.skip_errors:
+                    raise
+                reason = f'{type(err).__name__}: {err}'
+                print_log(f'{type(self).__name__} (skip_errors=True): left out image {image!r}: '
+                          f'{reason}', logger='current', level=30)
+                # Kept among the results so that every process's skips reach rank 0.
+                self.results.append([dict(dataset=dataset, method=SKIPPED_ROW, image=image,
+                                          metric=type(self).__name__, reason=reason)])
                 continue
             # One entry per sample: mmengine truncates the collected results to the dataset size.
             self.results.append([dict(dataset=dataset, method=row, image=image,
@@ -79,6 +93,9 @@ class BaseImageMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         results = [row for sample_rows in results for row in sample_rows]
+        self.skipped = [{k: v for k, v in r.items() if k != 'method'} for r in results
+                        if r['method'] == SKIPPED_ROW]
+        results = [r for r in results if r['method'] != SKIPPED_ROW]
         self.per_image_rows = results
         if not self.user_prefix:  # log keys named by the dataset, as the tables are
             names = {row['dataset'] for row in results} - {UNNAMED_DATASET}

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Optional
 
 import torch
-from mmengine.logging import print_log
 
 from mmhaze.registry import METRICS
 
@@ -15,10 +14,10 @@ from .base_image_metric import MODEL_ROW, BaseImageMetric
 from .metric_utils import (
     check_finite,
     check_options,
+    check_same_size,
     effective_options,
+    metric_value,
     required_image,
-    safe_value,
-    sample_name,
     to_8bit_scale,
 )
 
@@ -88,6 +87,8 @@ class FusionMetric(BaseImageMetric):
             (default: a ``prefix`` the user sets, else the dataset's ``dataset_name``).
         include_average: also score the plain average of the input ``vis`` (hazy) and IR as a
             row of its own (:data:`AVERAGE_ROW`): the trivial fusion a model must beat.
+        skip_errors: leave out (and log, and count) an image whose evaluation fails instead of
+            stopping the run with its path and the metric key.
         dtype: the precision of the per-pixel math: ``'float32'`` (default, the fast path;
             sums are float64; within the float32 tolerances of docs/metrics.md) or
             ``'float64'`` (equal to the NumPy reference within 1e-9 relative).
@@ -100,8 +101,10 @@ class FusionMetric(BaseImageMetric):
                  color: str = 'gray', gray_weights: str = 'matlab',
                  options: Optional[dict] = None, include_average: bool = False,
                  dtype: str = 'float32', collect_device: str = 'cpu',
-                 prefix: Optional[str] = None, dataset_name: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name)
+                 prefix: Optional[str] = None, dataset_name: Optional[str] = None,
+                 skip_errors: bool = False):
+        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
+                         skip_errors=skip_errors)
         unknown = [m for m in metrics if m not in FUSION_FUNCTIONS]
         if unknown:
             raise ValueError(f'FusionMetric: unknown metrics {unknown}; choose from '
@@ -118,38 +121,39 @@ class FusionMetric(BaseImageMetric):
         self.dtype = getattr(torch, dtype)
 
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
-        name = sample_name(sample)
-        pred = required_image(sample, self.pred_key, 'the evaluated prediction')
+        owner = 'FusionMetric'
+        pred = required_image(sample, self.pred_key, 'the evaluated prediction', owner)
         needs_sources = any(k not in SOURCE_FREE_KEYS for k in self.metrics)
-        ir = required_image(sample, self.ir_key, 'the IR source') if needs_sources else None
-        vis = required_image(sample, self.vis_key, 'the visible source') if needs_sources else None
-        try:
-            check_finite(pred, self.pred_key)
-        except ValueError as err:
-            print_log(f'FusionMetric: image {name!r}: {err}; its metrics are NaN',
-                      logger='current', level=30)
-            return {MODEL_ROW: {k: float('nan') for k in self.metrics}}
-        a = self._prepare(ir) if needs_sources else None
-        b = self._prepare(vis) if needs_sources else None
-        rows = {MODEL_ROW: self._score(self._prepare(pred), a, b, name)}
+        images = {self.pred_key: pred}
+        if needs_sources:
+            images[self.ir_key] = required_image(sample, self.ir_key, 'the IR source', owner)
+            images[self.vis_key] = required_image(sample, self.vis_key, 'the visible source',
+                                                  owner)
         if self.include_average:
-            hazy = required_image(sample, 'vis', 'the hazy input')
-            ir_in = required_image(sample, self.ir_key, 'the IR source')
+            images['vis'] = required_image(sample, 'vis', 'the hazy input', owner)
+            images[self.ir_key] = required_image(sample, self.ir_key, 'the IR source', owner)
+        check_same_size(images, sample, owner)
+        check_finite(pred, self.pred_key, sample, owner)
+        a = self._prepare(images[self.ir_key]) if needs_sources else None
+        b = self._prepare(images[self.vis_key]) if needs_sources else None
+        rows = {MODEL_ROW: self._score(self._prepare(pred), a, b, sample)}
+        if self.include_average:
+            hazy, ir_in = images['vis'], images[self.ir_key]
             average = (hazy + ir_in.expand_as(hazy)) / 2  # 1-channel IR broadcast over RGB
-            rows[AVERAGE_ROW] = self._score(self._prepare(average), a, b, name)
+            rows[AVERAGE_ROW] = self._score(self._prepare(average), a, b, sample)
         return rows
 
     def _prepare(self, image: torch.Tensor) -> torch.Tensor:
         return to_8bit_scale(image).to(self.dtype)
 
-    def _score(self, f, a, b, name: str) -> dict[str, float]:
+    def _score(self, f, a, b, sample: dict) -> dict[str, float]:
         common = dict(color=self.color, gray_weights=self.gray_weights)
         values = {}
         for key in self.metrics:
             fn, opts = FUSION_FUNCTIONS[key], {**common, **self.options.get(key, {})}
             args = (f,) if key in SOURCE_FREE_KEYS else (f, a, b)
-            values[key] = safe_value(key, name, 'FusionMetric',
-                                     lambda fn=fn, args=args, opts=opts: fn(*args, **opts))
+            values[key] = metric_value(key, sample, 'FusionMetric',
+                                       lambda fn=fn, args=args, opts=opts: fn(*args, **opts))
         return values
 
     def conventions(self) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""What the metric wrappers share: 8-bit views of data-sample images, option checks, and
-per-metric error isolation (one failing metric or image never aborts a run)."""
+"""What the metric wrappers share: 8-bit views of data-sample images, option checks, and the
+errors that stop a run on a bad image (naming the image and the metric key); the metrics'
+``skip_errors=True`` turns them into logged, counted skips instead."""
 from __future__ import annotations
 
 import difflib
@@ -8,9 +9,21 @@ from collections.abc import Callable, Mapping
 from typing import Optional
 
 import torch
-from mmengine.logging import print_log
+
+from mmhaze.utils.errors import UserError
 
 from .base_image_metric import sample_image
+
+
+class MetricInputError(UserError, KeyError):
+    """An input a metric needs is absent, of another size, or holds NaN/inf."""
+
+    def __str__(self) -> str:  # a message, not KeyError's quoted key
+        return str(self.args[0]) if self.args else ''
+
+
+class MetricComputeError(UserError, ValueError):
+    """A metric function raised on an image."""
 
 
 def to_8bit_scale(x: torch.Tensor) -> torch.Tensor:
@@ -22,20 +35,38 @@ def to_8bit_scale(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x.detach().float().clamp(0, 1) * 255.0).double()[None]
 
 
-def required_image(sample: dict, key: str, what: str) -> torch.Tensor:
+def sample_name(sample: dict) -> str:
+    return str(sample.get('img_id') or sample.get('vis_path') or '?')
+
+
+def sample_label(sample: dict) -> str:
+    """How errors name an image: its id and, when known, the visible file's path."""
+    path = sample.get('vis_path')
+    name = sample_name(sample)
+    return f'{name!r} ({path})' if path and str(path) != name else repr(name)
+
+
+def required_image(sample: dict, key: str, what: str, owner: str) -> torch.Tensor:
+    """The image ``key`` of the sample, or one error saying it is absent."""
     image = sample_image(sample, key)
     if image is None:
-        raise KeyError(f'the data sample has no {key!r} ({what})')
+        raise MetricInputError(f'{owner}: image {sample_label(sample)} has no {key!r} ({what})')
     return image
 
 
-def check_finite(image: torch.Tensor, key: str) -> None:
+def check_finite(image: torch.Tensor, key: str, sample: dict, owner: str) -> None:
     if not bool(torch.isfinite(image).all()):
-        raise ValueError(f'{key} holds NaN or inf values')
+        raise MetricInputError(f'{owner}: {key} of image {sample_label(sample)} holds NaN or '
+                               'inf values')
 
 
-def sample_name(sample: dict) -> str:
-    return str(sample.get('img_id') or sample.get('vis_path') or '?')
+def check_same_size(images: Mapping[str, torch.Tensor], sample: dict, owner: str) -> None:
+    """All images of a sample must be H×W alike (the metrics compare them pixel by pixel)."""
+    sizes = {key: tuple(image.shape[-2:]) for key, image in images.items()}
+    if len(set(sizes.values())) > 1:
+        listed = ', '.join(f'{k} {h}×{w}' for k, (h, w) in sizes.items())
+        raise MetricInputError(f'{owner}: image {sample_label(sample)} has inputs of different '
+                               f'sizes (H×W): {listed}')
 
 
 def check_options(options: Optional[Mapping], functions: Mapping[str, Callable],
@@ -65,12 +96,13 @@ def effective_options(function: Callable, options: Mapping) -> dict:
     return out
 
 
-def safe_value(metric: str, image: str, owner: str, compute: Callable[[], torch.Tensor]
-               ) -> float:
-    """``float(compute()[0])``, or NaN with a logged warning naming the image and the metric."""
+def metric_value(metric: str, sample: dict, owner: str,
+                 compute: Callable[[], torch.Tensor]) -> float:
+    """``float(compute()[0])``; an exception becomes one error naming the image and the key."""
     try:
         return float(compute()[0])
-    except Exception as err:  # a bad image must not abort the whole evaluation
-        print_log(f'{owner}: {metric} of image {image!r} is NaN: {type(err).__name__}: {err}',
-                  logger='current', level=30)
-        return float('nan')
+    except UserError:
+        raise
+    except Exception as err:
+        raise MetricComputeError(f'{owner}: {metric} failed on image {sample_label(sample)}: '
+                                 f'{type(err).__name__}: {err}') from err

@@ -5,8 +5,6 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Optional
 
-from mmengine.logging import print_log
-
 from mmhaze.registry import METRICS
 
 from ..functional.fade import fade, load_fade_models
@@ -18,7 +16,7 @@ from ..functional.no_reference import (
     perceptual_index,
 )
 from .base_image_metric import MODEL_ROW, BaseImageMetric
-from .metric_utils import check_finite, required_image, safe_value, sample_name, to_8bit_scale
+from .metric_utils import check_finite, metric_value, required_image, to_8bit_scale
 from .reference_metric import INPUT_ROW
 
 NO_REFERENCE_KEYS = ('NIQE', 'PI', 'FADE')
@@ -40,6 +38,8 @@ class NoReferenceMetric(BaseImageMetric):
         niqe_color_space: pyiqa's gray conversion for NIQE (``'yiq'`` = rgb2gray weights).
         fade_model_dir: folder of the two FADE ``*_ps8.mat`` files (default
             ``$MMHAZE_SHARED_DATA/fade``).
+        skip_errors: leave out (and log, and count) an image whose evaluation fails (e.g. one
+            smaller than NIQE's 192×192) instead of stopping the run.
     """
 
     directions = {k: '↓' for k in NO_REFERENCE_KEYS}
@@ -48,8 +48,10 @@ class NoReferenceMetric(BaseImageMetric):
                  include_input: bool = False, niqe_model_path: Optional[str] = None,
                  nrqm_model_path: Optional[str] = None, niqe_color_space: str = 'yiq',
                  fade_model_dir: Optional[str] = None, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None, dataset_name: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name)
+                 prefix: Optional[str] = None, dataset_name: Optional[str] = None,
+                 skip_errors: bool = False):
+        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
+                         skip_errors=skip_errors)
         unknown = [m for m in metrics if m not in NO_REFERENCE_KEYS]
         if unknown:
             raise ValueError(f'NoReferenceMetric: unknown metrics {unknown}; choose from '
@@ -70,24 +72,17 @@ class NoReferenceMetric(BaseImageMetric):
                 fade_model_dir = str(shared_data_dir() / 'fade')
             self._functions['FADE'] = partial(fade, models=load_fade_models(fade_model_dir))
 
-    def _score(self, image, name: str, key: str) -> dict[str, float]:
-        try:
-            check_finite(image, key)
-        except ValueError as err:
-            print_log(f'NoReferenceMetric: image {name!r}: {err}; its metrics are NaN',
-                      logger='current', level=30)
-            return {k: float('nan') for k in self.metrics}
+    def _score(self, sample: dict, key: str, what: str) -> dict[str, float]:
+        image = required_image(sample, key, what, 'NoReferenceMetric')
+        check_finite(image, key, sample, 'NoReferenceMetric')
         x = to_8bit_scale(image)
-        return {k: safe_value(k, name, 'NoReferenceMetric',
-                              lambda k=k: self._functions[k](x)) for k in self.metrics}
+        return {k: metric_value(k, sample, 'NoReferenceMetric',
+                                lambda k=k: self._functions[k](x)) for k in self.metrics}
 
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
-        name = sample_name(sample)
-        rows = {MODEL_ROW: self._score(required_image(sample, self.pred_key, 'the prediction'),
-                                       name, self.pred_key)}
+        rows = {MODEL_ROW: self._score(sample, self.pred_key, 'the prediction')}
         if self.include_input:
-            rows[INPUT_ROW] = self._score(required_image(sample, 'vis', 'the hazy input'),
-                                          name, 'vis')
+            rows[INPUT_ROW] = self._score(sample, 'vis', 'the hazy input')
         return rows
 
     def conventions(self) -> dict[str, str]:

@@ -7,7 +7,8 @@ from typing import Optional
 from mmhaze.registry import METRICS
 
 from ..functional import psnr, ssim
-from .base_image_metric import MODEL_ROW, BaseImageMetric, sample_image
+from .base_image_metric import MODEL_ROW, BaseImageMetric
+from .metric_utils import check_same_size, metric_value, required_image
 
 INPUT_ROW = 'hazy input'
 _FUNCS = {'PSNR_ref': psnr, 'SSIM_ref': ssim}
@@ -25,6 +26,8 @@ class ReferenceMetric(BaseImageMetric):
             ``'hazy input'`` row, so a table shows what the model gained.
         quantize: round to 8 bits first (what a saved PNG holds); see
             :mod:`mmhaze.evaluation.functional.reference` for every convention.
+        skip_errors: leave out (and log, and count) an image without ``ref_key`` or whose
+            evaluation fails, instead of stopping the run with its path and the metric key.
     """
 
     directions = {'PSNR_ref': '↑', 'SSIM_ref': '↑'}
@@ -33,8 +36,9 @@ class ReferenceMetric(BaseImageMetric):
                  pred_key: str = 'pred_dehazed', ref_key: str = 'gt_clear',
                  include_input: bool = False, quantize: bool = True,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 dataset_name: Optional[str] = None):
-        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name)
+                 dataset_name: Optional[str] = None, skip_errors: bool = False):
+        super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
+                         skip_errors=skip_errors)
         unknown = [m for m in metrics if m not in _FUNCS]
         if unknown:
             raise ValueError(f'unknown metrics {unknown}; choose from {sorted(_FUNCS)}')
@@ -43,20 +47,24 @@ class ReferenceMetric(BaseImageMetric):
         self.include_input = include_input
         self.quantize = quantize
 
-    def _score(self, pred, ref) -> dict[str, float]:
+    def _score(self, pred, ref, sample: dict) -> dict[str, float]:
         pred, ref = pred[None].float(), ref[None].float()
-        return {m: float(_FUNCS[m](pred, ref, quantize=self.quantize)[0]) for m in self.metrics}
+        return {m: metric_value(m, sample, 'ReferenceMetric',
+                                lambda m=m: _FUNCS[m](pred, ref, quantize=self.quantize))
+                for m in self.metrics}
 
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
-        ref = sample_image(sample, self.ref_key)
-        pred = sample_image(sample, self.pred_key)
-        if ref is None:
-            raise KeyError(f'no {self.ref_key!r} to compare with (does the dataset provide it?)')
-        if pred is None:
-            raise KeyError(f'the model produced no {self.pred_key!r}')
-        rows = {MODEL_ROW: self._score(pred, ref)}
+        owner = 'ReferenceMetric'
+        ref = required_image(sample, self.ref_key, 'the reference to compare with: does the '
+                             'dataset provide clear images?', owner)
+        images = {self.pred_key: required_image(sample, self.pred_key, 'the model produced none',
+                                                owner), self.ref_key: ref}
         if self.include_input:
-            rows[INPUT_ROW] = self._score(sample_image(sample, 'vis'), ref)
+            images['vis'] = required_image(sample, 'vis', 'the hazy input', owner)
+        check_same_size(images, sample, owner)
+        rows = {MODEL_ROW: self._score(images[self.pred_key], ref, sample)}
+        if self.include_input:
+            rows[INPUT_ROW] = self._score(images['vis'], ref, sample)
         return rows
 
     def conventions(self) -> dict[str, str]:

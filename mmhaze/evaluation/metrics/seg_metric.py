@@ -9,6 +9,7 @@ from mmhaze.registry import METRICS
 from mmhaze.utils import apply_compat
 
 from .base_image_metric import MODEL_ROW, UNNAMED_DATASET
+from .metric_utils import MetricInputError, sample_label
 
 apply_compat()  # mmseg imports mmcv ops that mmcv-lite lacks
 from mmseg.evaluation import IoUMetric  # noqa: E402
@@ -43,8 +44,9 @@ class SegMetric(IoUMetric):
             if self._seen_dataset is None:
                 self._seen_dataset = sample.get('dataset_name')
             if 'pred_sem_seg' not in sample or 'gt_sem_seg' not in sample:
-                raise KeyError(f"SegMetric: sample {sample.get('img_id')!r} lacks pred_sem_seg or "
-                               'gt_sem_seg (is the model semantic and the dataset labelled?)')
+                raise MetricInputError(
+                    f'SegMetric: image {sample_label(sample)} lacks pred_sem_seg or gt_sem_seg '
+                    '(is the model semantic and the dataset labelled?)')
         super().process(data_batch, data_samples)
 
     def compute_metrics(self, results: list) -> dict[str, float]:

@@ -322,6 +322,13 @@ class BaseFusionModel(BaseModel):
         return active
 
     # ------------------------------------------------------------------ checkpoints
+    def upgrade_state_dict(self, state_dict: Mapping) -> dict:
+        """A copy of ``state_dict`` with keys of an older layout (``LEGACY_KEY_PREFIXES``)
+        renamed to today's — what loading does, for tools that compare keys first."""
+        state = dict(state_dict)
+        upgrade_legacy_keys(state, '', self.LEGACY_KEY_PREFIXES, self._network_names)
+        return state
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         upgrade_legacy_keys(state_dict, prefix, self.LEGACY_KEY_PREFIXES, self._network_names)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

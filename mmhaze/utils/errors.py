@@ -1,0 +1,64 @@
+"""Errors whose message is the whole story, and how the tools report them.
+
+A :class:`UserError` says what is wrong, with which file or config key, and what to do: the
+tools print it as one line (``error: ...``) and exit non-zero, without a traceback. Setting
+``MMHAZE_DEBUG=1`` re-raises it so the traceback shows. Any other exception is a bug and keeps
+its traceback.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+
+DEBUG_ENV = 'MMHAZE_DEBUG'
+
+# What torch's DataLoader puts around an exception raised in a worker process.
+_WORKER_MARK = 'Original Traceback (most recent call last):'
+_QUALIFIED_PREFIX = re.compile(r'^[A-Za-z_][\w.]*(Error|Exception): ')
+
+
+class UserError(Exception):
+    """Bad input, config or files: the message names the culprit and the remedy.
+
+    ``exit_code``: what a tool returns for it (2: refused input; 1: a run that had to stop).
+    """
+
+    exit_code = 2
+
+
+class NonFiniteError(UserError, RuntimeError):
+    """Training produced a NaN/inf loss or weights; it stopped before saving them."""
+
+    exit_code = 1
+
+
+def debug_enabled() -> bool:
+    """True when ``MMHAZE_DEBUG`` asks for tracebacks."""
+    return os.environ.get(DEBUG_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def user_message(err: BaseException) -> str:
+    """The message of ``err`` (one line per problem).
+
+    An error re-raised by a DataLoader worker carries the worker's whole traceback as its
+    message; its last line (the original message) is what the user needs.
+    """
+    text = str(err.args[0]) if len(err.args) == 1 else str(err)
+    if _WORKER_MARK in text:
+        last = [line for line in text.splitlines() if line.strip()][-1].strip()
+        text = _QUALIFIED_PREFIX.sub('', last)
+    return text
+
+
+def report_user_errors(run: Callable[[], int]) -> int:
+    """``run()``, or, when it raises a :class:`UserError`, print ``error: <message>`` to
+    stderr and return the error's exit code (``MMHAZE_DEBUG=1``: re-raise instead)."""
+    try:
+        return run()
+    except UserError as err:
+        if debug_enabled():
+            raise
+        print(f'error: {user_message(err)}', file=sys.stderr)
+        return err.exit_code

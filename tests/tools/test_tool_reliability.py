@@ -1,0 +1,237 @@
+"""tools/test.py and tools/infer.py: a checkpoint that does not fit, an unsafe checkpoint and bad
+image files are one line each; --out-dir is never silently reused; tiles show a bar; two runs
+of the same second keep both results (issue 11, items 5, 7, 9, 11, 12, 13)."""
+import argparse
+import json
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from helpers import BASELINE_CONFIG as BASELINE
+from helpers import TINY_TRAIN_OPTIONS
+
+TINY_MODEL = ['model.channels=8', 'model.dilations=[1,2]']
+BAD_FILES = ('truncated', 'zero_byte', 'transparent', 'size_mismatch')
+
+
+def _model_checkpoint(path, config, tiny=False):
+    """The state dict of the baseline built from config (no training needed), saved safely."""
+    from mmhaze.apis import load_config
+    from mmhaze.registry import MODELS
+    cfg = load_config(str(config))
+    if tiny:  # TINY_MODEL
+        cfg.model.channels, cfg.model.dilations = 8, [1, 2]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=0)), path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def checkpoints(tmp_path_factory, repo_root):
+    root = tmp_path_factory.mktemp('ckpts')
+    full = _model_checkpoint(root / 'full.pth', repo_root / BASELINE)
+    tiny = _model_checkpoint(root / 'tiny.pth', repo_root / BASELINE, tiny=True)
+    state = torch.load(tiny, weights_only=True)['state_dict']
+    renamed = root / 'renamed.pth'  # keys that match nothing: another model's checkpoint
+    torch.save(dict(state_dict={f'other.{k}': v for k, v in state.items()}), renamed)
+    unsafe = root / 'unsafe.pth'  # pickles a Python object: refused by weights_only
+    torch.save(dict(state_dict=state, args=argparse.Namespace(lr=0.1)), unsafe)
+    return dict(full=full, tiny=tiny, renamed=renamed, unsafe=unsafe)
+
+
+def _test(tool, repo_root, ckpt, work, *extra):
+    return tool('test').main([str(repo_root / BASELINE), str(ckpt), '--work-dir', str(work),
+                              *extra, '--cfg-options', *TINY_TRAIN_OPTIONS])
+
+
+def _one_error_line(err: str) -> str:
+    assert 'Traceback' not in err
+    lines = [line for line in err.splitlines() if line.startswith('error: ')]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------ item 5
+def test_a_checkpoint_that_fits_nothing_is_refused(checkpoints, repo_root, tool, tmp_path,
+                                                   capsys):
+    """It used to exit 0 with a table of a random model (EN 4.02 vs 7.51)."""
+    assert _test(tool, repo_root, checkpoints['renamed'], tmp_path / 'w') == 2
+    line = _one_error_line(capsys.readouterr().err)
+    n = len(torch.load(checkpoints['tiny'], weights_only=True)['state_dict'])
+    assert line.startswith(f"error: {checkpoints['renamed']} does not fit the model: {n} of {n} "
+                           "model weights are missing from it (e.g. ")
+    assert (f"; {n} of {n} checkpoint weights are not in the model (e.g. 'other." in line)
+    assert line.endswith('Is it a checkpoint of this config? tools/test.py --non-strict tests '
+                         'the weights that fit (the tables then say so).')
+    assert not list((tmp_path / 'w').glob('*/summary.json'))
+
+
+def test_non_strict_tests_it_and_the_tables_say_so(checkpoints, repo_root, tool, tmp_path):
+    assert _test(tool, repo_root, checkpoints['renamed'], tmp_path / 'w', '--non-strict') == 0
+    (run,) = [p for p in (tmp_path / 'w').iterdir() if p.is_dir()]
+    notes = json.loads((run / 'summary.json').read_text())['meta']['notes']
+    assert notes[0].startswith('checkpoint loaded with --non-strict: ')
+    assert 'model weights are missing from it' in notes[0]
+    assert f'- {notes[0]}' in (run / 'table.md').read_text()
+    assert 'checkpoint loaded with --non-strict' in (run / 'table.tex').read_text()
+
+
+# ------------------------------------------------------------------------------ item 9
+def test_an_unsafe_checkpoint_is_one_line_with_the_hint(checkpoints, repo_root, tool, tmp_path,
+                                                        capsys):
+    assert _test(tool, repo_root, checkpoints['unsafe'], tmp_path / 'w') == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {checkpoints['unsafe']} is not a weights_only-safe "
+                           'checkpoint')
+    assert 'load it with --unsafe-load' in line
+    _write_pairs(tmp_path / 'data')
+    rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['unsafe']),
+                             '--vis', str(tmp_path / 'data' / 'vis'),
+                             '--ir', str(tmp_path / 'data' / 'ir'),
+                             '--out-dir', str(tmp_path / 'o')])
+    assert rc == 2 and 'not a weights_only-safe' in _one_error_line(capsys.readouterr().err)
+    rc = tool('train').main([str(repo_root / BASELINE), '--work-dir', str(tmp_path / 't'),
+                             '--resume', str(checkpoints['unsafe']),
+                             '--cfg-options', *TINY_TRAIN_OPTIONS])
+    assert rc == 2 and '--unsafe-load' in _one_error_line(capsys.readouterr().err)
+
+
+# ------------------------------------------------------------------------------ item 7
+def _write_pairs(root, bad=None):
+    """``root/{vis,ir}``: two 32×32 pairs, the second made bad in the way ``bad`` names."""
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        (root / 'vis').mkdir(parents=True, exist_ok=True)
+        (root / 'ir').mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / 'vis' / f'{i}.png'), rng.integers(0, 255, (32, 32, 3), np.uint8))
+        cv2.imwrite(str(root / 'ir' / f'{i}.png'), rng.integers(0, 255, (32, 32), np.uint8))
+    culprit = root / 'vis' / '1.png'
+    if bad == 'truncated':
+        culprit.write_bytes(culprit.read_bytes()[:60])
+    elif bad == 'zero_byte':
+        culprit.write_bytes(b'')
+    elif bad == 'transparent':
+        rgba = np.full((32, 32, 4), 200, np.uint8)
+        rgba[0, 0, 3] = 0
+        cv2.imwrite(str(culprit), rgba)
+    elif bad == 'size_mismatch':
+        cv2.imwrite(str(root / 'ir' / '1.png'), np.zeros((24, 32), np.uint8))
+    return culprit
+
+
+EXPECTED = {
+    'truncated': 'error: cannot decode {vis}: truncated, corrupt or not an image; re-export it '
+                 'or remove the pair',
+    'zero_byte': 'error: empty file (0 bytes): {vis}; re-export it or remove the pair',
+    'transparent': 'error: {vis} has transparent pixels (4-channel image with alpha); composite '
+                   'it onto a background or save it without alpha',
+    'size_mismatch': 'error: pair sizes differ: vis 32×32 ({vis}) vs ir 32×24 ({ir}); the images '
+                     'of a pair must be pixel-registered: fix or remove the pair',
+}
+INFER_SIZES = 'error: vis 32×32 and ir 32×24 differ in size: {vis} / {ir}; the images of a pair ' \
+              'must be pixel-registered'
+
+
+def _folder_config(tmp_path, root, workers: int, config_base):
+    """The baseline tested — and trained — on the pairs in ``root``."""
+    config = tmp_path / f'folder_{workers}.py'
+    loader = (f'dict(_delete_=True, batch_size=1, num_workers={workers}, '
+              f'persistent_workers=False, sampler=dict(type="DefaultSampler", shuffle=False), '
+              f'dataset=dict(type="PairedFusionDataset", data_root={str(root)!r}, '
+              f'pipeline=[dict(type="LoadFusionImages"), dict(type="PackFusionInputs")]))')
+    config.write_text(
+        f'_base_ = [{str(config_base)!r}]\n'
+        f'test_dataloader = {loader}\ntrain_dataloader = {loader}\n'
+        f'test_evaluator = [dict(type="FusionMetric", metrics=["EN"])]\n')
+    return config
+
+
+@pytest.mark.parametrize('bad', BAD_FILES)
+def test_bad_files_are_one_line_in_test_and_infer(bad, checkpoints, repo_root, tool, tmp_path,
+                                                  capsys, monkeypatch):
+    root = tmp_path / 'data'
+    vis = _write_pairs(root, bad)
+    ir = root / 'ir' / '1.png'
+    expected = EXPECTED[bad].format(vis=vis, ir=ir)
+    # Through a dataloader worker process (its traceback used to be 17–58 lines) for one kind.
+    workers = 1 if bad == 'truncated' else 0
+    config = _folder_config(tmp_path, root, workers, repo_root / BASELINE)
+    rc = tool('test').main([str(config), str(checkpoints['tiny']), '--work-dir',
+                            str(tmp_path / 'w'), '--cfg-options', *TINY_MODEL])
+    assert rc == 2
+    assert _one_error_line(capsys.readouterr().err) == expected
+    if bad == 'transparent':  # the same file met in training
+        rc = tool('train').main([str(config), '--work-dir', str(tmp_path / 't'),
+                                 '--cfg-options', *TINY_MODEL, 'train_cfg.max_iters=2',
+                                 'train_dataloader.batch_size=2'])  # the bad one in batch 1
+        assert rc == 2
+        assert _one_error_line(capsys.readouterr().err) == expected
+    rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                             '--vis', str(root / 'vis'), '--ir', str(root / 'ir'),
+                             '--out-dir', str(tmp_path / f'out_{bad}')])
+    assert rc == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line == (INFER_SIZES.format(vis=vis, ir=ir) if bad == 'size_mismatch' else expected)
+    if bad == 'zero_byte':  # the traceback is one variable away
+        from mmhaze.datasets.transforms import ImageReadError
+        monkeypatch.setenv('MMHAZE_DEBUG', '1')
+        with pytest.raises(ImageReadError, match='empty file'):
+            tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                                '--vis', str(root / 'vis'), '--ir', str(root / 'ir'),
+                                '--out-dir', str(tmp_path / 'debug')])
+
+
+# ------------------------------------------------------------------------------ items 11, 12
+def test_infer_never_reuses_a_non_empty_out_dir_silently(checkpoints, repo_root, tool,
+                                                         tmp_path, capsys):
+    root = tmp_path / 'data'
+    _write_pairs(root)
+    out = tmp_path / 'out'
+    mine = out / 'fused' / '0.png'
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b'an earlier result')
+    args = [str(repo_root / BASELINE), str(checkpoints['full']), '--vis', str(root / 'vis'),
+            '--ir', str(root / 'ir'), '--out-dir', str(out)]
+    assert tool('infer').main(args) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f'error: --out-dir {out} is not empty; choose a new folder, or pass --skip-existing '
+        '(compute only the missing outputs) or --overwrite (replace them)')
+    assert tool('infer').main(args + ['--skip-existing']) == 0
+    assert mine.read_bytes() == b'an earlier result'  # kept
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob('*.png')) == [
+        'dehazed/0.png', 'dehazed/1.png', 'fused/0.png', 'fused/1.png']
+    assert tool('infer').main(args + ['--skip-existing']) == 0
+    assert capsys.readouterr().out.count('skipped (outputs exist)') == 2
+    assert tool('infer').main(args + ['--overwrite']) == 0
+    assert cv2.imread(str(mine)).shape == (32, 32, 3)  # replaced by a real PNG
+
+
+def test_tiled_inference_shows_a_progress_bar(checkpoints, repo_root, tool, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(tmp_path / 'v.png'), rng.integers(0, 255, (64, 64, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / 'i.png'), rng.integers(0, 255, (64, 64), np.uint8))
+    rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                             '--vis', str(tmp_path / 'v.png'), '--ir', str(tmp_path / 'i.png'),
+                             '--out-dir', str(tmp_path / 'out'), '--tile', '32',
+                             '--overlap', '16'])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert 'v.png tiles' in err and '9/9' in err  # 3×3 tiles of 32 px, step 16
+
+
+# ------------------------------------------------------------------------------ item 13
+def test_two_test_runs_of_the_same_second_keep_both_results(checkpoints, repo_root, tool,
+                                                            tmp_path, monkeypatch):
+    real = time.strftime
+    monkeypatch.setattr(time, 'strftime', lambda fmt, *a: '20250101_000000'
+                        if fmt == '%Y%m%d_%H%M%S' else real(fmt, *a))
+    for _ in range(2):
+        assert _test(tool, repo_root, checkpoints['tiny'], tmp_path / 'w') == 0
+    runs = sorted(p.name for p in (tmp_path / 'w').iterdir() if p.is_dir())
+    assert runs == ['20250101_000000', '20250101_000000_1']
+    for run in runs:
+        assert (tmp_path / 'w' / run / 'summary.json').is_file()
+        assert (tmp_path / 'w' / run / f'{run}.log').is_file()
