@@ -5,6 +5,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -68,6 +69,7 @@ def test_a_prefix_the_user_sets_still_names_the_set():
     assert {r['dataset'] for r in named.per_image_rows} == {'my_msrs'}
 
 
+@pytest.mark.shared_data('niqe/niqe_modelparameters.mat', 'fade')
 def test_iassf_release_config_reports_iassf_metrics(repo_root, shared_data):
     """The config that tests on the IASSF release applies IASSF's evaluator: the eight metrics
     of the paper (against the clear image) and PSNR/SSIM of the dehazed image."""
