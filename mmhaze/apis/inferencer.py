@@ -230,6 +230,7 @@ class FusionInferencer:
         from mmhaze.visualization import to_rgb_uint8
         return to_rgb_uint8(self.model.data_preprocessor.denormalize(batch[0]))
 
+    @torch.no_grad()
     def tiled(self, inputs: dict[str, torch.Tensor], geometry: TileGeometry,
               progress_name: Optional[str] = None) -> dict[str, torch.Tensor]:
         """What ``model(inputs, mode='tensor')`` returns, computed tile by tile (model range,

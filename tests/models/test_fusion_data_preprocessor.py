@@ -111,8 +111,9 @@ def test_a_too_small_image_is_refused_naming_it_before_the_model_runs():
     assert str(err.value) == (
         'data/vis/small.png is 9×4 px (W×H): IASSF needs at least 5 px per side (min_input_size '
         '8, reached by padding to a multiple of 4); enlarge or remove the image, or reflect-pad '
-        'it up and crop the outputs back with model.data_preprocessor.pad_small=True '
-        '(tools/infer.py: --pad-small)')
+        'it up and crop the outputs back with pad_small=True in model.data_preprocessor '
+        '(tools/test.py --cfg-options +model.data_preprocessor.pad_small=True; tools/infer.py '
+        '--pad-small)')
     pre.require_min_size(9, 'IASSF')
     with pytest.raises(InputSizeError, match=r"^image '0' is 9×7 px \(W×H\): IASSF needs at "
                                              r'least 9 px per side \(min_input_size\); '):

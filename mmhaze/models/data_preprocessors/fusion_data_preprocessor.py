@@ -113,7 +113,8 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
             raise InputSizeError(
                 f'{name} is {w}×{h} px (W×H): {self.model_name} needs at least {smallest} px '
                 f'per side{via}; enlarge or remove the image, or reflect-pad it up and crop the '
-                'outputs back with model.data_preprocessor.pad_small=True (tools/infer.py: '
+                'outputs back with pad_small=True in model.data_preprocessor (tools/test.py '
+                '--cfg-options +model.data_preprocessor.pad_small=True; tools/infer.py '
                 '--pad-small)')
 
     # ------------------------------------------------------------------ value range
