@@ -4,6 +4,12 @@
 ``<out-dir>/{dehazed,fused}/<stem>.png``. A non-empty ``--out-dir`` is refused up front unless
 ``--skip-existing`` (keep the files there, compute only the missing ones: resume an interrupted
 run) or ``--overwrite`` (replace them). With ``--tile`` a bar shows the tiles of each image.
+
+``--tile`` is exact only for a model whose networks declare exact tiling (each tile keeps the
+model's ``tile_overlap`` of context); for any other model it is refused with the reason, and
+``--tile-approx`` tiles anyway after printing, per image, the drift that tiling causes on an
+overlapping crop (max and mean grey levels against that crop's whole-image output). An image
+smaller than the model accepts is refused naming it; ``--pad-small`` reflect-pads it up instead.
 """
 import argparse
 import os
@@ -55,6 +61,12 @@ def parse_args(argv=None):
                           help='in a non-empty --out-dir, replace existing outputs')
     parser.add_argument('--tile', type=int, default=None, help='tile size for large images')
     parser.add_argument('--overlap', type=int, default=32)
+    parser.add_argument('--tile-approx', action='store_true',
+                        help='tile a model whose tiles differ from the whole image (printing '
+                             'the drift on an overlapping crop first)')
+    parser.add_argument('--pad-small', action='store_true',
+                        help='reflect-pad images smaller than the model accepts up to its '
+                             'minimum (outputs cropped back) instead of refusing them')
     parser.add_argument('--device', default=None)
     parser.add_argument('--no-progress', action='store_true', help='no bar over the tiles')
     parser.add_argument('--unsafe-load', action='store_true')
@@ -75,7 +87,9 @@ def run_infer(args) -> int:
     from mmhaze.engine.hooks import write_png
     pairs = _pairs(args.vis, args.ir)
     _check_out_dir(args.out_dir, args.skip_existing, args.overwrite)
-    infer = FusionInferencer(args.config, args.checkpoint, args.device)
+    infer = FusionInferencer(args.config, args.checkpoint, args.device, pad_small=args.pad_small)
+    if args.tile is not None:  # refused before the first image, not after hours of them
+        infer.tile_geometry(args.tile, args.overlap, approx=args.tile_approx)
     written_keys = None  # the outputs the model writes, known after its first pair
     for stem, vis, ir in pairs:
         paths = {k: osp.join(args.out_dir, k, f'{stem}.png') for k in OUTPUT_KEYS}
@@ -83,8 +97,12 @@ def run_infer(args) -> int:
         if args.skip_existing and all(osp.isfile(paths[k]) for k in expected):
             print(f'{stem}: skipped (outputs exist)')
             continue
+        if args.tile is not None and args.tile_approx:
+            drift = infer.tile_drift(vis, ir, args.tile, args.overlap)
+            if drift is not None:
+                print(f'{stem}: {drift}', flush=True)
         out = infer(vis, ir, tile=args.tile, overlap=args.overlap,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, approx=args.tile_approx)
         written_keys = tuple(out)
         for key, img in out.items():
             if args.skip_existing and osp.isfile(paths[key]):

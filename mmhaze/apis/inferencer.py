@@ -3,56 +3,118 @@ from __future__ import annotations
 
 import os.path as osp
 import sys
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import numpy as np
 import torch
+import torch.nn as nn
 from mmengine.config import Config
 from tqdm import tqdm
 
 from mmhaze.registry import MODELS
 from mmhaze.utils.checkpoint import load_weights
+from mmhaze.utils.errors import UserError
 
 from .config_check import load_config
 
 ImageLike = Union[str, np.ndarray]
 
 
-def _blend_window(h: int, w: int, overlap: int, device) -> torch.Tensor:
-    """Weights that fall linearly to a small floor over ``overlap`` pixels at each tile edge."""
-    def ramp(n: int) -> torch.Tensor:
+class TilingError(UserError, ValueError):
+    """Tiling that would change the model's output (without the opt-in), or cannot run."""
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """How an image is cut: ``tile`` px tiles, ``overlap`` px shared by neighbours. Each tile's
+    output is dropped within ``margin`` px of its inner edges (it lacks context there; an exact
+    model's ``tile_overlap``) and cross-faded with its neighbour's over the next
+    ``overlap − 2·margin`` px."""
+
+    tile: int
+    overlap: int
+    margin: int = 0
+
+    def starts(self, n: int) -> list[int]:
+        """Where the tiles of an axis of ``n`` px begin (the last one ends at ``n``)."""
+        step = self.tile - self.overlap
+        return sorted({min(s, max(n - self.tile, 0)) for s in range(0, n, step)})
+
+    def edge_weights(self, n: int, inner_before: bool, inner_after: bool,
+                     device) -> torch.Tensor:
+        """Blending weights along one axis of a tile of ``n`` px: 0 over the margin at an inner
+        edge, then a linear ramp; 1 at the image's own borders."""
+        k = self.overlap - 2 * self.margin
+        edge = torch.cat([torch.zeros(self.margin, device=device),
+                          torch.linspace(1.0 / (k + 1), 1.0, k, device=device)])
         r = torch.ones(n, device=device)
-        k = min(overlap, n // 2)
-        if k > 0:
-            edge = torch.linspace(1.0 / (k + 1), 1.0, k, device=device)
-            r[:k], r[n - k:] = edge, edge.flip(0)
+        if inner_before:
+            r[:len(edge)] = edge
+        if inner_after:
+            r[n - len(edge):] = edge.flip(0)
         return r
-    return ramp(h)[:, None] * ramp(w)[None, :]
+
+
+@dataclass(frozen=True)
+class TileDrift:
+    """How far tiled outputs are from whole-image ones on a crop, in grey levels (0–255)."""
+
+    box: tuple[int, int, int, int]  # x, y, width, height of the crop in the (padded) input
+    levels: dict[str, tuple[int, float]]  # output name → (max, mean) absolute difference
+
+    def __str__(self) -> str:
+        x, y, w, h = self.box
+        parts = '; '.join(f'{k} max {m}, mean {a:.2f}' for k, (m, a) in self.levels.items())
+        return (f'tiling drift on the {w}×{h} crop at x={x}, y={y} (tiled vs whole crop): '
+                f'{parts} grey levels')
 
 
 class FusionInferencer:
     """Build a model from a config (+ checkpoint) and run it on VIS/IR pairs.
 
     >>> infer = FusionInferencer('configs/demo/demo_synthetic.py', 'work_dirs/demo/iter_600.pth')
-    >>> out = infer('hazy.png', 'ir.png', tile=512)   # {'dehazed': HxWx3 uint8, 'fused': ...}
+    >>> out = infer('hazy.png', 'ir.png')   # {'dehazed': HxWx3 uint8, 'fused': ...}
+
+    Tiling (``tile=512``) bounds memory on large images. It is exact only for a model whose
+    networks all declare ``tile_exact`` (every tile then keeps ``model.tile_overlap`` pixels of
+    context at its inner edges); any other model is refused (:class:`TilingError`, with the
+    per-image parts that make tiles differ) unless ``approx=True``, and :meth:`tile_drift`
+    measures how much its tiles differ.
 
     Args:
         config: config path or ``Config``; its ``model`` is built.
         checkpoint: weights to load (weights_only-safe loader); None keeps the initialisation.
         device: 'cpu', 'cuda', ... (default: CUDA when available).
+        pad_small: reflect-pad an image smaller than the model's minimum up to it (outputs
+            cropped back) instead of refusing it.
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None,
-                 device: Optional[str] = None):
+                 device: Optional[str] = None, pad_small: bool = False):
         cfg = load_config(config) if isinstance(config, str) else config
-        self.cfg = cfg
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         model_cfg = cfg.model.copy()
         model_cfg.pop('init_cfg', None)  # no pretrained downloads at inference
-        self.model = MODELS.build(model_cfg)
+        model = MODELS.build(model_cfg)
         if checkpoint is not None:  # strictly: a misfit is one error naming the file
-            load_weights(self.model, checkpoint, strict=True)
-        self.model.to(self.device).eval()
+            load_weights(model, checkpoint, strict=True)
+        self._setup(model, device, pad_small)
+        self.cfg = cfg
+
+    @classmethod
+    def from_model(cls, model: nn.Module, device: Optional[str] = None,
+                   pad_small: bool = False) -> FusionInferencer:
+        """An inferencer around a model built already (tests, exporters)."""
+        self = cls.__new__(cls)
+        self._setup(model, device, pad_small)
+        self.cfg = None
+        return self
+
+    def _setup(self, model: nn.Module, device: Optional[str], pad_small: bool) -> None:
+        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.model = model.to(self.device).eval()
+        if pad_small:
+            self.model.data_preprocessor.pad_small = True
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:
         # Files are read exactly as the datasets read them (bit depth, alpha, grey IR).
@@ -73,46 +135,121 @@ class FusionInferencer:
                        img_id=osp.splitext(osp.basename(vis_path))[0] if vis_path else 'array')
         return PackFusionInputs()(results)
 
-    @torch.no_grad()
-    def __call__(self, vis: ImageLike, ir: ImageLike, tile: Optional[int] = None,
-                 overlap: int = 32, progress: bool = False) -> dict[str, np.ndarray]:
-        """Dehaze and fuse one pair. ``tile`` (pixels) bounds memory on large images: the
-        model runs on overlapping tiles whose outputs are blended with linear ramps;
-        ``progress`` shows a bar of the tiles on stderr (a 4000×3000 image takes minutes)."""
+    def preprocess(self, vis: ImageLike, ir: ImageLike) -> tuple[dict, list]:
+        """Model-range, padded inputs of one pair (a smaller image than the model accepts is
+        refused here, naming the file) and its data samples."""
         packed = self._pack(vis, ir)
         data = self.model.data_preprocessor(
             dict(inputs={k: [v] for k, v in packed['inputs'].items()},
                  data_samples=[packed['data_samples']]), False)
-        inputs, samples = data['inputs'], data['data_samples']
+        return data['inputs'], data['data_samples']
+
+    def tile_geometry(self, tile: int, overlap: int = 32, approx: bool = False) -> TileGeometry:
+        """The tiles ``tile``/``overlap`` ask for, fitted to the model, or a :class:`TilingError`
+        saying why they cannot be used.
+
+        An exact model keeps ``model.tile_overlap`` px of context at every inner tile edge, so
+        neighbours overlap by at least twice that; another model needs ``approx``. Tiles and
+        steps are multiples of the preprocessor's ``pad_size_divisor`` (downsampling networks
+        are shift-equivariant only by multiples of it)."""
+        model = self.model
+        divisor = model.data_preprocessor.pad_size_divisor
+        size = max(divisor, tile // divisor * divisor)
+        if size < model.min_input_size:
+            raise TilingError(f'--tile {tile} is smaller than the {model.min_input_size} px per '
+                              f'side {type(model).__name__} needs (min_input_size)')
+        overlap = min(max(0, overlap), size // 2)
+        if model.tile_exact:
+            margin = model.tile_overlap
+            overlap = max(overlap, 2 * margin)
+            if 2 * margin > size // 2:  # tiles of at least 4·margin: at most 4× the work
+                least = -(-4 * margin // divisor) * divisor
+                raise TilingError(
+                    f'--tile {tile} is too small for {type(model).__name__}: every tile loses '
+                    f'{margin} px at its inner edges (tile_overlap), so tiles overlap by '
+                    f'{2 * margin} px; use --tile {least} or more')
+        elif not approx:
+            raise TilingError(
+                f'--tile: tiles of {type(model).__name__} would not reproduce its whole-image '
+                f'output ({"; ".join(model.tile_inexact_reasons)}); run without --tile, or pass '
+                '--tile-approx to tile anyway (the drift is then measured on an overlapping crop '
+                'and printed)')
+        else:
+            margin = 0
+        step = max(divisor, (size - overlap) // divisor * divisor)
+        return TileGeometry(size, size - step, margin)
+
+    @torch.no_grad()
+    def __call__(self, vis: ImageLike, ir: ImageLike, tile: Optional[int] = None,
+                 overlap: int = 32, progress: bool = False,
+                 approx: bool = False) -> dict[str, np.ndarray]:
+        """Dehaze and fuse one pair. An image larger than ``tile`` (pixels) runs as overlapping
+        tiles whose outputs are blended with linear ramps (see :meth:`tile_geometry`;
+        ``approx`` allows it for a model whose tiles differ from the whole image);
+        ``progress`` shows a bar of the tiles on stderr (a 4000×3000 image takes minutes)."""
+        inputs, samples = self.preprocess(vis, ir)
         if tile is None or max(inputs['vis'].shape[-2:]) <= tile:
             outputs = self.model(inputs, mode='tensor')
         else:
             name = osp.basename(vis) if isinstance(vis, str) else 'image'
-            outputs = self._tiled(inputs, tile, overlap, name if progress else None)
+            outputs = self.tiled(inputs, self.tile_geometry(tile, overlap, approx),
+                                  name if progress else None)
         self.model.to_data_samples(outputs, samples, 1)
         from mmhaze.visualization import to_rgb_uint8
         return {key: to_rgb_uint8(getattr(samples[0], f'pred_{key}').data)
                 for key in ('dehazed', 'fused') if f'pred_{key}' in samples[0]}
 
-    def _tiled(self, inputs: dict[str, torch.Tensor], tile: int, overlap: int,
-               progress_name: Optional[str] = None) -> dict[str, torch.Tensor]:
-        divisor = self.model.data_preprocessor.pad_size_divisor
-        tile = max(divisor, tile // divisor * divisor)
-        overlap = min(overlap, tile // 2)
+    @torch.no_grad()
+    def tile_drift(self, vis: ImageLike, ir: ImageLike, tile: int, overlap: int = 32,
+                   approx: bool = True) -> Optional[TileDrift]:
+        """Tiled vs whole-image outputs of a central crop of the pair that spans two tiles and
+        their seam per axis (None: the pair fits in one tile). The whole image may not fit in
+        memory; the crop does, and shows what the per-image parts of a model do to tiles."""
+        inputs, _ = self.preprocess(vis, ir)
         h, w = inputs['vis'].shape[-2:]
-        step = max(1, tile - overlap)
-        ys = sorted({min(y, max(h - tile, 0)) for y in range(0, h, step)})
-        xs = sorted({min(x, max(w - tile, 0)) for x in range(0, w, step)})
+        if max(h, w) <= tile:
+            return None
+        geometry = self.tile_geometry(tile, overlap, approx)
+        divisor = self.model.data_preprocessor.pad_size_divisor
+        span = 2 * geometry.tile - geometry.overlap  # a multiple of the divisor
+        ch, cw = min(h, span), min(w, span)
+        y, x = (h - ch) // 2 // divisor * divisor, (w - cw) // 2 // divisor * divisor
+        crop = {k: v[..., y:y + ch, x:x + cw] for k, v in inputs.items()}
+        whole = self.model(crop, mode='tensor')
+        tiled = self.tiled(crop, geometry)
+        levels = {}
+        for key in ('dehazed', 'fused'):
+            if key in whole:
+                a, b = (self._grey_levels(out[key]) for out in (whole, tiled))
+                diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
+                levels[key] = (int(diff.max()), float(diff.mean()))
+        return TileDrift((x, y, cw, ch), levels)
+
+    def _grey_levels(self, batch: torch.Tensor) -> np.ndarray:
+        """A model-range 1×C×H×W output as the uint8 image a PNG would hold."""
+        from mmhaze.visualization import to_rgb_uint8
+        return to_rgb_uint8(self.model.data_preprocessor.denormalize(batch[0]))
+
+    @torch.no_grad()
+    def tiled(self, inputs: dict[str, torch.Tensor], geometry: TileGeometry,
+              progress_name: Optional[str] = None) -> dict[str, torch.Tensor]:
+        """What ``model(inputs, mode='tensor')`` returns, computed tile by tile (model range,
+        padded size); ``progress_name`` shows a bar of the tiles under that name."""
+        h, w = inputs['vis'].shape[-2:]
+        ys, xs = geometry.starts(h), geometry.starts(w)
         acc: dict[str, torch.Tensor] = {}
-        weight = torch.zeros(1, 1, h, w, device=inputs['vis'].device)
+        device = inputs['vis'].device
+        weight = torch.zeros(1, 1, h, w, device=device)
         bar = tqdm(total=len(ys) * len(xs), desc=f'{progress_name} tiles', unit='tile',
                    file=sys.stderr, disable=not progress_name)
         for y in ys:
             for x in xs:
-                crop = {k: v[..., y:y + tile, x:x + tile] for k, v in inputs.items()}
+                crop = {k: v[..., y:y + geometry.tile, x:x + geometry.tile]
+                        for k, v in inputs.items()}
                 out = self.model(crop, mode='tensor')
                 th, tw = crop['vis'].shape[-2:]
-                win = _blend_window(th, tw, overlap, weight.device)
+                win = (geometry.edge_weights(th, y > 0, y + th < h, device)[:, None]
+                       * geometry.edge_weights(tw, x > 0, x + tw < w, device)[None, :])
                 weight[..., y:y + th, x:x + tw] += win
                 for k, v in out.items():
                     if k not in acc:

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmhaze.models.data_preprocessors import FusionDataPreprocessor, pad_to
+from mmhaze.models.data_preprocessors import FusionDataPreprocessor, InputSizeError, pad_to
 from mmhaze.structures import FusionDataSample
 
 
@@ -85,3 +85,49 @@ def test_bad_arguments():
         FusionDataPreprocessor(input_range=(1, 0))
     with pytest.raises(ValueError, match='pad_mode'):
         FusionDataPreprocessor(pad_mode='wrap')
+
+
+# ------------------------------------------------------------ the model's minimum input size
+@pytest.mark.parametrize('minimum, divisor, smallest', [(9, 1, 9), (9, 4, 9), (8, 4, 5),
+                                                        (9, 8, 9), (9, 16, 1)])
+def test_the_smallest_image_is_the_one_padding_brings_to_the_minimum(minimum, divisor,
+                                                                      smallest):
+    pre = FusionDataPreprocessor(pad_size_divisor=divisor)
+    pre.require_min_size(minimum, 'M')
+    assert pre.min_image_size == smallest
+    pre(_batch([(smallest, smallest)]))  # accepted
+    if smallest > 1:
+        with pytest.raises(InputSizeError):
+            pre(_batch([(smallest, smallest - 1)]))
+
+
+def test_a_too_small_image_is_refused_naming_it_before_the_model_runs():
+    pre = FusionDataPreprocessor(pad_size_divisor=4)
+    pre.require_min_size(8, 'IASSF')
+    data = _batch([(32, 32), (4, 9)])  # refused even in a batch it would be padded with
+    data['data_samples'][1].set_metainfo(dict(vis_path='data/vis/small.png'))
+    with pytest.raises(InputSizeError) as err:
+        pre(data)
+    assert str(err.value) == (
+        'data/vis/small.png is 9×4 px (W×H): IASSF needs at least 5 px per side (min_input_size '
+        '8, reached by padding to a multiple of 4); enlarge or remove the image, or reflect-pad '
+        'it up and crop the outputs back with pad_small=True in model.data_preprocessor '
+        '(tools/test.py --cfg-options +model.data_preprocessor.pad_small=True; tools/infer.py '
+        '--pad-small)')
+    pre.require_min_size(9, 'IASSF')
+    with pytest.raises(InputSizeError, match=r"^image '0' is 9×7 px \(W×H\): IASSF needs at "
+                                             r'least 9 px per side \(min_input_size\); '):
+        pre(_batch([(7, 9)]))  # arrays have no path: the image id names them
+
+
+def test_pad_small_reflect_pads_up_to_the_minimum_and_crops_back():
+    pre = FusionDataPreprocessor(pad_size_divisor=4, pad_small=True)
+    pre.require_min_size(9, 'IASSF')
+    data = _batch([(5, 7), (3, 10)])
+    out = pre(data)
+    assert out['inputs']['vis'].shape == (2, 3, 12, 12)  # 9 → a multiple of 4
+    assert out['data_samples'][0].padding_size == (0, 7, 0, 5)
+    restored = pre.destruct(out['inputs']['vis'], out['data_samples'])
+    assert torch.equal(restored[1], data['inputs']['vis'][1])
+    # An image already large enough is padded only as before.
+    assert pre(_batch([(13, 21)]))['inputs']['vis'].shape == (1, 3, 16, 24)

@@ -350,3 +350,26 @@ def test_min_input_size_and_tiling_attributes_tell_the_truth(config, repo_root):
             tensor(n - 1, 64)
     # Both models normalise per image (RescaleNorm, squeeze-excitation): tiles would differ.
     assert model.tile_exact is False
+    assert [r.split(':')[0] for r in model.tile_inexact_reasons] == (
+        ['IASSFRestorer', 'PromptEmbeddingFusionUNet'] if 'iassf' in config
+        else ['ConvDehazeFuseNet'])
+    # The preprocessor knows the minimum, so it refuses a smaller image before any network.
+    assert model.data_preprocessor.min_input_size == n
+
+
+def test_tiling_attributes_come_from_the_networks_that_run_at_inference():
+    model = gan_model()  # a DehazeFormer dehazer, a prompt U-Net fuser, a PatchGAN
+    # The DehazeFormer U-Net declares no tile_exact: taken as not exact, never silently tiled.
+    assert model.tile_inexact_reasons == [
+        'DehazeFormerUNet does not declare tile_exact',
+        'PromptEmbeddingFusionUNet: RescaleNorm (feature mean and std over the whole input) and '
+        'the fusion prompt (global average pooling, prompt pool resized to the input size) are '
+        'per image']
+    # The discriminators only train: their sizes and tiling do not count.
+    assert [type(n).__name__ for n in model.inference_networks()] == [
+        'DehazeFormerUNet', 'PromptEmbeddingFusionUNet']
+    n = model.get_network('dehazer').min_input_size
+    assert model.min_input_size == n
+    model.get_network('discriminators').min_input_size = 1000
+    model.get_network('discriminators').tile_overlap = 1000
+    assert (model.min_input_size, model.tile_overlap) == (n, 0)

@@ -1,8 +1,11 @@
-"""tools/test.py and tools/infer.py: a checkpoint that does not fit, an unsafe checkpoint and bad
-image files are one line each; --out-dir is never silently reused; tiles show a bar; two runs
-of the same second keep both results (issue 11, items 5, 7, 9, 11, 12, 13)."""
+"""tools/test.py and tools/infer.py: a checkpoint that does not fit, an unsafe checkpoint, bad
+image files and images smaller than the model accepts are one line each; --out-dir is never
+silently reused; --tile is refused for a model whose tiles differ unless --tile-approx, which
+prints the drift; tiles show a bar; two runs of the same second keep both results (issue 11,
+items 5, 7, 9, 10, 11, 12, 13)."""
 import argparse
 import json
+import re
 import time
 
 import cv2
@@ -12,7 +15,8 @@ import torch
 from helpers import BASELINE_CONFIG as BASELINE
 from helpers import TINY_TRAIN_OPTIONS
 
-TINY_MODEL = ['model.channels=8', 'model.dilations=[1,2]']
+TINY_MODEL = ['model.network.channels=8', 'model.network.dilations=[1,2]']
+IASSF_TINY = 'configs/iassf/iassf_tiny_synthetic.py'
 BAD_FILES = ('truncated', 'zero_byte', 'transparent', 'size_mismatch')
 
 
@@ -22,7 +26,7 @@ def _model_checkpoint(path, config, tiny=False):
     from mmhaze.registry import MODELS
     cfg = load_config(str(config))
     if tiny:  # TINY_MODEL
-        cfg.model.channels, cfg.model.dilations = 8, [1, 2]
+        cfg.model.network.channels, cfg.model.network.dilations = 8, [1, 2]
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=0)), path)
@@ -216,10 +220,93 @@ def test_tiled_inference_shows_a_progress_bar(checkpoints, repo_root, tool, tmp_
     rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
                              '--vis', str(tmp_path / 'v.png'), '--ir', str(tmp_path / 'i.png'),
                              '--out-dir', str(tmp_path / 'out'), '--tile', '32',
-                             '--overlap', '16'])
+                             '--overlap', '16', '--tile-approx'])
     assert rc == 0
     err = capsys.readouterr().err
     assert 'v.png tiles' in err and '9/9' in err  # 3×3 tiles of 32 px, step 16
+
+
+# ------------------------------------------------------------------------------ item 10
+@pytest.fixture(scope='module')
+def iassf_checkpoint(tmp_path_factory, repo_root):
+    return _model_checkpoint(tmp_path_factory.mktemp('iassf') / 'iassf_tiny.pth',
+                             repo_root / IASSF_TINY)
+
+
+def test_an_image_smaller_than_the_model_accepts_is_one_line(iassf_checkpoint, repo_root, tool,
+                                                             tmp_path, capsys, monkeypatch):
+    """A 9×7 input died 90 lines deep in a reflect-padded conv ("Padding size should be less
+    than the corresponding input dimension"); now the preprocessor refuses it, naming the file,
+    its size and the model's minimum, before any network runs."""
+    from mmhaze.models.fusers import DehazeFuseModel
+    root = tmp_path / 'data'
+    _write_pairs(root)
+    small = root / 'vis' / '0.png'  # the first pair of the test set: nothing runs before it
+    rng = np.random.default_rng(1)
+    cv2.imwrite(str(small), rng.integers(0, 255, (7, 9, 3), np.uint8))
+    cv2.imwrite(str(root / 'ir' / '0.png'), rng.integers(0, 255, (7, 9), np.uint8))
+    expected = (f'error: {small} is 9×7 px (W×H): IASSF needs at least 9 px per side '
+                '(min_input_size); enlarge or remove the image, or reflect-pad it up and crop '
+                'the outputs back with pad_small=True in model.data_preprocessor (tools/test.py '
+                '--cfg-options +model.data_preprocessor.pad_small=True; tools/infer.py '
+                '--pad-small)')
+    runs = []
+    forward = DehazeFuseModel.forward_networks
+    monkeypatch.setattr(DehazeFuseModel, 'forward_networks',
+                        lambda self, *a, **k: runs.append(1) or forward(self, *a, **k))
+    config = _folder_config(tmp_path, root, 0, repo_root / IASSF_TINY)
+    test_args = [str(config), str(iassf_checkpoint), '--work-dir', str(tmp_path / 'w')]
+    assert tool('test').main(test_args) == 2
+    assert _one_error_line(capsys.readouterr().err) == expected
+    infer_args = [str(repo_root / IASSF_TINY), str(iassf_checkpoint), '--vis',
+                  str(root / 'vis'), '--ir', str(root / 'ir')]
+    assert tool('infer').main(infer_args + ['--out-dir', str(tmp_path / 'o')]) == 2
+    assert _one_error_line(capsys.readouterr().err) == expected
+    assert runs == []
+    # The opt-in: reflect-padded up to the minimum, outputs cropped back to 9×7.
+    assert tool('infer').main(infer_args + ['--out-dir', str(tmp_path / 'p'),
+                                            '--pad-small']) == 0
+    assert cv2.imread(str(tmp_path / 'p' / 'fused' / '0.png')).shape == (7, 9, 3)
+    assert cv2.imread(str(tmp_path / 'p' / 'dehazed' / '1.png')).shape == (32, 32, 3)
+    assert tool('test').main(test_args + ['--cfg-options',
+                                          '+model.data_preprocessor.pad_small=True']) == 0
+    assert len(list((tmp_path / 'w').glob('*/summary.json'))) == 1
+
+
+# ------------------------------------------------------------------------------ item 12
+IASSF_TILE_REFUSAL = (
+    "error: --tile: tiles of IASSF would not reproduce its whole-image output (IASSFRestorer: "
+    "RescaleNorm (feature mean and std over the whole input), the haze density's min–max and "
+    'the restoration prompt (global average pooling, prompt pool resized to the input size) '
+    'are per image; PromptEmbeddingFusionUNet: RescaleNorm (feature mean and std over the whole '
+    'input) and the fusion prompt (global average pooling, prompt pool resized to the input '
+    'size) are per image); run without --tile, or pass --tile-approx to tile anyway (the drift '
+    'is then measured on an overlapping crop and printed)')
+
+
+def test_tile_is_refused_for_iassf_unless_approximate_which_prints_the_drift(
+        iassf_checkpoint, repo_root, tool, tmp_path, capsys):
+    """--tile on IASSF silently changed outputs by up to 34 grey levels (mean 2.9)."""
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(tmp_path / 'scene.png'), rng.integers(0, 255, (48, 64, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / 'scene_ir.png'), rng.integers(0, 255, (48, 64), np.uint8))
+    out = tmp_path / 'out'
+    args = [str(repo_root / IASSF_TINY), str(iassf_checkpoint), '--vis',
+            str(tmp_path / 'scene.png'), '--ir', str(tmp_path / 'scene_ir.png'), '--out-dir',
+            str(out), '--tile', '32', '--no-progress']
+    assert tool('infer').main(args) == 2
+    assert _one_error_line(capsys.readouterr().err) == IASSF_TILE_REFUSAL
+    assert not out.exists()
+    assert tool('infer').main(args + ['--tile-approx']) == 0
+    drift, written = [line for line in capsys.readouterr().out.splitlines()
+                      if line.startswith('scene: ')]
+    # Tiles of 32 px overlapping by 16; the crop spans two of them per axis, centred.
+    found = re.fullmatch(r'scene: tiling drift on the 48×48 crop at x=8, y=0 \(tiled vs whole '
+                         r'crop\): dehazed max (\d+), mean (\d+\.\d\d); fused max (\d+), mean '
+                         r'(\d+\.\d\d) grey levels', drift)
+    assert found, drift
+    assert int(found[1]) > 0 and float(found[2]) > 0  # the tiles do change the output
+    assert written == f'scene: {out}/dehazed/scene.png, {out}/fused/scene.png'
 
 
 # ------------------------------------------------------------------------------ item 13

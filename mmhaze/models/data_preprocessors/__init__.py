@@ -1,3 +1,3 @@
-from .fusion_data_preprocessor import FusionDataPreprocessor, pad_to
+from .fusion_data_preprocessor import FusionDataPreprocessor, InputSizeError, pad_to
 
-__all__ = ['FusionDataPreprocessor', 'pad_to']
+__all__ = ['FusionDataPreprocessor', 'InputSizeError', 'pad_to']

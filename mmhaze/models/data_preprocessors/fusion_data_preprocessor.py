@@ -12,12 +12,17 @@ from mmengine.model import BaseDataPreprocessor
 
 from mmhaze.registry import MODELS
 from mmhaze.structures import FusionDataSample
+from mmhaze.utils.errors import UserError
 
 from ..utils.padding import reflect_pad
 
 SOURCE_KEYS = ('vis', 'ir')
 # Fields that are not pixel-aligned with the pair: never padded with it.
 UNPAIRED_FIELDS = ('unpaired_clear',)
+
+
+class InputSizeError(UserError, ValueError):
+    """An image smaller than the model accepts (its networks' ``min_input_size``)."""
 
 
 def pad_to(x: torch.Tensor, height: int, width: int, mode: str = 'reflect') -> torch.Tensor:
@@ -47,15 +52,22 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         ir_channels: channels the model expects for ``ir`` (1 or 3); None keeps what was
             loaded. A 1-channel IR where 3 are expected is replicated, with a warning once.
         vis_channels: channels expected for ``vis`` (3 by default).
+        pad_small: pad an image smaller than the model's minimum (its networks'
+            ``min_input_size``) up to it, with ``pad_mode``, instead of refusing it; outputs
+            are cropped back like any padding. Opt-in: the padded pixels are mirrored image
+            content that per-image statistics (normalisations, global pooling) then include.
 
     The padding of every sample is recorded in its metainfo (``pad_shape``, ``padding_size`` as
     (top, bottom, left, right)) so :meth:`destruct` crops predictions back exactly; predictions
-    leave :meth:`destruct` in [0, 1] whatever ``input_range`` is.
+    leave :meth:`destruct` in [0, 1] whatever ``input_range`` is. The model tells its minimum
+    input size through :meth:`require_min_size`; without ``pad_small`` a smaller image is an
+    :class:`InputSizeError` naming its file, its size and the minimum, before any network runs.
     """
 
     def __init__(self, input_range: Sequence[float] = (0.0, 1.0), pad_size_divisor: int = 1,
                  pad_mode: str = 'reflect', ir_channels: Optional[int] = None,
-                 vis_channels: Optional[int] = 3, non_blocking: bool = False):
+                 vis_channels: Optional[int] = 3, pad_small: bool = False,
+                 non_blocking: bool = False):
         super().__init__(non_blocking)
         lo, hi = (float(v) for v in input_range)
         if hi <= lo:
@@ -69,7 +81,41 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         self.pad_size_divisor = int(pad_size_divisor)
         self.pad_mode = pad_mode
         self.channels = {'vis': vis_channels, 'ir': ir_channels}
+        self.pad_small = bool(pad_small)
+        self.min_input_size = 1  # set by the model (require_min_size)
+        self.model_name = 'the model'
         self._warned: set = set()
+
+    # ------------------------------------------------------------------ size limits
+    def require_min_size(self, size: int, model_name: str) -> None:
+        """The smallest H and W the model's networks accept (called by the model)."""
+        self.min_input_size = int(size)
+        self.model_name = model_name
+
+    @property
+    def min_image_size(self) -> int:
+        """The smallest image side accepted without ``pad_small``: the side that padding to
+        ``pad_size_divisor`` brings up to ``min_input_size``."""
+        d = self.pad_size_divisor
+        return (math.ceil(self.min_input_size / d) - 1) * d + 1
+
+    def _check_sizes(self, sizes: list[tuple[int, int]],
+                     samples: Optional[Sequence[FusionDataSample]]) -> None:
+        smallest = self.min_image_size
+        for i, (h, w) in enumerate(sizes):
+            if min(h, w) >= smallest or self.pad_small:
+                continue
+            meta = samples[i].metainfo if samples is not None else {}
+            name = meta.get('vis_path') or f"image {meta.get('img_id', i)!r}"
+            need = self.min_input_size
+            via = (f' (min_input_size {need}, reached by padding to a multiple of '
+                   f'{self.pad_size_divisor})' if smallest != need else ' (min_input_size)')
+            raise InputSizeError(
+                f'{name} is {w}×{h} px (W×H): {self.model_name} needs at least {smallest} px '
+                f'per side{via}; enlarge or remove the image, or reflect-pad it up and crop the '
+                'outputs back with pad_small=True in model.data_preprocessor (tools/test.py '
+                '--cfg-options +model.data_preprocessor.pad_small=True; tools/infer.py '
+                '--pad-small)')
 
     # ------------------------------------------------------------------ value range
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,8 +149,10 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
 
     def _batch_shape(self, sizes: list[tuple[int, int]]) -> tuple[int, int]:
         d = self.pad_size_divisor
-        h = max(s[0] for s in sizes)
-        w = max(s[1] for s in sizes)
+        # With pad_small, every image reaches the minimum (only smaller ones are padded more).
+        floor = self.min_input_size if self.pad_small else 1
+        h = max([floor] + [s[0] for s in sizes])
+        w = max([floor] + [s[1] for s in sizes])
         return int(math.ceil(h / d) * d), int(math.ceil(w / d) * d)
 
     def stack_images(self, images: Sequence[torch.Tensor], key: str,
@@ -126,6 +174,7 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
             raise KeyError(f'inputs lack {missing}; PackFusionInputs must produce vis and ir')
         vis_list, ir_list = list(inputs['vis']), list(inputs['ir'])  # lists or stacked batches
         sizes = [tuple(v.shape[-2:]) for v in vis_list]
+        self._check_sizes(sizes, samples)
         batch_shape = self._batch_shape(sizes)
         batch = {
             'vis': self.stack_images(vis_list, 'vis', batch_shape),

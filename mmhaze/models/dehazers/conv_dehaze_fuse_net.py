@@ -49,6 +49,8 @@ class ConvDehazeFuseNet(BaseModule):
     output_names = ('dehazed', 'fused')
     # The global squeeze-excitation pooling sees the whole input: tiles differ.
     tile_exact = False
+    tile_inexact_reason = ('the squeeze-excitation gates pool over the whole input '
+                           '(per image)')
 
     def __init__(self, channels: int = 32, dilations: Sequence[int] = (1, 2, 4, 8, 1),
                  vis_channels: int = 3, ir_channels: int = 1, out_channels: int = 3,

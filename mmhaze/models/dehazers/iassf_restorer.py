@@ -41,9 +41,12 @@ class IASSFRestorer(BaseModule):
     """
 
     extra_outputs = ('ir_image', 'haze_density')
-    # Per-image statistics (RescaleNorm, the density's min-max, the prompt resize) make tiles
-    # differ from the whole image; reflect padding needs a few pixels.
+    # Per-image statistics make tiles differ from the whole image (the tools refuse --tile
+    # without --tile-approx, giving this reason); reflect padding needs a few pixels.
     tile_exact = False
+    tile_inexact_reason = ('RescaleNorm (feature mean and std over the whole input), the haze '
+                           "density's min–max and the restoration prompt (global average "
+                           'pooling, prompt pool resized to the input size) are per image')
 
     def __init__(self, encoder: dict, restoration_head: dict,
                  restoration_prompt: Optional[dict] = None,

@@ -78,6 +78,7 @@ class BaseAdversarialFusionModel(BaseFusionModel):
     """
 
     NETWORK_SLOTS: tuple[str, ...] = (DISCRIMINATOR_SLOT,)
+    TRAINING_ONLY_SLOTS: tuple[str, ...] = (DISCRIMINATOR_SLOT,)
 
     def __init__(self, discriminators: Optional[Mapping] = None, disc_steps: int = 1,
                  gen_steps: int = 1, **kwargs):

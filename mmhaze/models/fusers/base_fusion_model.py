@@ -56,12 +56,19 @@ class BaseFusionModel(BaseModel):
             every non-frozen network with every loss throughout.
         init_cfg: mmengine initialisation of the whole model.
 
-    Class attributes read by the tools: ``min_input_size`` (smallest H and W the model accepts),
-    ``tile_exact`` (tiled inference with ``tile_overlap`` pixels of overlap reproduces the
-    whole-image output) — composed models derive them from their networks.
+    Properties read by the tools, derived from the networks that run at inference (the slots
+    not in ``TRAINING_ONLY_SLOTS``): ``min_input_size`` (smallest H and W the networks accept,
+    the largest of theirs), ``tile_exact`` (tiles whose outputs keep ``tile_overlap`` pixels of
+    context at every inner edge reproduce the whole-image output: true only when every network
+    declares ``tile_exact = True``), ``tile_overlap`` (the networks' receptive-field radii,
+    summed: they run one after the other) and ``tile_inexact_reasons`` (why tiling is not
+    exact, from each network's ``tile_inexact_reason``). A network that does not declare
+    ``tile_exact`` is taken as not exact: tiling it could silently change its output.
     """
 
     NETWORK_SLOTS: tuple[str, ...] = ()
+    # Slots whose networks only train (discriminators): not part of the inference contract.
+    TRAINING_ONLY_SLOTS: tuple[str, ...] = ()
     MIN_INPUT_SIZE: int = 1
     TILE_EXACT: bool = True
     TILE_OVERLAP: int = 0
@@ -156,17 +163,34 @@ class BaseFusionModel(BaseModel):
                                     where=f'model.{name}.init_cfg')
 
     # ------------------------------------------------------------------ properties the tools read
+    def inference_networks(self) -> list[nn.Module]:
+        """The networks that run at inference, unwrapped."""
+        return [self.get_network(n) for n in self._network_names
+                if n not in self.TRAINING_ONLY_SLOTS]
+
     def _network_attr(self, attr: str) -> list:
-        return [getattr(self.get_network(n), attr) for n in self._network_names
-                if hasattr(self.get_network(n), attr)]
+        return [getattr(net, attr) for net in self.inference_networks() if hasattr(net, attr)]
 
     @property
     def min_input_size(self) -> int:
         return max([self.MIN_INPUT_SIZE] + self._network_attr('min_input_size'))
 
     @property
+    def tile_inexact_reasons(self) -> list[str]:
+        """One entry per network (or the model) whose output tiling would change."""
+        reasons = [] if self.TILE_EXACT else [f'{type(self).__name__} sets TILE_EXACT = False']
+        for net in self.inference_networks():
+            name = type(net).__name__
+            if not hasattr(net, 'tile_exact'):
+                reasons.append(f'{name} does not declare tile_exact')
+            elif not net.tile_exact:
+                why = getattr(net, 'tile_inexact_reason', None) or 'tile_exact = False'
+                reasons.append(f'{name}: {why}')
+        return reasons
+
+    @property
     def tile_exact(self) -> bool:
-        return self.TILE_EXACT and all(self._network_attr('tile_exact'))
+        return not self.tile_inexact_reasons
 
     @property
     def tile_overlap(self) -> int:
@@ -203,6 +227,10 @@ class BaseFusionModel(BaseModel):
                         f'provides; available: {sorted(available)}')
         self.stages = parse_stages(self._stage_cfgs, self._network_names, list(self.losses),
                                    frozen=self._frozen)
+        # The preprocessor refuses (or pads up) a smaller image, naming its file, before any
+        # network runs into a reflect pad larger than the feature map.
+        if hasattr(self.data_preprocessor, 'require_min_size'):
+            self.data_preprocessor.require_min_size(self.min_input_size, type(self).__name__)
         self._checked = True
 
     # ------------------------------------------------------------------ stages

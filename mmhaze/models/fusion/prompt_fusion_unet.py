@@ -80,6 +80,12 @@ class PromptEmbeddingFusionUNet(BaseModule):
         embedding_attention: False turns every PEB into concat + convs ("w/o FB-PEB").
     """
 
+    # Tiles differ from the whole image (the tools refuse --tile without --tile-approx).
+    tile_exact = False
+    tile_inexact_reason = ('RescaleNorm (feature mean and std over the whole input) and the '
+                           'fusion prompt (global average pooling, prompt pool resized to the '
+                           'input size) are per image')
+
     def __init__(self, in_channels: int = 6, out_channels: int = 3, base_channels: int = 6,
                  num_blocks: int = 5, prompt_generator: Optional[dict] = None,
                  num_heads: int = 1, window_size: int = 8, ffn_ratio: float = 2.66,
