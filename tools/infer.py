@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument('--tile', type=int, default=None, help='tile size for large images')
     parser.add_argument('--overlap', type=int, default=32)
     parser.add_argument('--device', default=None)
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (docs/speed.md)')
     parser.add_argument('--unsafe-load', action='store_true')
     args = parser.parse_args(argv)
     if args.unsafe_load:
@@ -42,7 +44,7 @@ def main(argv=None):
     from mmhaze.apis import ConfigError, FusionInferencer
     from mmhaze.engine.hooks import write_png
     try:
-        infer = FusionInferencer(args.config, args.checkpoint, args.device)
+        infer = FusionInferencer(args.config, args.checkpoint, args.device, compile=args.compile)
     except (ConfigError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

@@ -21,6 +21,9 @@ def parse_args(argv=None):
     parser.add_argument('--method-name', help='row name in the tables (default: config name)')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (slow first batch per input size, '
+                             'faster after; docs/speed.md)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. test_dataloader.dataset.num_samples=10')
@@ -44,6 +47,8 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
     runner = build_runner(cfg)
+    from mmhaze.apis.speed import prepare_runner_model
+    prepare_runner_model(runner.model, compile=args.compile)
     metrics = runner.test()
     method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
     finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out)

@@ -82,3 +82,14 @@ def compile_networks(model: nn.Module, freezing: bool = True, **compile_kwargs) 
         child.compile(options=options, **compile_kwargs)
         names.append(name)
     return names
+
+
+def prepare_runner_model(model: nn.Module, compile: bool = False) -> nn.Module:
+    """:func:`prepare_for_inference` (and, if asked, :func:`compile_networks`) of a Runner's
+    model, through a DDP-style wrapper if there is one; returns the unwrapped model."""
+    from mmengine.model import is_model_wrapper
+    inner = model.module if is_model_wrapper(model) else model
+    prepare_for_inference(inner)
+    if compile:
+        compile_networks(inner)
+    return inner

@@ -3,7 +3,7 @@
 - ``mmcv.ops`` fallback when compiled mmcv is missing (:mod:`.mmcv_ops`);
 - every checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`mmhaze.utils.checkpoint`);
 - local file writes through mmengine's fileio are atomic (:mod:`mmhaze.utils.fileio`);
-- bitsandbytes' CPU-kernel notice is dropped (:func:`quiet_third_party_notices`).
+- two third-party notices irrelevant to mmhaze are dropped (:func:`quiet_third_party_notices`).
 
 Each part applies when the module it patches is first imported (:mod:`.import_hooks`), or at
 once if it already is, so ``import mmhaze`` itself imports neither torch nor mmengine.
@@ -57,10 +57,14 @@ def quiet_third_party_notices() -> None:
 
     bitsandbytes (a dependency of pyiqa, imported by mmengine's optimizer builder) logs
     "Failed to load CPU gemm_4bit_forward from kernels-community ..." on every CPU start: a
-    4-bit matmul kernel mmhaze never uses. Only that message of that logger is dropped.
+    4-bit matmul kernel mmhaze never uses. Only those messages of those loggers are dropped.
     """
     logging.getLogger('bitsandbytes.backends.cpu.ops').addFilter(
         _DropMessage('Failed to load CPU gemm_4bit_forward from kernels-community'))
+    # torch.compile on a CPU-only machine with a CUDA_HOME folder: about building CUDA
+    # extensions, which the CPU compile path never does.
+    logging.getLogger('torch.utils.cpp_extension').addFilter(
+        _DropMessage('No CUDA runtime is found'))
 
 
 def apply_compat() -> None:
