@@ -14,6 +14,8 @@ A bf16 autocast path is a benchmark option only (``benchmark.py --bf16``): it ch
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Optional
 
 import torch
@@ -65,21 +67,34 @@ def networks(model: nn.Module) -> list[tuple[str, nn.Module]]:
             and next(child.children(), None) is not None]
 
 
-def compile_networks(model: nn.Module, freezing: bool = True, **compile_kwargs) -> list[str]:
-    """``torch.compile`` (inductor) each of :func:`networks` in place; returns their names.
+def _with_freezing(fn: Callable) -> Callable:
+    """``fn`` run with inductor's ``freezing`` on. It must be on while dynamo traces (it decides
+    there how weights enter the graph), i.e. at the call, not when ``torch.compile`` is set up;
+    scoping it to these calls leaves other compiled code in the process untouched."""
+    import torch._inductor.config as inductor_config
 
-    In place (``nn.Module.compile``), so state-dict keys and the model object stay the same and
-    the wrapper's Python glue (padding, data samples) stays eager. Compilation is lazy: it
-    happens on the first forward, after checkpoints are loaded. ``freezing`` lets inductor fold
-    the weights into the graph as constants (and pre-pack them for oneDNN) when the forward runs
-    without gradients; with gradients it compiles normally. Weights changed after the first
-    compiled forward are therefore not seen by frozen graphs: compile after loading.
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with inductor_config.patch(freezing=True):
+            return fn(*args, **kwargs)
+    return run
+
+
+def compile_networks(model: nn.Module, freezing: bool = True, **compile_kwargs) -> list[str]:
+    """``torch.compile`` (inductor) the forward of each of :func:`networks`; returns their names.
+
+    In place (the module's ``forward`` is replaced), so state-dict keys and the model object
+    stay the same and the wrapper's Python glue (padding, data samples) stays eager.
+    Compilation is lazy: it happens on the first forward of each input size, after checkpoints
+    are loaded. ``freezing`` lets inductor fold the weights into the graph as constants and
+    pre-pack them for oneDNN (fusing convolutions with the element-wise ops around them) when
+    the forward runs without gradients; with gradients it compiles normally. Frozen graphs do
+    not see weights changed after their compilation: compile after loading.
     """
-    options = dict(compile_kwargs.pop('options', None) or {})
-    options.setdefault('freezing', freezing)
     names = []
     for name, child in networks(model):
-        child.compile(options=options, **compile_kwargs)
+        compiled = torch.compile(child.forward, **compile_kwargs)
+        child.forward = _with_freezing(compiled) if freezing else compiled
         names.append(name)
     return names
 
