@@ -115,3 +115,8 @@ def test_compiled_networks_match_eager():
     assert sorted(model.state_dict()) == keys  # compiled in place: same keys
     assert (compiled - eager).abs().max().item() < 1e-5
     assert torch.equal(compiled, again)
+    if torch.backends.mkldnn.is_available():  # frozen weights: oneDNN pre-packed convolutions
+        with torch.no_grad(), torch.profiler.profile() as prof:
+            model(x)
+        assert any(e.key.startswith('mkldnn::_convolution_pointwise')
+                   for e in prof.key_averages())
