@@ -21,7 +21,6 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from timm.models.swin_transformer import window_partition, window_reverse
 
 from ..utils.padding import reflect_pad
 
@@ -85,6 +84,25 @@ class RescaleNorm(nn.Module):
         if self.detach_grad:
             std, mean = std.detach(), mean.detach()
         return out, self.rescale_proj(std), self.rebias_proj(mean)
+
+
+def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
+    """B×H×W×C (H, W multiples of the window) → windows × window² × C, row-major windows.
+
+    (Written here rather than imported from timm: importing timm loads torchvision and every
+    timm model, seconds of start-up for two reshapes.)
+    """
+    b, h, w, c = x.shape
+    ws = window_size
+    x = x.view(b, h // ws, ws, w // ws, ws, c).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, ws * ws, c)
+
+
+def window_merge(windows: torch.Tensor, window_size: int, h: int, w: int) -> torch.Tensor:
+    """Inverse of :func:`window_partition`: windows × window² × C → B×H×W×C."""
+    ws, c = window_size, windows.shape[-1]
+    x = windows.view(-1, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, h, w, c)
 
 
 def log_relative_positions(window_size: int) -> torch.Tensor:
@@ -238,10 +256,8 @@ class DehazeFormerMixer(nn.Module):
         v = qkv[:, 2 * self.dim:]
         qkv = self._window_pad(qkv)
         hp, wp = qkv.shape[-2:]
-        windows = window_partition(qkv.permute(0, 2, 3, 1), (ws, ws))
-        windows = windows.reshape(-1, ws * ws, 3 * self.dim)
-        out = self.attn(windows).reshape(-1, ws, ws, self.dim)
-        out = window_reverse(out, (ws, ws), hp, wp)[:, s:s + h, s:s + w, :].permute(0, 3, 1, 2)
+        out = self.attn(window_partition(qkv.permute(0, 2, 3, 1), ws))
+        out = window_merge(out, ws, hp, wp)[:, s:s + h, s:s + w, :].permute(0, 3, 1, 2)
         if self.conv is not None:
             out = self.conv(v) + out
         return self.proj(out)
