@@ -4,7 +4,7 @@ Two tiers (measured in docs/speed.md):
 
 - :func:`prepare_for_inference` — what every inference path uses: the blocks' fused attention
   kernel and, on the CPU, channels-last convolution weights. Same outputs as training-mode eager
-  to float rounding (IASSF: ≤ 4.3e-6 on outputs up to 4.8 on the model fixture), not bit for bit.
+  to float rounding (IASSF: ≤ 4.8e-6 on outputs up to 4.8 on the model fixture), not bit for bit.
 - :func:`compile_networks` — opt-in: ``torch.compile`` (inductor) of every network the model
   composes. Tens of seconds of compilation per network and input size on a small CPU; compiled
   kernels are cached on disk by inductor, so a second process starts faster.
