@@ -17,8 +17,13 @@ $(PY):
 	$(PIP) install -q --upgrade pip 'setuptools<82' wheel
 
 # Re-install only when the package metadata or the requirement lists change.
+# Then remove bitsandbytes: pyiqa declares it for its 4-bit LLM metrics, which mmhaze never
+# uses (NIQE and PI do not need it), and mmengine's optimizer builder imports it whenever it is
+# installed, pulling in torch._dynamo and inductor: ~2 s of every tool's start-up
+# (docs/speed.md). `pip check` then reports it missing for pyiqa; that is expected.
 $(STAMP): $(PY) setup.py setup.cfg pyproject.toml requirements/*.txt
 	$(PIP) install -c requirements/constraints.txt -e '.[tests]'
+	$(PIP) uninstall -y -q bitsandbytes
 	touch $(STAMP)
 
 install: $(STAMP)

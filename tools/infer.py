@@ -69,6 +69,8 @@ def parse_args(argv=None):
                              'minimum (outputs cropped back) instead of refusing them')
     parser.add_argument('--device', default=None)
     parser.add_argument('--no-progress', action='store_true', help='no bar over the tiles')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (docs/speed.md)')
     parser.add_argument('--unsafe-load', action='store_true')
     return parser.parse_args(argv)
 
@@ -87,7 +89,8 @@ def run_infer(args) -> int:
     from mmhaze.engine.hooks import write_png
     pairs = _pairs(args.vis, args.ir)
     _check_out_dir(args.out_dir, args.skip_existing, args.overwrite)
-    infer = FusionInferencer(args.config, args.checkpoint, args.device, pad_small=args.pad_small)
+    infer = FusionInferencer(args.config, args.checkpoint, args.device, pad_small=args.pad_small,
+                             compile=args.compile)
     if args.tile is not None:  # refused before the first image, not after hours of them
         infer.tile_geometry(args.tile, args.overlap, approx=args.tile_approx)
     written_keys = None  # the outputs the model writes, known after its first pair

@@ -24,6 +24,9 @@ def parse_args(argv=None):
     parser.add_argument('--non-strict', action='store_true',
                         help='test a checkpoint that does not fit the model exactly (the '
                              'weights that fit are loaded; the tables say so)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the networks (slow first batch per input size, '
+                             'faster after; docs/speed.md)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. test_dataloader.dataset.num_samples=10')
@@ -43,6 +46,7 @@ def main(argv=None):
 
 def run_test(args) -> int:
     from mmhaze.apis import build_runner, prepare_config
+    from mmhaze.apis.speed import prepare_runner_model
     from mmhaze.apis.testing import check_test_checkpoint, finish_test, prepare_test
     cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                          args.unsafe_load)
@@ -50,6 +54,7 @@ def run_test(args) -> int:
                  show_dir=args.show_dir)
     runner = build_runner(cfg)
     note = check_test_checkpoint(runner, args.checkpoint, strict=not args.non_strict)
+    prepare_runner_model(runner.model, compile=args.compile)
     metrics = runner.test()
     method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
     finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out,

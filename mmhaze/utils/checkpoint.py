@@ -121,10 +121,15 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Any:
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def register_safe_checkpoint_loader() -> None:
-    """Make mmengine read local checkpoints through :func:`safe_torch_load`."""
-    from mmengine.runner import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=safe_torch_load, force=True)
+def register_safe_checkpoint_loader(checkpoint_loader=None) -> None:
+    """Make mmengine read local checkpoints through :func:`safe_torch_load`.
+
+    ``checkpoint_loader``: mmengine's ``CheckpointLoader`` class (default: imported from
+    ``mmengine.runner``; the import hook passes it while ``mmengine.runner`` is still loading).
+    """
+    if checkpoint_loader is None:
+        from mmengine.runner import CheckpointLoader as checkpoint_loader
+    checkpoint_loader.register_scheme(prefixes='', loader=safe_torch_load, force=True)
 
 
 def save_safe_checkpoint(checkpoint: dict, filename: str) -> None:

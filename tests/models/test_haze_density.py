@@ -2,6 +2,7 @@
 import math
 
 import cv2
+import kornia
 import numpy as np
 import pytest
 import torch
@@ -9,6 +10,7 @@ import torch
 from mmhaze.models.haze import (
     HazeDensityEstimator,
     atmospheric_light,
+    box_filter,
     dark_channel,
     guided_filter,
     raw_transmission,
@@ -84,17 +86,51 @@ def _opencv_official_density(feat: torch.Tensor) -> np.ndarray:
     return np.stack(out)[:, None]
 
 
-@pytest.mark.parametrize('size,tol', [((64, 80), 1e-6), ((31, 45), 1e-6), ((20, 26), 5e-3)])
-def test_official_density_matches_an_opencv_implementation(size, tol):
+@pytest.mark.parametrize('size', [(64, 80), (31, 45), (20, 26), (16, 22)])
+def test_official_density_matches_an_opencv_implementation(size):
     torch.manual_seed(0)
     feat = torch.randn(2, 6, *size).cumsum(-1)  # smooth-ish, like features
     ours = HazeDensityEstimator('official')(feat)
     ref = torch.from_numpy(_opencv_official_density(feat))
     assert ours.shape == ref.shape
-    # float64 maths with the same 8-bit input: equal up to float32 rounding of the result.
-    # Sides up to box_size // 2 (here 20 < 31) use a periodic extension: close, not equal.
-    assert (ours - ref).abs().max().item() < tol
+    # float64 maths with the same 8-bit input: equal up to float32 rounding of the result,
+    # also on sides shorter than the 60-px box, which both mirror periodically.
+    assert (ours - ref).abs().max().item() < 1e-6
     assert 0.0 < ours.min() and ours.max() < 1.0
+
+
+@pytest.mark.parametrize('box', [1, 2, 3, 8, 15, 31, 60])
+def test_integral_box_filter_equals_kornia_box_blur(box):
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 67, 81, dtype=torch.float64)
+    ours = box_filter(x, box)
+    # kornia anchors an even window at (k − 1) // 2, OpenCV (and box_filter) at k // 2:
+    # filtering the flipped image and flipping back moves kornia's anchor to OpenCV's.
+    flip = box % 2 == 0
+    ref = kornia.filters.box_blur(x.flip(-2, -1) if flip else x, box, 'reflect')
+    ref = ref.flip(-2, -1) if flip else ref
+    assert ours.dtype == torch.float64 and ours.shape == x.shape
+    assert (ours - ref).abs().max().item() < 1e-13
+    # The borders, where the mirroring matters, agree on their own.
+    for edge in (ours[..., 0, :] - ref[..., 0, :], ours[..., -1] - ref[..., -1]):
+        assert edge.abs().max().item() < 1e-13
+    # A corner by hand: the mean of the mirrored window around pixel (0, 0).
+    r0, r1 = box // 2, (box - 1) // 2
+    rows = [abs(i) for i in range(-r0, r1 + 1)]
+    window = x[0, 0][rows][:, rows]
+    assert ours[0, 0, 0, 0].item() == pytest.approx(window.mean().item(), abs=1e-13)
+
+
+@pytest.mark.parametrize('size,box', [((5, 9), 15), ((1, 7), 4), ((12, 3), 60), ((40, 48), 60)])
+def test_integral_box_filter_equals_opencv_on_short_sides(size, box):
+    # Sides up to half the window: mirrored periodically (torch and kornia refuse to pad).
+    x = np.random.default_rng(2).random(size)
+    ref = cv2.boxFilter(x, cv2.CV_64F, (box, box))
+    ours = box_filter(torch.from_numpy(x)[None, None], box)[0, 0].numpy()
+    assert np.abs(ours - ref).max() < 1e-13
+    f32 = box_filter(torch.from_numpy(x).float()[None, None], box)
+    assert f32.dtype == torch.float32
+    assert np.abs(f32[0, 0].numpy() - ref).max() < 1e-7
 
 
 def test_guided_filter_even_box_uses_opencv_anchor_and_odd_sizes():

@@ -1,6 +1,9 @@
-"""The mmcv.ops fallback: installed only without compiled mmcv, exact ops, guards that work."""
+"""The compat layer: a light `import mmhaze` whose hooks patch mmengine and mmcv when they load;
+the mmcv.ops fallback (only without compiled mmcv, exact ops, guards that work)."""
 import importlib
+import subprocess
 import sys
+import textwrap
 
 import pytest
 import torch
@@ -10,10 +13,54 @@ import mmhaze  # noqa: F401  (applies the compat layer)
 from mmhaze.utils.compat import mmcv_ops
 
 
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
+                          text=True, check=True)
+
+
+def test_import_mmhaze_loads_no_heavy_or_optional_dependency():
+    # Start-up time is a benchmark figure (docs/speed.md); here: what the import pulls in.
+    out = _run("""
+        import sys
+        import mmhaze
+        print(sorted(m for m in ('torch', 'mmengine', 'mmcv', 'mmseg', 'pyiqa', 'bitsandbytes',
+                                 'numpy', 'cv2') if m in sys.modules))
+    """).stdout
+    assert out.strip() == '[]'
+
+
+def test_hooks_patch_mmengine_when_it_loads_and_bitsandbytes_stays_quiet():
+    result = _run("""
+        import mmhaze
+        from mmengine.runner import CheckpointLoader
+        from mmengine.fileio.backends.registry_utils import backends
+        from mmhaze.utils.checkpoint import safe_torch_load
+        from mmhaze.utils.fileio import AtomicLocalBackend
+        assert CheckpointLoader._schemes[''] is safe_torch_load
+        assert backends['local'] is AtomicLocalBackend
+        import mmengine.model  # imports mmengine's optimizer builder, which imports bitsandbytes
+        print('ok')
+    """)
+    assert result.stdout.strip() == 'ok'
+    assert 'gemm_4bit' not in result.stderr and 'kernels-community' not in result.stderr
+
+
+def test_hooks_apply_at_once_when_mmengine_is_already_imported():
+    result = _run("""
+        from mmengine.runner import CheckpointLoader
+        import mmhaze
+        from mmhaze.utils.checkpoint import safe_torch_load
+        assert CheckpointLoader._schemes[''] is safe_torch_load
+        print('ok')
+    """)
+    assert result.stdout.strip() == 'ok'
+
+
 def test_fallback_installed_without_compiled_ops():
     if mmcv_ops.compiled_mmcv_available():
         pytest.skip('full mmcv is installed: the fallback is (correctly) not used')
-    ops = sys.modules['mmcv.ops']
+    import mmcv.ops as ops  # provided on its first import (import mmhaze only hooks it)
+    assert sys.modules['mmcv.ops'] is ops
     assert getattr(ops, '__mmhaze_fallback__', False)
     from mmcv.ops import point_sample, sigmoid_focal_loss
     assert point_sample is mmcv_ops.point_sample

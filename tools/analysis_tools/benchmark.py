@@ -1,29 +1,63 @@
 """CPU (or GPU) forward latency of a config's model, with each part's share of the time.
 
     python tools/analysis_tools/benchmark.py configs/iassf/iassf_official_msrs.py \
-        --shape 256 256 --shape 480 640 --repeat 5
+        --shape 256 256 --shape 480 640 --repeat 5 [--compile] [--bf16]
 
-For each input size: ``--warmup`` untimed forwards, then ``--repeat`` timed ones (batch 1,
-``mode='tensor'``, no grad, eval mode). Reports the mean and median latency and, from forward
-hooks on the parts of each network, the share of the forward spent in each (e.g. IASSF's
-``dehazer.haze_density``). The load average is printed too: on a shared machine the figures are only
-comparable at similar load. Parameters and GMACs: ``get_flops.py``.
+    python tools/analysis_tools/benchmark.py configs/iassf/iassf_official_msrs.py \
+        --shape 480 640 --threads 2 --repeat 5 --compare-official ../IASSF [--compile] [--bf16]
+
+The model runs as every inference path runs it (:func:`mmhaze.apis.speed.prepare_for_inference`:
+fused attention, channels-last weights on the CPU): batch 1, ``mode='tensor'``, no grad, eval
+mode, ``--warmup`` untimed forwards, then ``--repeat`` timed ones. Variants, measured in
+interleaved rounds (one forward of each per round, so load changes hit all alike):
+
+- ``eager`` — always;
+- ``compiled`` (``--compile``) — ``torch.compile`` of its networks (the first forward compiles:
+  tens of seconds per network on a small CPU; inductor caches the result on disk);
+- ``bf16`` (``--bf16``) — eager under bf16 autocast; its drift (max |Δ| against eager float32)
+  is printed, it is not an accuracy-preserving option;
+- ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused).
+
+Without ``--compare-official``, prints the mean and median latency per size and, for eager, the
+share of each part of each network (e.g. IASSF's ``dehazer.haze_density``). With
+``--compare-official DIR`` (a local checkout of github.com/fangjiaqi0909/IASSF, outside this
+repository; no weights needed), both implementations get the same seeded weights through
+``tools/model_converters/iassf_official_to_mmhaze.py``, their outputs are checked to agree
+(max |Δ| ≤ 1e-5 in float32, else exit 1), the official networks join the interleaved rounds, and
+each variant prints one line::
+
+    eager: mmhaze X s, official Y s, ratio R (threads T, load L)
+
+with median latencies and L the mean 1-minute load average over the rounds. On a shared machine
+the figures are only comparable at similar load. Parameters and GMACs: ``get_flops.py``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import os
 import os.path as osp
 import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
-import torch
 from mmengine.config import DictAction
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from get_flops import build_model, dummy_inputs, model_parts  # noqa: E402
+
+#: Largest max |Δ| allowed between float32 variants and the official code.
+AGREEMENT_TOL = 1e-5
+#: The outputs compared between variants.
+IMAGE_OUTPUTS = ('dehazed', 'fused')
 
 
 def parse_args(argv=None):
@@ -35,6 +69,14 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards (default: 1)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--compile', action='store_true',
+                        help='also measure the torch.compile path')
+    parser.add_argument('--bf16', action='store_true',
+                        help='also measure eager under bf16 autocast and report its drift')
+    parser.add_argument('--reference', action='store_true',
+                        help='also measure the training-mode (bit-exact, unfused) eager form')
+    parser.add_argument('--compare-official', metavar='DIR',
+                        help='checkout of the official IASSF code to measure side by side')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     return parser.parse_args(argv)
@@ -44,6 +86,7 @@ class ChildTimer:
     """Wall time spent inside each part (:func:`model_parts`) during forwards (forward hooks)."""
 
     def __init__(self, model: torch.nn.Module, sync):
+        import torch
         self.totals: dict[str, float] = defaultdict(float)
         self._start: dict[str, float] = {}
         self._sync = sync
@@ -75,12 +118,18 @@ class ChildTimer:
             h.remove()
 
 
+def _sync_for(device: str):
+    import torch
+    return torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+
+
 def benchmark(model: torch.nn.Module, height: int, width: int, repeat: int = 5,
               warmup: int = 1, device: str = 'cpu') -> dict:
     """Latency (ms) of ``repeat`` forwards and each child's share of the forward time."""
+    import torch
     model = model.to(device).eval()
     inputs = {k: v.to(device) for k, v in dummy_inputs(model, height, width).items()}
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    sync = _sync_for(device)
     timer = ChildTimer(model, sync)
     times = []
     with torch.no_grad():
@@ -100,8 +149,172 @@ def benchmark(model: torch.nn.Module, height: int, width: int, repeat: int = 5,
                 median_ms=1e3 * statistics.median(times), shares=shares)
 
 
+# --------------------------------------------------------------------------- variants
+
+
+class Variant(NamedTuple):
+    """A form of the model to time: its own copy of the model, optionally under bf16 autocast."""
+    model: torch.nn.Module
+    bf16: bool = False
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        import torch
+        device = next(self.model.parameters()).device.type
+        ctx = (torch.autocast(device, dtype=torch.bfloat16) if self.bf16
+               else contextlib.nullcontext())
+        with ctx:
+            return self.model(inputs, mode='tensor')
+
+
+def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = False,
+                   reference: bool = False) -> dict[str, Variant]:
+    """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
+    from mmhaze.apis.speed import compile_networks, prepare_for_inference
+    base = model.eval()
+    variants = {}
+    if reference:
+        variants['reference'] = Variant(copy.deepcopy(base))
+    eager = prepare_for_inference(copy.deepcopy(base))
+    variants['eager'] = Variant(eager)
+    if compile:
+        compiled = prepare_for_inference(copy.deepcopy(base))
+        compile_networks(compiled)
+        variants['compiled'] = Variant(compiled)
+    if bf16:
+        variants['bf16'] = Variant(eager, bf16=True)
+    return variants
+
+
+def drift_lines(outputs: dict[str, dict[str, torch.Tensor]],
+                official: Optional[dict[str, torch.Tensor]] = None) -> tuple[list[str], bool]:
+    """Max |Δ| of every variant's outputs against float32 eager (and the official outputs);
+    whether the float32 variants agree with the official ones within :data:`AGREEMENT_TOL`."""
+    lines, agree = [], True
+    for name, out in outputs.items():
+        parts = []
+        if name != 'eager':
+            parts.append(f'{max_abs_diff(out, outputs["eager"]):.3g} against float32 eager')
+        if official is not None:
+            diff = max_abs_diff(out, official)
+            parts.append(f'{diff:.3g} against the official code')
+            if name != 'bf16' and diff > AGREEMENT_TOL:
+                agree = False
+                parts[-1] += f' (> {AGREEMENT_TOL:g})'
+        if parts:
+            lines.append(f'{name} outputs: max |Δ| ' + ', '.join(parts))
+    return lines, agree
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int,
+                sync=lambda: None) -> tuple[dict[str, list[float]], list[float]]:
+    """Seconds per call of each function over ``repeat`` rounds (one call of each per round),
+    after ``warmup`` untimed rounds; and the 1-minute load average sampled every round."""
+    import torch
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    loads = []
+    with torch.no_grad():
+        for i in range(warmup + repeat):
+            for name, fn in fns.items():
+                sync()
+                start = time.perf_counter()
+                fn()
+                sync()
+                if i >= warmup:
+                    times[name].append(time.perf_counter() - start)
+            loads.append(os.getloadavg()[0])
+    return times, loads
+
+
+def max_abs_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
+    """Largest |Δ| over the image outputs both dicts have (not side outputs such as IASSF's
+    8-bit-quantised haze density, where a rounding flips one level)."""
+    keys = [k for k in IMAGE_OUTPUTS if k in a and k in b]
+    return max((a[k].float() - b[k].float()).abs().max().item() for k in keys)
+
+
+# --------------------------------------------------------------------------- official code
+
+
+def load_official(directory: str) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The official restoration and fusion networks from a checkout (``models/IASSF.py``).
+
+    Built with ``torch.manual_seed(0)`` initial weights. The checkout's own import-time and
+    construction warnings (deprecated timm paths, ``torch.meshgrid``) are its noise, not ours,
+    and are silenced.
+    """
+    import importlib
+    import warnings
+
+    import torch
+    directory = osp.abspath(directory)
+    if not osp.isfile(osp.join(directory, 'models', 'IASSF.py')):
+        raise FileNotFoundError(f'{directory} is not a checkout of the official IASSF code '
+                                '(no models/IASSF.py); clone github.com/fangjiaqi0909/IASSF')
+    clash = [m for m in ('models', 'get_hazy_density') if m in sys.modules]
+    if clash:
+        raise RuntimeError(f'cannot import the official code: modules {clash} are already '
+                           'imported from elsewhere')
+    sys.path.insert(0, directory)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            official = importlib.import_module('models.IASSF')
+            torch.manual_seed(0)
+            return official.iassf().eval(), official.RestormerUNet().eval()
+    finally:
+        sys.path.remove(directory)
+
+
+def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
+                       fusion: torch.nn.Module) -> None:
+    """Load the official networks' weights into ``model`` through the checkpoint converter."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'model_converters',
+                    'iassf_official_to_mmhaze.py')
+    spec = importlib.util.spec_from_file_location('iassf_official_to_mmhaze', path)
+    converter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(converter)
+    target = {k: v.shape for k, v in model.state_dict().items()}
+    state, _ = converter.convert_state_dict(
+        dict(dehaze_network_state_dict=dehaze.state_dict(),
+             fusion_network_state_dict=fusion.state_dict()), target)
+    model.load_state_dict(state, strict=True)
+
+
+def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
+                     repeat: int, warmup: int, compile: bool, bf16: bool,
+                     reference: bool) -> tuple[list[str], bool]:
+    """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)`` and whether
+    the float32 outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
+    import torch
+    dehaze, fusion = load_official(directory)
+    official_to_mmhaze(model, dehaze, fusion)
+    inputs = dummy_inputs(model, height, width)
+
+    def official() -> dict[str, torch.Tensor]:
+        dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
+        return dict(dehazed=dehazed, fused=fusion(dehazed, ir_image))
+
+    variants = build_variants(model, compile, bf16, reference)
+    with torch.no_grad():
+        reference_out = official()
+        outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
+    lines, agree = drift_lines(outputs, reference_out)
+    fns = {'official': official, **{k: partial(v, inputs) for k, v in variants.items()}}
+    times, loads = interleaved(fns, repeat, max(warmup - 1, 0))
+    official_s = statistics.median(times.pop('official'))
+    for name, t in times.items():
+        mm = statistics.median(t)
+        lines.append(f'{name}: mmhaze {mm:.2f} s, official {official_s:.2f} s, ratio '
+                     f'{mm / official_s:.2f} (threads {torch.get_num_threads()}, load '
+                     f'{statistics.mean(loads):.2f})')
+    return lines, agree
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import torch
+
     from mmhaze.apis import ConfigError
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -110,13 +323,43 @@ def main(argv=None) -> int:
     except ConfigError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    shapes = [tuple(s) for s in (args.shape or [[256, 256]])]
     print(f'config: {args.config}  device: {args.device}  threads: {torch.get_num_threads()}  '
           f'load average at start: {os.getloadavg()[0]:.2f}')
-    for h, w in [tuple(s) for s in (args.shape or [[256, 256]])]:
-        r = benchmark(model, h, w, args.repeat, args.warmup, args.device)
-        parts = ', '.join(f'{k} {100 * v:.1f}%' for k, v in r['shares'].items())
-        print(f'{h}×{w}: mean {r["mean_ms"]:.0f} ms, median {r["median_ms"]:.0f} ms '
-              f'({args.repeat} runs) | {parts}')
+    if args.compare_official:
+        if args.device != 'cpu':
+            print('error: --compare-official runs on the CPU', file=sys.stderr)
+            return 2
+        ok = True
+        for h, w in shapes:
+            print(f'{h}×{w}, batch 1, float32, median of {args.repeat} interleaved rounds:')
+            try:
+                lines, agree = compare_official(model, args.compare_official, h, w,
+                                                args.repeat, args.warmup, args.compile,
+                                                args.bf16, args.reference)
+            except (FileNotFoundError, RuntimeError, ValueError) as err:
+                print(f'error: {err}', file=sys.stderr)
+                return 2
+            print('\n'.join(lines))
+            ok &= agree
+        return 0 if ok else 1
+    variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference)
+    sync = _sync_for(args.device)
+    for h, w in shapes:
+        inputs = {k: v.to(args.device) for k, v in dummy_inputs(model, h, w).items()}
+        with torch.no_grad():
+            outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
+        print('\n'.join(drift_lines(outputs)[0]))
+        times, loads = interleaved({k: partial(v, inputs) for k, v in variants.items()},
+                                   args.repeat, max(args.warmup - 1, 0), sync)
+        for name, t in times.items():
+            print(f'{h}×{w} {name}: mean {1e3 * statistics.mean(t):.0f} ms, median '
+                  f'{1e3 * statistics.median(t):.0f} ms ({args.repeat} runs, load '
+                  f'{statistics.mean(loads):.2f})')
+        # Each part's share, from forward hooks on the eager form (hooks would break graphs).
+        r = benchmark(variants['eager'].model, h, w, 1, 1, args.device)
+        print(f'{h}×{w} eager parts: ' + ', '.join(f'{k} {100 * v:.1f}%'
+                                                   for k, v in r['shares'].items()))
     print(f'load average at end: {os.getloadavg()[0]:.2f}')
     return 0
 

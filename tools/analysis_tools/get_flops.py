@@ -6,7 +6,7 @@
 Counts with ``torch.utils.flop_counter.FlopCounterMode`` on one forward pass (``mode='tensor'``,
 batch 1, 3-channel sources in the model's input range): convolutions and matrix products
 (attention included), i.e. the layers that dominate; element-wise ops, norms, pooling and
-resizing are not counted (IASSF's haze density shows only its box-filter convolutions).
+resizing are not counted (nor, therefore, IASSF's haze density: min-pooling and integral images).
 GMACs = counted FLOPs / 2 / 1e9. Parameters are also given without prompt pools (tensors named
 ``*.pool.prompts``), which are large look-up tables rather than compute.
 """
@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
 from mmengine.config import DictAction
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 POOL_SUFFIX = 'pool.prompts'
 
@@ -45,6 +48,7 @@ def build_model(config: str, cfg_options: dict | None = None) -> torch.nn.Module
 def dummy_inputs(model: torch.nn.Module, height: int, width: int,
                  batch: int = 1) -> dict[str, torch.Tensor]:
     """Random 3-channel VIS and IR in the model's input range (what the preprocessor yields)."""
+    import torch
     gen = torch.Generator().manual_seed(0)
     pre = getattr(model, 'data_preprocessor', None)
     channels = getattr(pre, 'channels', {}) if pre is not None else {}
@@ -81,9 +85,12 @@ def model_parts(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
 
 def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, float]:
     """GMACs of one forward: ``'total'`` and one entry per part (:func:`model_parts`)."""
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False, depth=None)
-    with torch.no_grad(), counter:
+    # With gradients on, inference-only caches (the window attention's relative-position bias)
+    # are recomputed, so every forward and every input size counts the same operations.
+    with torch.enable_grad(), counter:
         model(inputs, mode='tensor')
     root = type(model).__name__
     counts = counter.get_flop_counts()

@@ -17,8 +17,10 @@ import argparse
 import os.path as osp
 import re
 import sys
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 DEFAULT_CONFIG = 'configs/iassf/iassf_official_msrs.py'
 # The two official networks are mmhaze IASSF's dehazer and fuser slots.
@@ -97,6 +99,8 @@ def convert_state_dict(official: dict[str, dict[str, torch.Tensor]],
     Returns the mmhaze state dict and the notices (dropped keys). Raises
     :class:`ConversionError` listing every unmapped key, shape mismatch or missing target.
     """
+    import torch
+
     from mmhaze.models.backbones import log_relative_positions
     missing_networks = [k for k in NETWORK_KEYS if k not in official]
     if missing_networks:

@@ -11,6 +11,7 @@ from .dehazeformer_blocks import (
                                   SKFusion,
                                   WindowSelfAttention,
                                   log_relative_positions,
+                                  set_fused_attention,
 )
 from .dehazeformer_unet import ARCH_SETTINGS as DEHAZEFORMER_ARCHS
 from .dehazeformer_unet import DehazeFormerUNet
@@ -20,5 +21,5 @@ __all__ = [
     'RescaleNorm', 'WindowSelfAttention', 'DehazeFormerMixer', 'ConvMlp', 'DehazeFormerBlock',
     'DehazeFormerStage', 'PatchEmbed', 'PatchUnEmbed', 'SKFusion', 'log_relative_positions',
     'OFFICIAL_KEY_RENAMES', 'DehazeFormerUNet', 'DEHAZEFORMER_ARCHS',
-    'WindowAttentionEncoderBlock'
+    'WindowAttentionEncoderBlock', 'set_fused_attention'
 ]

@@ -1,7 +1,13 @@
 """Registered blocks of this role (see DESIGN.md §2)."""
-from .dark_channel_prior import atmospheric_light, dark_channel, guided_filter, raw_transmission
+from .dark_channel_prior import (
+    atmospheric_light,
+    box_filter,
+    dark_channel,
+    guided_filter,
+    raw_transmission,
+)
 from .haze_density import PRESETS as HAZE_DENSITY_PRESETS
 from .haze_density import HazeDensityEstimator
 
 __all__ = ['dark_channel', 'atmospheric_light', 'raw_transmission', 'guided_filter',
-           'HazeDensityEstimator', 'HAZE_DENSITY_PRESETS']
+           'box_filter',            'HazeDensityEstimator', 'HAZE_DENSITY_PRESETS']

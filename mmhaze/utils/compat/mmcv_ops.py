@@ -95,10 +95,23 @@ class _FallbackOpsModule(types.ModuleType):
             name='mmcv._ext')
 
 
+def fallback_ops_module() -> Optional[types.ModuleType]:
+    """A fresh fallback ``mmcv.ops`` module, or None when compiled mmcv is installed."""
+    if compiled_mmcv_available():
+        return None
+    module = _FallbackOpsModule('mmcv.ops', __doc__)
+    module.__dict__.update(_PROVIDED)
+    module.__dict__['__all__'] = sorted(_PROVIDED)
+    module.__dict__['__mmhaze_fallback__'] = True
+    return module
+
+
 def install_fallback_ops() -> bool:
-    """Install the fallback ``mmcv.ops`` if compiled mmcv is missing. Returns True if installed.
+    """Install the fallback ``mmcv.ops`` now if compiled mmcv is missing. Returns True if it is.
 
     With full mmcv installed this does nothing: its own ``mmcv.ops`` is used untouched.
+    (``import mmhaze`` does not call this: it provides the same module lazily, the first time
+    ``mmcv.ops`` is imported.)
     """
     if compiled_mmcv_available():
         return False
@@ -108,10 +121,7 @@ def install_fallback_ops() -> bool:
     if isinstance(existing, _FallbackOpsModule):
         return True
     import mmcv
-    module = _FallbackOpsModule('mmcv.ops', __doc__)
-    module.__dict__.update(_PROVIDED)
-    module.__dict__['__all__'] = sorted(_PROVIDED)
-    module.__dict__['__mmhaze_fallback__'] = True
+    module = fallback_ops_module()
     sys.modules['mmcv.ops'] = module
     mmcv.ops = module
     return True
