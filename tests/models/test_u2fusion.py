@@ -6,36 +6,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import load_tool
+from helpers import load_tool, write_random_vgg
 from mmengine.dataset import pseudo_collate
 
 from mmhaze.engine.optimizers import TFRMSprop
 from mmhaze.models.backbones import VGG16Features
-from mmhaze.models.backbones.vgg16_features import TORCHVISION_INDEX, VGG16_CONVS
 from mmhaze.models.fusion import U2FusionNet
 from mmhaze.models.losses import U2FusionLoss, feature_gradient_energy, information_weights
 from mmhaze.models.protocols import PlainProtocol, ReleaseProtocol, build_protocol
 from mmhaze.registry import DATASETS, MODELS
 
 converter = load_tool('model_converters/u2fusion_tf_to_mmhaze')
-
-
-def write_random_vgg(path, seed=0, fmt='pth'):
-    """Random VGG-16 conv weights in torchvision's (.pth) or the Caffe/TF (.npz) layout."""
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for name, cin, cout in VGG16_CONVS:
-        w = torch.randn(cout, cin, 3, 3, generator=gen) * math.sqrt(2.0 / (9 * cin))
-        b = torch.randn(cout, generator=gen) * 0.01
-        state[name] = (w, b)
-    if fmt == 'pth':
-        torch.save({f'features.{TORCHVISION_INDEX[n]}.{p}': t for n, (w, b) in state.items()
-                    for p, t in (('weight', w), ('bias', b))}, path)
-    else:
-        np.savez(path, **{f'{n}/{p}': t for n, (w, b) in state.items()
-                          for p, t in (('filter', w.permute(2, 3, 1, 0).numpy()),
-                                       ('bias', b.numpy()))})
-    return state
 
 
 # ------------------------------------------------------------------------------- network
