@@ -80,6 +80,7 @@ def test_release_protocol_applies_to_predictions_per_unpadded_image():
                    data_preprocessor=dict(type='FusionDataPreprocessor', ir_channels=1,
                                           pad_size_divisor=8))
     model.eval()
+    assert not model.tile_exact  # the stretch needs the whole image
     sizes = [(27, 30), (32, 21)]
 
     def gray_batch(sizes):  # gray visible images (TNO-like): the fused image is its Y
@@ -171,6 +172,7 @@ def test_single_stage_models_and_clear_errors():
     dehaze_only = _build(dehazer=dict(type='DarkChannelPriorDehazer'))
     assert dehaze_only.output_names() == {'dehazed'}
     fuse_only = _build(fuser=dict(type='MaxAbsFusion'), color_mode='rgb').eval()
+    assert fuse_only.tile_exact
     vis, ir = torch.rand(1, 3, 8, 8), torch.rand(1, 1, 8, 8)
     assert torch.equal(fuse_only(dict(vis=vis, ir=ir))['fused'], torch.maximum(vis, ir))
     with pytest.raises(ValueError, match='color_mode'):

@@ -60,6 +60,11 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         self.protocol = build_protocol(protocol, fuser_net)
         self._plain = PlainProtocol()
 
+    @property
+    def tile_exact(self) -> bool:
+        # A release protocol's stretch sees the whole image: tiles would be stretched apart.
+        return super().tile_exact and not self.protocol.whole_image
+
     def fuser_output_names(self) -> set[str]:
         names = super().fuser_output_names()
         return names | set(FUSER_IO) if names else names

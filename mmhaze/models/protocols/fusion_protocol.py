@@ -56,6 +56,8 @@ class FusionProtocol:
     """
 
     apply_to = 'network'
+    #: ``finish`` depends on the whole image (a stretch): tiled inference would differ.
+    whole_image = False
 
     def split_luma(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """RGB → (Y, CbCr)."""
@@ -118,6 +120,7 @@ class ReleaseProtocol(FusionProtocol):
         self.source_bits = None if source_bits is None else int(source_bits)
         self.stretch, self.rounding = stretch, rounding
         self.precision, self.apply_to = precision, apply_to
+        self.whole_image = stretch is not None
 
     def _quantize_source(self, x: torch.Tensor) -> torch.Tensor:
         if self.source_bits is None:
