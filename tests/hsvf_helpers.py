@@ -27,3 +27,19 @@ def tiny_semantic(num_classes=None, modalities=('vis', 'nir'), style=True, **kw)
     if num_classes is not None:
         cfg['num_classes'] = num_classes
     return cfg
+
+
+def tiny_hsvf_cfg(repo_root):
+    """The config of configs/hsvf/hsvf_tiny_synthetic.py (its model is what the tests build)."""
+    from mmengine.config import Config
+    return Config.fromfile(str(repo_root / 'configs/hsvf/hsvf_tiny_synthetic.py'))
+
+
+def hsvf_batch(n=2, size=32, unpaired=False, seed=0):
+    """``n`` synthetic VIS + NIR pairs with labels (and unpaired clear images), collated."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmhaze.datasets import SyntheticFusionDataset
+    ds = SyntheticFusionDataset(num_samples=n, img_size=size, seed=seed, modality='nir',
+                                unpaired_clear=unpaired, pipeline=[dict(type='PackFusionInputs')])
+    return pseudo_collate([ds[i] for i in range(n)])

@@ -33,10 +33,12 @@ class SPADE(nn.Module):
         hidden_channels: width of the shared hidden layer (SPADE: 128).
         norm: ``'instance'`` | ``'batch'``.
         interpolation: how the map is resized: ``'bilinear'`` (soft maps) | ``'nearest'``.
+        padding_mode: of the convs (SPADE: ``'zeros'``; ``'reflect'`` avoids dark borders).
     """
 
     def __init__(self, channels: int, label_channels: int, hidden_channels: int = 128,
-                 norm: str = 'instance', interpolation: str = 'bilinear'):
+                 norm: str = 'instance', interpolation: str = 'bilinear',
+                 padding_mode: str = 'zeros'):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f'norm must be one of {NORMS}, got {norm!r}')
@@ -45,10 +47,11 @@ class SPADE(nn.Module):
                              f'{interpolation!r}')
         self.norm = (nn.InstanceNorm2d(channels, affine=False) if norm == 'instance'
                      else nn.BatchNorm2d(channels, affine=False))
-        self.shared = nn.Sequential(nn.Conv2d(label_channels, hidden_channels, 3, padding=1),
+        conv = dict(kernel_size=3, padding=1, padding_mode=padding_mode)
+        self.shared = nn.Sequential(nn.Conv2d(label_channels, hidden_channels, **conv),
                                     nn.ReLU(inplace=True))
-        self.gamma = nn.Conv2d(hidden_channels, channels, 3, padding=1)
-        self.beta = nn.Conv2d(hidden_channels, channels, 3, padding=1)
+        self.gamma = nn.Conv2d(hidden_channels, channels, **conv)
+        self.beta = nn.Conv2d(hidden_channels, channels, **conv)
         self.interpolation = interpolation
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
@@ -65,16 +68,18 @@ class SPADEResBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, label_channels: int,
                  hidden_channels: int = 128, norm: str = 'instance',
-                 interpolation: str = 'bilinear', spectral_norm: bool = True):
+                 interpolation: str = 'bilinear', spectral_norm: bool = True,
+                 padding_mode: str = 'zeros'):
         super().__init__()
         sn = nn.utils.spectral_norm if spectral_norm else (lambda m: m)
         middle = min(in_channels, out_channels)
         spade = dict(label_channels=label_channels, hidden_channels=hidden_channels, norm=norm,
-                     interpolation=interpolation)
+                     interpolation=interpolation, padding_mode=padding_mode)
         self.norm_0 = SPADE(in_channels, **spade)
-        self.conv_0 = sn(nn.Conv2d(in_channels, middle, 3, padding=1))
+        self.conv_0 = sn(nn.Conv2d(in_channels, middle, 3, padding=1, padding_mode=padding_mode))
         self.norm_1 = SPADE(middle, **spade)
-        self.conv_1 = sn(nn.Conv2d(middle, out_channels, 3, padding=1))
+        self.conv_1 = sn(nn.Conv2d(middle, out_channels, 3, padding=1,
+                                   padding_mode=padding_mode))
         self.learned_shortcut = in_channels != out_channels
         if self.learned_shortcut:
             self.norm_s = SPADE(in_channels, **spade)
@@ -108,7 +113,8 @@ class SPADEGenerator(BaseModule):
         num_middle_blocks: blocks after the first upsampling (SPADE: 2).
         hidden_channels: SPADE hidden width (SPADE: 128).
         max_channels: width cap.
-        norm / interpolation / spectral_norm: see :class:`SPADE` and :class:`SPADEResBlock`.
+        norm / interpolation / spectral_norm / padding_mode: see :class:`SPADE` and
+            :class:`SPADEResBlock`.
     """
 
     def __init__(self, label_channels: Optional[int] = None, in_channels: int = 0,
@@ -116,7 +122,7 @@ class SPADEGenerator(BaseModule):
                  num_middle_blocks: int = 2, hidden_channels: int = 128,
                  max_channels: int = 1024, norm: str = 'instance',
                  interpolation: str = 'bilinear', spectral_norm: bool = True,
-                 init_cfg: Optional[dict] = None):
+                 padding_mode: str = 'zeros', init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if label_channels is None:
             raise ValueError('SPADEGenerator needs label_channels (HSVF sets it from '
@@ -130,17 +136,18 @@ class SPADEGenerator(BaseModule):
             return min(base_channels * 2 ** level, max_channels)
 
         block = dict(label_channels=label_channels, hidden_channels=hidden_channels, norm=norm,
-                     interpolation=interpolation, spectral_norm=spectral_norm)
+                     interpolation=interpolation, spectral_norm=spectral_norm,
+                     padding_mode=padding_mode)
         top = width(num_upsamples - 1)
-        self.fc = nn.Conv2d(in_channels if in_channels > 0 else label_channels, top, 3,
-                            padding=1)
+        conv = dict(kernel_size=3, padding=1, padding_mode=padding_mode)
+        self.fc = nn.Conv2d(in_channels if in_channels > 0 else label_channels, top, **conv)
         self.head = SPADEResBlock(top, top, **block)
         self.middle = nn.ModuleList(SPADEResBlock(top, top, **block)
                                     for _ in range(num_middle_blocks))
         self.ups = nn.ModuleList(
             SPADEResBlock(width(level + 1), width(level), **block)
             for level in reversed(range(num_upsamples - 1)))
-        self.conv_img = nn.Conv2d(width(0), out_channels, 3, padding=1)
+        self.conv_img = nn.Conv2d(width(0), out_channels, **conv)
 
     def forward(self, label: torch.Tensor, features: Optional[torch.Tensor] = None,
                 size: Optional[tuple[int, int]] = None) -> torch.Tensor:

@@ -46,7 +46,7 @@ class AdaINReconstructionHead(BaseModule):
     conv and tanh (images in [-1, 1]).
 
     Args:
-        in_channels: content-code channels.
+        in_channels: content-code channels (set by the network that owns the head).
         style_dim: style-code length.
         out_channels: image channels.
         channels: width of the residual blocks.
@@ -55,10 +55,14 @@ class AdaINReconstructionHead(BaseModule):
         mlp_channels: hidden width of the style MLP.
     """
 
-    def __init__(self, in_channels: int, style_dim: int = 8, out_channels: int = 3,
-                 channels: int = 128, num_res_blocks: int = 2, num_upsamples: int = 2,
-                 mlp_channels: int = 128, init_cfg: Optional[dict] = None):
+    def __init__(self, in_channels: Optional[int] = None, style_dim: int = 8,
+                 out_channels: int = 3, channels: int = 128, num_res_blocks: int = 2,
+                 num_upsamples: int = 2, mlp_channels: int = 128,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if in_channels is None:
+            raise ValueError('AdaINReconstructionHead needs in_channels (a '
+                             'SemanticAlignmentNetwork sets it to its content width)')
         self.stem = nn.Conv2d(in_channels, channels, 1)
         self.blocks = nn.ModuleList(AdaINResBlock(channels) for _ in range(num_res_blocks))
         self.mlp = nn.Sequential(nn.Linear(style_dim, mlp_channels), nn.ReLU(inplace=True),

@@ -18,16 +18,20 @@ class SegmentationHead(BaseModule):
     (mmseg's convention).
 
     Args:
-        in_channels: feature channels.
-        num_classes: number of classes.
+        in_channels: feature channels (set by the network that owns the head).
+        num_classes: number of classes (likewise).
         channels: width of the conv layers.
         num_convs: 3×3 conv layers before the classifier (0: a linear classifier).
         dropout: dropout ratio before the classifier.
     """
 
-    def __init__(self, in_channels: int, num_classes: int, channels: int = 256,
-                 num_convs: int = 2, dropout: float = 0.1, init_cfg: Optional[dict] = None):
+    def __init__(self, in_channels: Optional[int] = None, num_classes: Optional[int] = None,
+                 channels: int = 256, num_convs: int = 2, dropout: float = 0.1,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if in_channels is None or num_classes is None:
+            raise ValueError('SegmentationHead needs in_channels and num_classes (a '
+                             'SemanticAlignmentNetwork sets both for its head)')
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
         layers: list[nn.Module] = []
