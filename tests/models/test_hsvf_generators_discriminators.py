@@ -4,7 +4,13 @@ import torch
 
 from mmhaze.models.discriminators import SemanticRegionDiscriminator
 from mmhaze.models.generators import SPADE, ResidualMergeGenerator, SPADEGenerator
-from mmhaze.models.losses import FeatureMatchingLoss, HingeGANLoss, LSGANLoss, WeightedLogits
+from mmhaze.models.losses import (
+    FeatureMatchingLoss,
+    HingeGANLoss,
+    LowFrequencyL1Loss,
+    LSGANLoss,
+    WeightedLogits,
+)
 
 PATCH = dict(type='PatchGANDiscriminator', base_channels=4, num_layers=2, num_scales=2)
 
@@ -119,3 +125,14 @@ def test_weighted_gan_terms_known_values():
     r = [[torch.zeros(1, 2), zero]]
     assert fm(f, r).item() == 0  # region absent on the real side
     assert fm(f, [[torch.zeros(1, 2), WeightedLogits(logits, weight)]]).item() == 1
+
+
+def test_low_frequency_l1_sees_colour_not_detail():
+    loss = LowFrequencyL1Loss(sigma=2.0, loss_weight=2.0)
+    base = torch.full((1, 3, 32, 32), 0.5)
+    assert loss(base + 0.25, base).item() == pytest.approx(2 * 0.25, abs=1e-5)
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None]) % 2 * 0.5 - 0.25
+    detail = base + checker  # the same mean, all of it at the highest frequency
+    assert loss(detail, base).item() < 0.02 * loss(base + 0.25, base).item()
+    with pytest.raises(ValueError, match='sigma'):
+        LowFrequencyL1Loss(sigma=0)

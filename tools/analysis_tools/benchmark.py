@@ -35,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards (default: 1)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--by-network', action='store_true',
+                        help='time each network slot (e.g. HSVF\'s streams) instead of its '
+                             'children')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     return parser.parse_args(argv)
@@ -43,12 +46,12 @@ def parse_args(argv=None):
 class ChildTimer:
     """Wall time spent inside each part (:func:`model_parts`) during forwards (forward hooks)."""
 
-    def __init__(self, model: torch.nn.Module, sync):
+    def __init__(self, model: torch.nn.Module, sync, by_network: bool = False):
         self.totals: dict[str, float] = defaultdict(float)
         self._start: dict[str, float] = {}
         self._sync = sync
         self._handles = []
-        for name, part in model_parts(model):  # parts never called stay absent
+        for name, part in model_parts(model, by_network):  # parts never called stay absent
             # A ModuleList is never called itself: time its elements under its name.
             modules = list(part) if isinstance(part, torch.nn.ModuleList) else [part]
             for module in modules:
@@ -76,12 +79,12 @@ class ChildTimer:
 
 
 def benchmark(model: torch.nn.Module, height: int, width: int, repeat: int = 5,
-              warmup: int = 1, device: str = 'cpu') -> dict:
+              warmup: int = 1, device: str = 'cpu', by_network: bool = False) -> dict:
     """Latency (ms) of ``repeat`` forwards and each child's share of the forward time."""
     model = model.to(device).eval()
     inputs = {k: v.to(device) for k, v in dummy_inputs(model, height, width).items()}
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    timer = ChildTimer(model, sync)
+    timer = ChildTimer(model, sync, by_network)
     times = []
     with torch.no_grad():
         for i in range(warmup + repeat):
@@ -113,7 +116,7 @@ def main(argv=None) -> int:
     print(f'config: {args.config}  device: {args.device}  threads: {torch.get_num_threads()}  '
           f'load average at start: {os.getloadavg()[0]:.2f}')
     for h, w in [tuple(s) for s in (args.shape or [[256, 256]])]:
-        r = benchmark(model, h, w, args.repeat, args.warmup, args.device)
+        r = benchmark(model, h, w, args.repeat, args.warmup, args.device, args.by_network)
         parts = ', '.join(f'{k} {100 * v:.1f}%' for k, v in r['shares'].items())
         print(f'{h}×{w}: mean {r["mean_ms"]:.0f} ms, median {r["median_ms"]:.0f} ms '
               f'({args.repeat} runs) | {parts}')

@@ -77,10 +77,13 @@ model = dict(
         vf_intensity=dict(type='L1Loss', pred='visual_fused', target='vis', loss_weight=1.0),
         vf_gradient=dict(type='MaxGradientLoss', fused='visual_fused', vis_ref='vis', ir='ir',
                          loss_weight=1.0),
-        # G_Final: α₁ · semantic reconstruction (follow O_SR) + β₁ · visual fusion (the
-        # stronger edge of O_VF and NIR) — the paper's α₁ = 1, β₁ = 0.1 [paper-summary].
-        semantic_reconstruction=dict(type='L1Loss', pred='final_fused',
-                                     target=dict(key='dehazed', detach=True), loss_weight=1.0),
+        # G_Final: α₁ · semantic reconstruction + β₁ · visual fusion, the paper's α₁ = 1,
+        # β₁ = 0.1 [paper-summary]. [proposal] α₁'s term: the low frequencies (colour, contrast,
+        # haze) of the output follow O_SR; β₁'s term: its edges follow the stronger of O_VF's
+        # and the NIR image's — the two terms act on different frequencies.
+        semantic_reconstruction=dict(type='LowFrequencyL1Loss', pred='final_fused',
+                                     target=dict(key='dehazed', detach=True), sigma=2.0,
+                                     loss_weight=1.0),
         visual_fusion=dict(type='MaxGradientLoss', fused='final_fused',
                            vis_ref=dict(key='visual_fused', detach=True), ir='ir',
                            loss_weight=0.1)))

@@ -1,3 +1,4 @@
+from .frequency_loss import LowFrequencyL1Loss
 from .fusion_loss import MaxGradientLoss, MaxIntensityLoss, sobel_l1_magnitude
 from .gan_loss import (
     FeatureMatchingLoss,
@@ -13,4 +14,4 @@ from .segmentation_loss import SegCrossEntropyLoss
 __all__ = ['L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss',
            'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss', 'VanillaGANLoss',
            'FeatureMatchingLoss', 'LossTerm', 'build_loss_terms', 'SegCrossEntropyLoss',
-           'WeightedLogits']
+           'WeightedLogits', 'LowFrequencyL1Loss']
