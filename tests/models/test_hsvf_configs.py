@@ -1,6 +1,8 @@
 """Every config under configs/hsvf/ passes the config check, builds its model (full size) and
-runs one training step — in its last stage, where every loss of the model is active — and one
-test step, on tiny synthetic VIS + NIR pairs."""
+runs one training step and one test step on tiny synthetic VIS + NIR pairs. The training step runs
+in the config's last stage, where every loss is active — except for configs that only change one
+stream or the stage plan: they step in the stage that trains what they change (the full model's
+joint step is already covered by hsvf_vnhd.py), which keeps the file near half a minute of CPU."""
 import copy
 
 import pytest
@@ -15,6 +17,10 @@ from mmhaze.registry import MODELS
 
 CONFIG_DIR = REPO_ROOT / 'configs' / 'hsvf'
 CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('hsvf_*.py'))
+STEP_STAGE = {'hsvf_ablation-attention-self_vnhd.py': 'visual',
+              'hsvf_ablation-attention-cross_vnhd.py': 'visual',
+              'hsvf_ablation-attention-single-softmax_vnhd.py': 'visual',
+              'hsvf_concurrent-stages_vnhd.py': 'pretrain'}
 
 
 def test_the_expected_configs_exist():
@@ -37,7 +43,8 @@ def test_config_builds_and_runs_a_train_and_a_test_step(name):
     optim = MultiOptimWrapperConstructor(options)(model)
     model.train()
     if model.stages:
-        model.set_stage(len(model.stages) - 1)
+        names = [s.name for s in model.stages]
+        model.set_stage(names.index(STEP_STAGE[name]) if name in STEP_STAGE else len(names) - 1)
     logs = model.train_step(hsvf_batch(2, 32, unpaired=True), optim)
     active = {f'loss_{t.name}' for step in ('generator', 'discriminator')
               for t in model.active_losses(step)}
