@@ -57,6 +57,10 @@ class SemanticAlignmentNetwork(BaseModule):
         channels: channels of each modality (default VIS 3, NIR 1).
     """
 
+    tile_exact = False
+    tile_inexact_reason = ("the content codes' layer norm is per pixel, but HRNet's stride-2 "
+                           "branches and the 1/4-size segmentation follow each tile's own grid")
+
     def __init__(self, num_classes: Optional[int] = None, content_encoder: Optional[dict] = None,
                  seg_head: Optional[dict] = None, modalities: Sequence[str] = ('vis', 'nir'),
                  style_encoder: Optional[dict] = None,

@@ -181,7 +181,8 @@ class JointAttentionFusion(BaseModule):
         drop_path: stochastic depth of the last block (linear from 0).
     """
 
-    tile_exact = False  # windows and patches move with the tile origin
+    tile_exact = False
+    tile_inexact_reason = 'attention windows and their shifts move with the tile origin'
 
     def __init__(self, vis_channels: int = 3, nir_channels: int = 1, out_channels: int = 3,
                  embed_dim: int = 32, depth: int = 4, num_heads: int = 4, window_size: int = 8,

@@ -38,6 +38,9 @@ class ResidualMergeGenerator(BaseModule):
         num_levels: U-Net levels (1: no downsampling).
     """
 
+    tile_exact = False
+    tile_inexact_reason = "the stride-2 U-Net levels follow each tile's own grid"
+
     def __init__(self, in_channels: int = 7, out_channels: int = 3, base_channels: int = 32,
                  num_levels: int = 3, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)

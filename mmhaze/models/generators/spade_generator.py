@@ -117,6 +117,9 @@ class SPADEGenerator(BaseModule):
             :class:`SPADEResBlock`.
     """
 
+    tile_exact = False
+    tile_inexact_reason = 'instance normalisation (feature mean and std per image)'
+
     def __init__(self, label_channels: Optional[int] = None, in_channels: int = 0,
                  out_channels: int = 3, base_channels: int = 64, num_upsamples: int = 2,
                  num_middle_blocks: int = 2, hidden_channels: int = 128,
