@@ -21,8 +21,10 @@ import os.path as osp
 import re
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 DEHAZER_PREFIX = 'dehazer.'
 DATA_PARALLEL_PREFIX = 'module.'
@@ -63,6 +65,8 @@ def convert_state_dict(official: Mapping[str, torch.Tensor],
 
     Returns the state dict and notices; raises :class:`ConversionError` listing every problem.
     """
+    import torch
+
     from mmhaze.models.backbones import log_relative_positions
     out: dict[str, torch.Tensor] = {}
     errors: list[str] = []
