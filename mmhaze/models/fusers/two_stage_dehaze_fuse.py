@@ -86,18 +86,8 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         protocol = self.active_protocol()
         vis01 = pre.denormalize(vis).clamp(0.0, 1.0)
         ir01 = pre.denormalize(ir).clamp(0.0, 1.0)
-        chroma = None
-        if self.color_mode == 'ycbcr':
-            vis_in = vis01
-            if vis01.shape[1] == 3:
-                vis_in, chroma = protocol.split_luma(vis01)
-            ir_in = protocol.to_gray(ir01)
-        else:
-            vis_in, ir_in = vis01, ir01
-            if ir_in.shape[1] != vis_in.shape[1]:
-                ir_in = ir_in.expand_as(vis_in) if ir_in.shape[1] == 1 else ir_in
-        if not self.training:
-            vis_in, ir_in = protocol.prepare(vis_in, ir_in)
+        # How the sources reach the fuser (Y or RGB, a release's file reading) is the protocol's.
+        vis_in, ir_in, chroma = protocol.read(vis01, ir01, self.color_mode)
         out = self._call('fuser', fields, pre.normalize(vis_in), pre.normalize(ir_in))
         fuser_out = out.pop('fused')
         fused = pre.denormalize(fuser_out)
