@@ -29,8 +29,9 @@ class TwoStageDehazeFuse(DehazeFuseModel):
     Args:
         dehazer / fuser: network configs (slot options ``frozen``, ``init_cfg``).
         color_mode: ``'ycbcr'``: the fuser fuses the visible image's Y with a gray IR and the
-            visible CbCr is restored (U2Fusion and most IR-VIS fusers); ``'rgb'``: it fuses the
-            RGB image with the IR broadcast to 3 channels.
+            visible CbCr is restored (U2Fusion and most IR-VIS fusers; a fuser with an RGB
+            output, such as IFCNN, contributes the Y of it); ``'rgb'``: it fuses the RGB image
+            with the IR broadcast to 3 channels.
         protocol: how the fuser's release read and saved images (see
             :mod:`mmhaze.models.protocols`): ``'plain'``, a name the fuser declares (U2Fusion:
             ``'release'``, ``'test_main'``) or a protocol config. Applied outside training to
@@ -95,6 +96,9 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         if not self.training and protocol.apply_to == 'network':
             fused = protocol.finish(fused, sizes)
         if chroma is not None:
+            if fused.shape[1] == 3:
+                # An RGB-output fuser (IFCNN) in 'ycbcr' mode contributes its luma.
+                fused = protocol.to_gray(fused)
             if fused.shape[1] != 1:
                 raise ValueError(f"color_mode='ycbcr' needs a fuser with a 1-channel output; "
                                  f'{type(self.get_network("fuser")).__name__} gave '

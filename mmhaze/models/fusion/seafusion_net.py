@@ -89,7 +89,7 @@ class SeAFusionNet(BaseModule):
 
     Two encoders (16 → 32 → 48 channels through two GRDBs each), concatenated [VIS, IR] (96),
     decoder 3×3 convs 96 → 64 → 32 → 16 (leaky ReLU 0.2) → 1, then ``tanh(x)/2 + 0.5``. Zero
-    padding throughout. 166,657 parameters, the Sobel-initialised gradient filters (1,152)
+    padding throughout. 166,657 parameters, the Sobel-initialised gradient filters (1,728)
     included (``learnable_sobel=False`` keeps them at Sobel's, as the paper describes; the
     release trained them); the release's decoder batch norms are never applied in its forward
     and are not part of this network (the converter drops them).
