@@ -19,6 +19,8 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 
@@ -46,10 +48,11 @@ def target_shapes() -> dict[str, torch.Size]:
 
 
 def convert(src: str) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
     return convert_tensors(read_tf_checkpoint(src), RULES, target_shapes(), tf_layout=True)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_converter(argv, "Convert DenseFuse's TF checkpoint", convert,
                          network='DenseFuse', source='hli1221/imagefusion_densefuse',
                          prefix=PREFIX)

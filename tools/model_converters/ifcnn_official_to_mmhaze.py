@@ -11,6 +11,8 @@ not map, and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 
@@ -48,10 +50,11 @@ def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 
 
 def convert(src: str) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
     return convert_state_dict(read_torch_state_dict(src))
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_converter(argv, "Convert IFCNN's released state dict", convert,
                          network='IFCNN', source='uzeful/IFCNN', prefix=PREFIX)
 

@@ -17,7 +17,10 @@ other tensor that does not map, and any parameter left without one, is an error.
 """
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 
@@ -33,7 +36,7 @@ _BRANCH = {'ir': 'ir_branch', 'vi': 'vis_branch'}
 _PARAM = {'w': 'weight', 'b': 'bias'}
 
 
-def _layer(m) -> str:
+def _layer(m: re.Match) -> str:
     n, branch = int(m[1]), _BRANCH[m[2]]
     module = 'stem' if n == 1 else f'dense.{n - 2}'
     return f'{PREFIX}{branch}.{module}.{_PARAM[m[3]]}'
@@ -52,11 +55,12 @@ def target_shapes() -> dict[str, torch.Size]:
 
 
 def convert(src: str) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
     return convert_tensors(read_tf_checkpoint(src), RULES, target_shapes(), ignore=IGNORE,
                            tf_layout=True)
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_converter(argv, "Convert SDNet's TF checkpoint", convert, network='SDNet',
                          source='HaoZhang1018/SDNet', prefix=PREFIX)
 
