@@ -20,97 +20,67 @@ that does not map, and any mmhaze parameter left without one, is an error.
 """
 from __future__ import annotations
 
-import argparse
-import os.path as osp
-import re
 import sys
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 
+from mmhaze.utils.weight_conversion import (
+    TF_HINT,
+    ConversionError,
+    map_name,
+    prefixed_shapes,
+    read_tf_checkpoint,
+    run_converter,
+    tf_to_torch,
+)
+from mmhaze.utils.weight_conversion import convert_tensors as _convert_tensors
+
+__all__ = ['ConversionError', 'TF_HINT', 'map_key', 'to_torch', 'convert_tensors',
+           'read_checkpoint', 'target_shapes', 'convert', 'main']
+
 FUSER_PREFIX = 'fuser.'
-# TF variable scope → U2FusionNet module (first match wins).
-_MODULES: list[tuple[str, str]] = [
-    (r'^Generator/encoder/conv1_1/', 'conv_in.'),
-    (r'^Generator/encoder/dense_block_conv([1-9])/', lambda m: f'dense.{int(m[1]) - 1}.'),
-    (r'^Generator_1/decoder/conv2_([1-9])/', lambda m: f'decoder.{int(m[1]) - 1}.'),
+# TF variable → U2FusionNet parameter under 'fuser.' (first match wins).
+RULES = [
+    (r'^Generator/encoder/conv1_1/(kernel|bias)$',
+     lambda m: f'{FUSER_PREFIX}conv_in.{_PARAMS[m[1]]}'),
+    (r'^Generator/encoder/dense_block_conv([1-9])/(kernel|bias)$',
+     lambda m: f'{FUSER_PREFIX}dense.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
+    (r'^Generator_1/decoder/conv2_([1-9])/(kernel|bias)$',
+     lambda m: f'{FUSER_PREFIX}decoder.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
 ]
 _PARAMS = {'kernel': 'weight', 'bias': 'bias'}
-TF_HINT = ('TensorFlow is not installed (mmhaze does not need it): export the checkpoint to an '
-           '.npz where it is (three lines, see this script\'s docstring) and pass the .npz')
-
-
-class ConversionError(ValueError):
-    """The checkpoint does not match U2FusionNet."""
 
 
 def map_key(name: str) -> str:
     """TF tensor name → mmhaze key (with the ``fuser.`` prefix), or raise."""
-    for pattern, repl in _MODULES:
-        new, n = re.subn(pattern, repl, name, count=1)
-        if n:
-            param = new.rsplit('.', 1)[-1]
-            if param not in _PARAMS:
-                break
-            return FUSER_PREFIX + new[:-len(param)] + _PARAMS[param]
-    raise ConversionError(f'no U2FusionNet counterpart for checkpoint tensor {name!r}')
+    key = map_name(name, RULES)
+    if key is None:
+        raise ConversionError(f'no U2FusionNet counterpart for checkpoint tensor {name!r}')
+    return key
 
 
 def to_torch(name: str, value: np.ndarray) -> torch.Tensor:
     """A TF tensor as a torch tensor: conv kernels [kh, kw, in, out] → [out, in, kh, kw]."""
-    tensor = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
-    return tensor.permute(3, 2, 0, 1).contiguous() if name.endswith('/kernel') else tensor
+    return tf_to_torch(value)
 
 
 def convert_tensors(tensors: Mapping[str, np.ndarray],
                     target: Mapping[str, torch.Size]) -> dict[str, torch.Tensor]:
     """Map the checkpoint's tensors onto ``target`` (mmhaze key → shape), every key once."""
-    out: dict[str, torch.Tensor] = {}
-    errors: list[str] = []
-    for name in sorted(tensors):
-        try:
-            key = map_key(name)
-        except ConversionError as err:
-            errors.append(str(err))
-            continue
-        value = to_torch(name, np.asarray(tensors[name]))
-        if key not in target:
-            errors.append(f'{name} → {key}: not a parameter of the mmhaze model')
-        elif tuple(value.shape) != tuple(target[key]):
-            errors.append(f'{name} → {key}: shape {tuple(value.shape)} vs {tuple(target[key])}')
-        elif key in out:
-            errors.append(f'{name} → {key}: mapped twice')
-        else:
-            out[key] = value
-    errors += [f'mmhaze key {k!r} has no checkpoint tensor' for k in target if k not in out]
-    if errors:
-        raise ConversionError('cannot convert the checkpoint:\n  ' + '\n  '.join(errors))
-    return out
+    return _convert_tensors(tensors, RULES, target, tf_layout=True)
 
 
 def read_checkpoint(src: str) -> dict[str, np.ndarray]:
     """Tensors by name from an ``.npz`` export, or from a TF checkpoint prefix (TensorFlow)."""
-    if src.endswith('.npz'):
-        if not osp.isfile(src):
-            raise FileNotFoundError(f'{src} not found')
-        with np.load(src, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    if not (osp.isfile(src + '.index') or osp.isfile(src)):
-        raise FileNotFoundError(f'{src}: neither an .npz nor a TF checkpoint prefix '
-                                f'({src}.index not found)')
-    try:
-        import tensorflow as tf  # optional: only this reader needs it
-    except ImportError:
-        raise ConversionError(f'{src}: {TF_HINT}') from None
-    reader = tf.train.load_checkpoint(src)
-    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()}
+    return read_tf_checkpoint(src)
 
 
 def target_shapes() -> dict[str, torch.Size]:
     """The parameters of the released U2FusionNet, under ``fuser.``."""
     from mmhaze.models.fusion import U2FusionNet
-    return {FUSER_PREFIX + k: v.shape for k, v in U2FusionNet().state_dict().items()}
+    return prefixed_shapes(U2FusionNet(), FUSER_PREFIX)
 
 
 def convert(src: str) -> dict[str, torch.Tensor]:
@@ -118,36 +88,10 @@ def convert(src: str) -> dict[str, torch.Tensor]:
     return convert_tensors(read_checkpoint(src), target_shapes())
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Convert U2Fusion's TF checkpoint")
-    parser.add_argument('src', help='TF checkpoint prefix (model.ckpt) or an .npz export')
-    parser.add_argument('dst', help='mmhaze checkpoint to write')
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    return parser.parse_args(argv)
-
-
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from mmhaze.utils.checkpoint import save_safe_checkpoint
-    if osp.exists(args.dst) and not args.force:
-        print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
-        return 2
-    try:
-        state_dict = convert(args.src)
-    except FileNotFoundError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    except ConversionError as err:
-        print(f'error: {args.src}: {err}', file=sys.stderr)
-        return 1
-    save_safe_checkpoint(dict(state_dict=state_dict,
-                              meta=dict(converted_from=osp.basename(args.src),
-                                        network='U2FusionNet', source='hanna-xu/U2Fusion')),
-                         args.dst)
-    n = sum(v.numel() for v in state_dict.values())
-    print(f'wrote {args.dst}: {len(state_dict)} tensors, {n:,} parameters (keys under '
-          f"'{FUSER_PREFIX}')")
-    return 0
+    return run_converter(argv, "Convert U2Fusion's TF checkpoint", convert,
+                         network='U2FusionNet', source='hanna-xu/U2Fusion',
+                         prefix=FUSER_PREFIX)
 
 
 if __name__ == '__main__':

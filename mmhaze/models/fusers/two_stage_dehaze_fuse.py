@@ -29,8 +29,9 @@ class TwoStageDehazeFuse(DehazeFuseModel):
     Args:
         dehazer / fuser: network configs (slot options ``frozen``, ``init_cfg``).
         color_mode: ``'ycbcr'``: the fuser fuses the visible image's Y with a gray IR and the
-            visible CbCr is restored (U2Fusion and most IR-VIS fusers); ``'rgb'``: it fuses the
-            RGB image with the IR broadcast to 3 channels.
+            visible CbCr is restored (U2Fusion and most IR-VIS fusers; a fuser with an RGB
+            output, such as IFCNN, contributes the Y of it); ``'rgb'``: it fuses the RGB image
+            with the IR broadcast to 3 channels.
         protocol: how the fuser's release read and saved images (see
             :mod:`mmhaze.models.protocols`): ``'plain'``, a name the fuser declares (U2Fusion:
             ``'release'``, ``'test_main'``) or a protocol config. Applied outside training to
@@ -86,18 +87,8 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         protocol = self.active_protocol()
         vis01 = pre.denormalize(vis).clamp(0.0, 1.0)
         ir01 = pre.denormalize(ir).clamp(0.0, 1.0)
-        chroma = None
-        if self.color_mode == 'ycbcr':
-            vis_in = vis01
-            if vis01.shape[1] == 3:
-                vis_in, chroma = protocol.split_luma(vis01)
-            ir_in = protocol.to_gray(ir01)
-        else:
-            vis_in, ir_in = vis01, ir01
-            if ir_in.shape[1] != vis_in.shape[1]:
-                ir_in = ir_in.expand_as(vis_in) if ir_in.shape[1] == 1 else ir_in
-        if not self.training:
-            vis_in, ir_in = protocol.prepare(vis_in, ir_in)
+        # How the sources reach the fuser (Y or RGB, a release's file reading) is the protocol's.
+        vis_in, ir_in, chroma = protocol.read(vis01, ir01, self.color_mode)
         out = self._call('fuser', fields, pre.normalize(vis_in), pre.normalize(ir_in))
         fuser_out = out.pop('fused')
         fused = pre.denormalize(fuser_out)
@@ -105,6 +96,9 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         if not self.training and protocol.apply_to == 'network':
             fused = protocol.finish(fused, sizes)
         if chroma is not None:
+            if fused.shape[1] == 3:
+                # An RGB-output fuser (IFCNN) in 'ycbcr' mode contributes its luma.
+                fused = protocol.to_gray(fused)
             if fused.shape[1] != 1:
                 raise ValueError(f"color_mode='ycbcr' needs a fuser with a 1-channel output; "
                                  f'{type(self.get_network("fuser")).__name__} gave '

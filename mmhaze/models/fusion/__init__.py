@@ -7,15 +7,29 @@ from .classical_fusers import (
     match_sources,
     max_abs,
 )
+from .densefuse import (
+    DENSEFUSE_PROTOCOLS,
+    DenseFuse,
+    DenseFuseDecoder,
+    DenseFuseEncoder,
+    l1_norm_fusion,
+)
+from .ifcnn import IFCNN, IFCNN_PROTOCOLS
 from .joint_attention_fusion import (
     JointAttentionBlock,
     JointAttentionFusion,
     JointWindowAttention,
 )
 from .prompt_fusion_unet import PromptEmbeddingFusionUNet, PromptFusionBlock, channel_plan
+from .release_layers import dense_forward, reflect_conv, same_conv, tf_leaky_relu
+from .sdnet import SDNET_PROTOCOLS, SDNet
+from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAFusionNet
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
 
 __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'AverageFusion',
            'MaxAbsFusion', 'LocalEnergyFusion', 'LaplacianPyramidFusion', 'match_sources',
            'max_abs', 'U2FusionNet', 'U2FUSION_PROTOCOLS', 'JointWindowAttention',
-           'JointAttentionBlock', 'JointAttentionFusion']
+           'JointAttentionBlock', 'JointAttentionFusion', 'SeAFusionNet', 'SEAFUSION_PROTOCOLS',
+           'GradientResidualDenseBlock', 'IFCNN', 'IFCNN_PROTOCOLS', 'SDNet', 'SDNET_PROTOCOLS',
+           'DenseFuse', 'DenseFuseEncoder', 'DenseFuseDecoder', 'DENSEFUSE_PROTOCOLS',
+           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu']

@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 
 from mmhaze.registry import MODELS
 
+from .release_layers import dense_forward, reflect_conv, tf_leaky_relu
+
 #: How the official release made its published outputs (``../shared/data/README.md``):
 #: 8-bit gray sources /255, no padding of the image, output min–max stretched to 0–255 in
 #: float64 and rounded half up. ``'test_main'`` is the repository's ``test_main.py`` instead,
@@ -17,11 +19,6 @@ U2FUSION_PROTOCOLS = {
     'release': dict(type='ReleaseProtocol', source_bits=8, stretch='minmax', rounding='half_up'),
     'test_main': dict(type='ReleaseProtocol', source_bits=8, stretch='max', rounding='half_up'),
 }
-
-
-def reflect_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
-    """3×3 conv, stride 1, every side reflect-padded by 1 (TF's ``tf.pad(..., 'REFLECT')``)."""
-    return nn.Conv2d(in_channels, out_channels, 3, padding=1, padding_mode='reflect')
 
 
 @MODELS.register_module()
@@ -65,8 +62,7 @@ class U2FusionNet(BaseModule):
             [reflect_conv(widths[-1], 1)])
 
     def act(self, x: torch.Tensor) -> torch.Tensor:
-        # max(x, 0.2·x), the TF code's leaky ReLU.
-        return torch.maximum(x, self.negative_slope * x)
+        return tf_leaky_relu(x, self.negative_slope)
 
     def forward(self, vis: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
         for name, x in (('vis', vis), ('ir', ir)):
@@ -77,8 +73,7 @@ class U2FusionNet(BaseModule):
         if self.training and self.random_swap and bool(torch.rand(()) < 0.5):
             first, second = second, first
         x = self.act(self.conv_in(torch.cat([first, second], dim=1)))
-        for conv in self.dense:
-            x = torch.cat([self.act(conv(x)), x], dim=1)
+        x = dense_forward(x, self.dense, self.act, new_first=True)
         for conv in self.decoder[:-1]:
             x = self.act(conv(x))
         return torch.tanh(self.decoder[-1](x)) / 2 + 0.5

@@ -1,0 +1,6 @@
+# Dark-channel-prior dehazing, then the released SeAFusion (frozen, release protocol) on RoadScene hazed per
+# image with the 'iassf_dense' preset. No checkpoint argument (training-free dehazer; the fuser loads
+# its converted release through its init_cfg):
+#   python tools/test.py configs/two_stage/dcp_seafusion_roadscene-test.py
+_base_ = ['../_base_/models/seafusion.py', './_zoo_roadscene-test.py']
+model = dict(dehazer={{_base_.dcp_dehazer}}, fuser=dict(frozen=True))

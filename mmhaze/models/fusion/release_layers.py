@@ -1,0 +1,36 @@
+"""Small layers shared by the ports of released fusion networks (U2Fusion, DenseFuse, SDNet,
+SeAFusion): TF-style padding and activations, and dense concatenation in either order."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.nn as nn
+
+
+def reflect_conv(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Conv2d:
+    """k×k conv, stride 1, every side reflect-padded by k // 2 (TF's ``tf.pad(..., 'REFLECT')``
+    then a VALID conv)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
+                     padding_mode='reflect')
+
+
+def same_conv(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Conv2d:
+    """k×k conv, stride 1, zero padding k // 2 (TF's ``padding='SAME'`` for odd k)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+
+
+def tf_leaky_relu(x: torch.Tensor, negative_slope: float = 0.2) -> torch.Tensor:
+    """``max(x, a·x)``: the TF releases' leaky ReLU (equal to PyTorch's for 0 < a < 1)."""
+    return torch.maximum(x, negative_slope * x)
+
+
+def dense_forward(x: torch.Tensor, convs: Iterable[nn.Module],
+                  act: Callable[[torch.Tensor], torch.Tensor],
+                  new_first: bool) -> torch.Tensor:
+    """A dense block: each conv sees everything so far, its activated output is concatenated
+    in front of (``new_first``: U2Fusion, DenseFuse) or behind (SeAFusion, SDNet) it."""
+    for conv in convs:
+        new = act(conv(x))
+        x = torch.cat([new, x] if new_first else [x, new], dim=1)
+    return x

@@ -1,0 +1,62 @@
+"""Key-mapping conversion of released checkpoints (mmhaze/utils/weight_conversion.py)."""
+import numpy as np
+import pytest
+import torch
+
+from mmhaze.utils.weight_conversion import (
+    ConversionError,
+    convert_tensors,
+    is_optimizer_slot,
+    read_tf_checkpoint,
+    read_torch_state_dict,
+    tf_to_torch,
+)
+
+RULES = [(r'^enc/conv([0-9])/(kernel|bias)$',
+          lambda m: f'fuser.convs.{m[1]}.{"weight" if m[2] == "kernel" else "bias"}')]
+TARGET = {'fuser.convs.0.weight': torch.Size([4, 2, 3, 3]), 'fuser.convs.0.bias': (4,)}
+
+
+def _tf():
+    rng = np.random.default_rng(0)
+    return {'enc/conv0/kernel': rng.random((3, 3, 2, 4), dtype=np.float32),
+            'enc/conv0/bias': rng.random(4, dtype=np.float32)}
+
+
+def test_tf_tensors_map_and_kernels_are_transposed():
+    tensors = _tf()
+    out = convert_tensors(tensors, RULES, TARGET, tf_layout=True)
+    assert torch.equal(out['fuser.convs.0.weight'][1, 0],
+                       torch.from_numpy(tensors['enc/conv0/kernel'][:, :, 0, 1]))
+    assert tf_to_torch(np.zeros((3, 3, 2, 4))).shape == (4, 2, 3, 3)
+
+
+def test_unmapped_missing_and_misshaped_tensors_are_all_reported():
+    tensors = dict(_tf(), **{'enc/extra': np.zeros(2, np.float32)})
+    tensors['enc/conv0/bias'] = np.zeros(5, np.float32)
+    with pytest.raises(ConversionError) as err:
+        convert_tensors(tensors, RULES, dict(TARGET, **{'fuser.convs.1.bias': (4,)}),
+                        tf_layout=True)
+    text = str(err.value)
+    assert "'enc/extra'" in text and 'shape (5,)' in text and "'fuser.convs.1.bias'" in text
+
+
+def test_optimizer_slots_and_known_unused_tensors_are_dropped_with_a_notice():
+    tensors = dict(_tf(), **{'enc/conv0/kernel/Adam': np.zeros((3, 3, 2, 4), np.float32),
+                             'beta1_power': np.zeros((), np.float32),
+                             'dec/bn/gamma': np.zeros(4, np.float32)})
+    notices = []
+    out = convert_tensors(tensors, RULES, TARGET, ignore=[r'^dec/bn/'], tf_layout=True,
+                          notice=notices.append)
+    assert len(out) == 2
+    assert 'optimizer slot' in notices[0] and 'does not use' in notices[1]
+    assert is_optimizer_slot('x/kernel/Adam_1') and not is_optimizer_slot('global_step')
+
+
+def test_readers(tmp_path):
+    np.savez(tmp_path / 'w.npz', **_tf())
+    assert set(read_tf_checkpoint(str(tmp_path / 'w.npz'))) == set(_tf())
+    with pytest.raises(FileNotFoundError):
+        read_tf_checkpoint(str(tmp_path / 'absent.npz'))
+    torch.save({'state_dict': {'module.a': torch.zeros(2)}}, tmp_path / 'w.pth')
+    assert list(read_torch_state_dict(str(tmp_path / 'w.pth'))) == ['a']
