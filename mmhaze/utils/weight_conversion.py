@@ -20,10 +20,12 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 Rule = tuple[str, Union[str, Callable[[re.Match], str]]]
 
@@ -54,6 +56,7 @@ def map_name(name: str, rules: Sequence[Rule]) -> Optional[str]:
 
 def tf_to_torch(value: np.ndarray) -> torch.Tensor:
     """A TF tensor as a torch tensor: 4-D conv kernels [kh, kw, in, out] → [out, in, kh, kw]."""
+    import torch
     tensor = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
     return tensor.permute(3, 2, 0, 1).contiguous() if tensor.dim() == 4 else tensor
 
@@ -72,6 +75,7 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
         notice: called with a message when optimizer slots or ``ignore``d tensors were
             dropped (default: a warning).
     """
+    import torch
     out: dict[str, torch.Tensor] = {}
     errors: list[str] = []
     slots: list[str] = []
@@ -135,6 +139,7 @@ def read_tf_checkpoint(src: str) -> dict[str, np.ndarray]:
 def read_torch_state_dict(src: str) -> dict[str, torch.Tensor]:
     """A released PyTorch state dict (plain, or under ``state_dict``/``model``; a DataParallel
     ``module.`` prefix is stripped), loaded with ``weights_only=True``."""
+    import torch
     if not osp.isfile(src):
         raise FileNotFoundError(f'{src} not found')
     obj = torch.load(src, map_location='cpu', weights_only=True)
@@ -156,13 +161,12 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
                   source: str, prefix: str = 'fuser.') -> int:
     """The shared command line of the converters: ``SRC DST [--force]``."""
     import argparse
-
-    from .checkpoint import save_safe_checkpoint
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('src', help='the released checkpoint (or its .npz export)')
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
+    from .checkpoint import save_safe_checkpoint  # torch: after --help has answered
     if osp.exists(args.dst) and not args.force:
         print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
         return 2

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 from mmhaze.utils.weight_conversion import (
     convert_tensors,
@@ -41,6 +42,7 @@ def target_shapes() -> dict[str, torch.Size]:
 
 def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The whole-model state dict (``fuser.*``) of a released state dict."""
+    import torch
     # Newer PyTorch saves the counters: they carry no weight, so they are not mapped.
     official = {k: v for k, v in official.items() if not k.endswith(COUNTER)}
     out = convert_tensors(official, RULES, target_shapes())

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 from mmhaze.utils.weight_conversion import (
     convert_tensors,

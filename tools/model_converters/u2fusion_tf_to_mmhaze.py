@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 from mmhaze.utils.weight_conversion import (
     TF_HINT,
