@@ -233,10 +233,10 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     start = time.perf_counter()
     check_output_path(out, overwrite)
     height, width = (int(s) for s in shape)
-    min_input = int(getattr(model, 'min_input_size', 1))
-    if min(height, width) < max(min_input, 2):
+    min_input = smallest_image(model)
+    if min(height, width) < min_input:
         raise ExportError(f'--shape {height} {width} is smaller than the model accepts '
-                          f'({max(min_input, 2)} px per side)')
+                          f'({min_input} px per side)')
     model = model.cpu().eval()
     wrapper = OnnxExportWrapper(model, ir_channels).eval()
     example = example_inputs(batch, ir_channels, height, width)
@@ -244,7 +244,9 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     tolerance = model_tolerance(model) if tolerance is None else float(tolerance)
 
     program = _torch_export(wrapper, example, dynamic, model)
-    min_size = _dynamic_min_size(program) if dynamic else None
+    min_size = None
+    if dynamic:  # the graph's own bound, or the networks' declared one if that is larger
+        min_size = tuple(max(m, min_input) for m in _dynamic_min_size(program))
     proto = _to_onnx(program, example, names, opset, model)
     opset_used = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))
     meta = dict(outputs=','.join(names), input_range=_range(model), ir_channels=ir_channels,
@@ -272,14 +274,23 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
             diffs[name] = max(diffs.get(name, 0.0), diff)
     bad = {k: v for k, v in diffs.items() if not v <= tolerance}
     if bad:
-        raise ExportMismatchError(f'{type(model).__name__}: onnxruntime differs from PyTorch by '
-                          + ', '.join(f'{k} {v:.3g}' for k, v in bad.items())
-                          + f' (max |Δ|, tolerance {tolerance:g}); nothing written')
+        raise ExportMismatchError(
+            f'{type(model).__name__}: onnxruntime differs from PyTorch by '
+            + ', '.join(f'{k} {v:.3g}' for k, v in bad.items())
+            + f' (max |Δ|, tolerance {tolerance:g}); nothing written')
     _write_atomic(proto, out)
     return ExportResult(path=out, outputs=names, shape=(height, width), dynamic=dynamic,
                         min_size=min_size, opset=opset_used, ir_channels=ir_channels,
                         tolerance=tolerance, max_abs_diff=diffs, checked_shapes=checks,
                         seconds=time.perf_counter() - start)
+
+
+def smallest_image(model: nn.Module) -> int:
+    """The smallest image side the model accepts (after padding to its divisor; at least 2,
+    below which the exporter specialises a size of 1)."""
+    pre = getattr(model, 'data_preprocessor', None)
+    side = getattr(pre, 'min_image_size', None) or getattr(model, 'min_input_size', 1)
+    return max(int(side), 2)
 
 
 def example_inputs(batch: int, ir_channels: int, height: int, width: int,

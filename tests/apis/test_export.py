@@ -4,9 +4,7 @@ import onnx
 import pytest
 import torch
 import torch.nn as nn
-from fixtures.model_fixtures import seeded_state_dict
-from helpers import BASELINE_CONFIG, REPO_ROOT
-from mmengine.config import Config
+from helpers import BASELINE_CONFIG, seeded_model
 from mmengine.dataset import pseudo_collate
 
 from mmhaze.apis.export import (
@@ -21,16 +19,6 @@ from mmhaze.datasets import SyntheticFusionDataset
 from mmhaze.registry import MODELS
 
 TINY_IASSF = 'configs/iassf/iassf_tiny_synthetic.py'
-
-
-def seeded_model(config: str, **model_overrides) -> nn.Module:
-    """The config's model with key-seeded weights (tests/fixtures/model_fixtures.py)."""
-    cfg = Config.fromfile(str(REPO_ROOT / config))
-    cfg.merge_from_dict({f'model.{k}': v for k, v in model_overrides.items()})
-    model = MODELS.build(cfg.model)
-    shapes = {k: p.shape for k, p in model.named_parameters()}
-    model.load_state_dict(seeded_state_dict(shapes), strict=False)
-    return model.eval()
 
 
 def _pairs(size, n=2):
@@ -132,7 +120,7 @@ class DataDependentNet(nn.Module):
 
 
 @pytest.mark.parametrize('network, message', [
-    ('Float64ConvNet', r'cannot run the export of network \(Float64ConvNet\), ONNX Conv on '
+    ('Float64ConvNet', r'cannot run the export of network\.conv \(Conv2d\), ONNX Conv on '
                        'float64 in onnxruntime'),
     ('DataDependentNet', r'cannot export network \(DataDependentNet\): torch.export failed'),
 ])
