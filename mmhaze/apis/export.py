@@ -251,7 +251,8 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     opset_used = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))
     meta = dict(outputs=','.join(names), input_range=_range(model), ir_channels=ir_channels,
                 pad_size_divisor=model.data_preprocessor.pad_size_divisor,
-                min_input_size=min_input, dynamic=int(dynamic),
+                pad_mode=model.data_preprocessor.pad_mode,
+                min_input_size=int(getattr(model, 'min_input_size', 1)), dynamic=int(dynamic),
                 shape=f'{height},{width}', tolerance=tolerance, **(metadata or {}))
     if min_size is not None:
         meta['min_size'] = f'{min_size[0]},{min_size[1]}'
