@@ -1,5 +1,6 @@
 """ONNX export (mmhaze.apis.export): the wrapper reproduces predict, the graph round-trips through
 onnxruntime (static and dynamic H/W), and what cannot export is named."""
+import numpy as np
 import onnx
 import pytest
 import torch
@@ -130,3 +131,75 @@ def test_refusal_names_the_block(network, message, tmp_path):
     with pytest.raises(ExportError, match=message):
         export_onnx(model, str(out), shape=(16, 16))
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- tolerance, pad_small
+
+
+def test_quantized_density_tolerance_covers_flipped_levels(monkeypatch):
+    """IASSF's official density floors gray·255: a value on a level boundary may land one level
+    apart in onnxruntime. 20 flipped levels in a 64×64 image (far more than float rounding
+    flips) must stay within the declared tolerance, and do move the outputs."""
+    from mmhaze.apis.export import model_tolerance
+    from mmhaze.models.haze.haze_density import QUANTIZED_EXPORT_TOLERANCE, HazeDensityEstimator
+    model = seeded_model(TINY_IASSF)
+    assert model_tolerance(model) == QUANTIZED_EXPORT_TOLERANCE == 1e-3
+    wrapper = OnnxExportWrapper(model).eval()
+    data = _pairs((64, 64), n=1)
+    vis, ir = (torch.stack(data['inputs'][k]).float() for k in ('vis', 'ir'))
+    original = HazeDensityEstimator.normalized_map
+
+    def flipped(self, features):
+        gray = original(self, features).clone()
+        gen = torch.Generator().manual_seed(0)
+        ys, xs = (torch.randint(64, (20,), generator=gen) for _ in range(2))
+        gray[..., ys, xs] = (gray[..., ys, xs] - 1 / 255).clamp(min=0)
+        return gray
+
+    with torch.no_grad():
+        reference = wrapper(vis, ir)
+        monkeypatch.setattr(HazeDensityEstimator, 'normalized_map', flipped)
+        moved = wrapper(vis, ir)
+    diff = max(float((a - b).abs().max()) for a, b in zip(moved, reference))
+    assert 1e-6 < diff < QUANTIZED_EXPORT_TOLERANCE
+    # Without the 8-bit step (IASSF's paper preset) the default applies.
+    paper = seeded_model(TINY_IASSF, **{'dehazer.haze_density.preset': 'paper'})
+    assert model_tolerance(paper) == DEFAULT_TOLERANCE
+
+
+@MODELS.register_module(force=True)
+class NeedsSixteenNet(nn.Module):
+    """A network that accepts 16×16 and more (a global mean makes padding visible)."""
+
+    min_input_size = 16
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 3, 3, padding=1)
+
+    def forward(self, vis, ir):
+        torch._check(vis.shape[-2] >= 16)
+        torch._check(vis.shape[-1] >= 16)
+        out = self.conv(torch.cat([vis, ir], 1))
+        out = out - out.mean((2, 3), keepdim=True) + vis
+        return dict(dehazed=out, fused=out)
+
+
+def test_pad_small_matches_the_pytorch_path(tmp_path):
+    from mmhaze.apis import FusionInferencer
+    model = MODELS.build(dict(
+        type='DehazeFuseModel', network=dict(type='NeedsSixteenNet'),
+        data_preprocessor=dict(type='FusionDataPreprocessor', pad_size_divisor=4))).eval()
+    torch.manual_seed(0)
+    out = str(tmp_path / 'small.onnx')
+    result = export_onnx(model, out, shape=(20, 24), dynamic=True)
+    assert result.min_size == (13, 13)  # 13 pads to 16, the network's minimum
+    gen = np.random.default_rng(0)
+    vis, ir = gen.random((9, 7, 3)).astype(np.float32), gen.random((9, 7, 1)).astype(np.float32)
+    with pytest.raises(ExportError, match=r'accepts inputs from 13×13 .* got 9×7; .*--pad-small'):
+        OnnxInferencer(out)(vis, ir)
+    got = OnnxInferencer(out, pad_small=True)(vis, ir)
+    expected = FusionInferencer.from_model(model, device='cpu', pad_small=True)(vis, ir)
+    for key in ('dehazed', 'fused'):
+        assert got[key].shape == (9, 7, 3) and got[key].std() > 10
+        assert np.abs(got[key].astype(int) - expected[key].astype(int)).max() <= 1
