@@ -46,6 +46,31 @@ def gan_tiny_options(iters: int, checkpoint_interval: int) -> dict:
 DEHAZE_LOSS_KEY = 'model.losses.dehaze'
 
 
+def write_random_vgg(path, seed=0, fmt='pth'):
+    """Random VGG-16 conv weights in torchvision's (.pth) or the Caffe/TF (.npz) layout (the
+    real weights cannot be downloaded here: U2Fusion's training is tested with these)."""
+    import math
+
+    import numpy as np
+    import torch
+
+    from mmhaze.models.backbones.vgg16_features import TORCHVISION_INDEX, VGG16_CONVS
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, cin, cout in VGG16_CONVS:
+        w = torch.randn(cout, cin, 3, 3, generator=gen) * math.sqrt(2.0 / (9 * cin))
+        b = torch.randn(cout, generator=gen) * 0.01
+        state[name] = (w, b)
+    if fmt == 'pth':
+        torch.save({f'features.{TORCHVISION_INDEX[n]}.{p}': t for n, (w, b) in state.items()
+                    for p, t in (('weight', w), ('bias', b))}, path)
+    else:
+        np.savez(path, **{f'{n}/{p}': t for n, (w, b) in state.items()
+                          for p, t in (('filter', w.permute(2, 3, 1, 0).numpy()),
+                                       ('bias', b.numpy()))})
+    return state
+
+
 def load_tool(name: str):
     """Import ``tools/<name>.py`` as a module (the tools expose ``main(argv)``)."""
     import importlib.util

@@ -1,7 +1,9 @@
-"""Test a checkpoint and write the benchmark files: ``python tools/test.py CONFIG CHECKPOINT``.
+"""Test a checkpoint and write the benchmark files: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
 Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.tex, table.csv}``
-and prints the Markdown table.
+and prints the Markdown table. Without CHECKPOINT the model brings its own weights: training-free
+networks and ``init_cfg`` (Pretrained) slots, loaded by ``model.init_weights()``; the table's
+meta says so.
 """
 import argparse
 import os
@@ -13,7 +15,9 @@ from mmengine.config import DictAction
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) an mmhaze model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='checkpoint file (omit for a training-free model or one whose '
+                             'networks load their own weights through init_cfg)')
     parser.add_argument('--work-dir', help='the dir to save logs, metrics and tables')
     parser.add_argument('--out', help='also dump the metrics to this JSON file (must not exist)')
     parser.add_argument('--save-preds', help='write pred_dehazed / pred_fused PNGs into this dir')
@@ -47,18 +51,27 @@ def main(argv=None):
 def run_test(args) -> int:
     from mmhaze.apis import build_runner, prepare_config
     from mmhaze.apis.speed import prepare_runner_model
-    from mmhaze.apis.testing import check_test_checkpoint, finish_test, prepare_test
+    from mmhaze.apis.testing import (
+        check_test_checkpoint,
+        finish_test,
+        init_without_checkpoint,
+        prepare_test,
+    )
     cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                          args.unsafe_load)
     prepare_test(cfg, args.checkpoint, out=args.out, save_preds=args.save_preds,
                  show_dir=args.show_dir)
     runner = build_runner(cfg)
-    note = check_test_checkpoint(runner, args.checkpoint, strict=not args.non_strict)
+    if args.checkpoint is None:
+        note, weights = None, init_without_checkpoint(runner)
+    else:
+        note, weights = check_test_checkpoint(runner, args.checkpoint,
+                                              strict=not args.non_strict), None
     prepare_runner_model(runner.model, compile=args.compile)
     metrics = runner.test()
     method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
     finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out,
-                notes=[note] if note else [])
+                notes=[note] if note else [], weights=weights)
     return 0
 
 

@@ -28,10 +28,15 @@ def _refuse_nonempty(path: str, flag: str) -> None:
         raise ConfigError(f'{flag} {path} exists and is not a folder')
 
 
-def prepare_test(cfg: Config, checkpoint: str, out: Optional[str] = None,
+#: What the benchmark files say when ``tools/test.py`` ran without a checkpoint.
+NO_CHECKPOINT = 'no checkpoint: training-free / init_cfg weights'
+
+
+def prepare_test(cfg: Config, checkpoint: Optional[str], out: Optional[str] = None,
                  save_preds: Optional[str] = None, show_dir: Optional[str] = None) -> None:
-    """Point the config at ``checkpoint`` and add the hooks the test flags ask for."""
-    if not osp.isfile(checkpoint):
+    """Point the config at ``checkpoint`` (None: the model brings its own weights, see
+    :func:`init_without_checkpoint`) and add the hooks the test flags ask for."""
+    if checkpoint is not None and not osp.isfile(checkpoint):
         raise ConfigError(f'checkpoint not found: {checkpoint}')
     cfg.load_from = checkpoint
     cfg.resume = False
@@ -68,6 +73,44 @@ def check_test_checkpoint(runner, checkpoint: str, strict: bool = True) -> Optio
     return note
 
 
+def init_without_checkpoint(runner) -> dict[str, str]:
+    """Initialise a model tested without a checkpoint; return where each network's weights
+    come from.
+
+    ``model.init_weights()`` loads every ``init_cfg=dict(type='Pretrained', ...)`` slot (the
+    Runner only initialises weights before training). A network with parameters that no
+    ``init_cfg`` loads would be scored with random weights: that is an error naming the slot.
+    """
+    from mmengine.model import is_model_wrapper
+
+    from mmhaze.models.fusers import BaseFusionModel
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    sources: dict[str, str] = {}
+    if isinstance(model, BaseFusionModel):
+        random = []
+        pretrained = model.pretrained_networks()
+        for name in model.network_names:
+            net = model.get_network(name)
+            n_params = sum(p.numel() for p in net.parameters())
+            if name in pretrained:
+                sources[name] = (f'{type(net).__name__}: init_cfg '
+                                 f'{pretrained[name].get("checkpoint")}')
+            elif n_params == 0:
+                sources[name] = f'{type(net).__name__}: training-free'
+            else:
+                random.append(f'model.{name} ({type(net).__name__}, {n_params:,} parameters)')
+        if random:
+            raise ConfigError(
+                f'no checkpoint given and {", ".join(random)} would be tested with random '
+                'weights: pass a CHECKPOINT or give the network an init_cfg '
+                "(dict(type='Pretrained', checkpoint=..., prefix=...))")
+    try:
+        model.init_weights()
+    except (OSError, KeyError, ValueError) as err:  # a missing or misfitting init_cfg file
+        raise ConfigError(str(err).strip('"')) from None
+    return sources
+
+
 def _versions() -> dict:
     import mmcv
     import mmengine
@@ -91,17 +134,25 @@ def test_evaluators(runner) -> list:
     return list(evaluators) if evaluators else [loop.evaluator]
 
 
-def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: str,
-                out: Optional[str] = None, notes: Sequence[str] = ()) -> Optional[dict]:
+def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Optional[str],
+                out: Optional[str] = None, notes: Sequence[str] = (),
+                weights: Optional[dict[str, str]] = None) -> Optional[dict]:
     """Write the run folder's benchmark files (rank 0) and print the table; ``notes`` (e.g.
-    a non-strict checkpoint) go under the tables and into ``summary.json``."""
+    a non-strict checkpoint) go under the tables and into ``summary.json``.
+
+    ``checkpoint=None``: the meta says :data:`NO_CHECKPOINT` and lists ``weights`` (slot →
+    where its weights came from, from :func:`init_without_checkpoint`).
+    """
     from mmhaze.evaluation.benchmark import collect_dropped, collect_rows, write_run_folder
     if not is_main_process():
         return None
     all_metrics = [m for ev in test_evaluators(runner) for m in ev.metrics]
     rows, conventions, directions = collect_rows(all_metrics, method)
-    meta = dict(config=cfg.filename, checkpoint=osp.abspath(checkpoint), method=method,
-                time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
+    meta = dict(config=cfg.filename,
+                checkpoint=osp.abspath(checkpoint) if checkpoint else NO_CHECKPOINT,
+                method=method, time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
+    if checkpoint is None:
+        meta['weights'] = dict(weights or {})
     paths = write_run_folder(runner.log_dir, rows, meta, conventions, directions,
                              main_method=method, notes=notes,
                              dropped=collect_dropped(all_metrics))

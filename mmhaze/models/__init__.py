@@ -7,3 +7,4 @@ from .fusion import *  # noqa: F401,F403
 from .haze import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .prompts import *  # noqa: F401,F403
+from .protocols import *  # noqa: F401,F403

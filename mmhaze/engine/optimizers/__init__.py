@@ -1,3 +1,4 @@
 from .multi_optim_constructor import MultiOptimWrapperConstructor
+from .tf_rmsprop import TFRMSprop
 
-__all__ = ['MultiOptimWrapperConstructor']
+__all__ = ['MultiOptimWrapperConstructor', 'TFRMSprop']

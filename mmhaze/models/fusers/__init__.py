@@ -6,7 +6,8 @@ from .dehaze_fuse_model import DehazeFuseModel
 from .iassf import IASSF
 from .loss_namespace import BatchFields, LossNamespace
 from .training_stages import TrainingStage, parse_stages, stage_index
+from .two_stage_dehaze_fuse import TwoStageDehazeFuse
 
 __all__ = ['BaseFusionModel', 'BaseAdversarialFusionModel', 'DiscriminatorDict',
            'DehazeFuseModel', 'ConvDehazeFuser', 'IASSF', 'BatchFields', 'LossNamespace',
-           'TrainingStage', 'parse_stages', 'stage_index']
+           'TrainingStage', 'parse_stages', 'stage_index', 'TwoStageDehazeFuse']

@@ -131,6 +131,10 @@ class BaseFusionModel(BaseModel):
         """The network of a slot, unwrapped from DDP (for attributes, not for calls)."""
         return unwrap(getattr(self, name))
 
+    def pretrained_networks(self) -> dict[str, dict]:
+        """Slot → its ``init_cfg`` (Pretrained), loaded by :meth:`init_weights`."""
+        return {name: dict(cfg) for name, cfg in self._pretrained.items()}
+
     def is_frozen(self, name: str) -> bool:
         return name in self._frozen
 

@@ -74,9 +74,13 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         names: set[str] = set()
         if self.dehazer is not None:
             names |= {'dehazed', *getattr(self.get_network('dehazer'), 'extra_outputs', ())}
-        if self.fuser is not None:
-            names |= {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())}
-        return names
+        return names | self.fuser_output_names()
+
+    def fuser_output_names(self) -> set[str]:
+        """What the fusion step (:meth:`fuse`) returns; empty without a fuser."""
+        if self.fuser is None:
+            return set()
+        return {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())}
 
     def _call(self, name: str, fields: BatchFields, *images: torch.Tensor) -> dict:
         """Run slot ``name`` on model-range images; outputs come back in model range.
@@ -104,9 +108,11 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         outputs: dict[str, torch.Tensor] = {}
         if self.dehazer is not None:
             outputs.update(self._call('dehazer', fields, vis, ir))
-        fuser_outputs = {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())} \
-            if self.fuser is not None else set()
-        if self.fuser is not None and (need is None or need & fuser_outputs):
-            outputs.update(self._call('fuser', fields, outputs.get('dehazed', vis),
-                                      outputs.get('ir_image', ir)))
+        if self.fuser is not None and (need is None or need & self.fuser_output_names()):
+            outputs.update(self.fuse(fields, outputs.get('dehazed', vis),
+                                     outputs.get('ir_image', ir)))
         return outputs
+
+    def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
+        """The fusion step on model-range images (subclasses add colour handling)."""
+        return self._call('fuser', fields, vis, ir)

@@ -30,20 +30,31 @@ def dark_channel(image: torch.Tensor, patch_size: int = 15) -> torch.Tensor:
     return -F.max_pool2d(rows, (1, patch_size), stride=1, padding=(0, r))
 
 
-def atmospheric_light(image: torch.Tensor, dark: torch.Tensor,
-                      top_fraction: float = 0.001) -> torch.Tensor:
-    """Mean colour of the pixels with the brightest ``top_fraction`` of the dark channel: B×C×1×1.
+AIRLIGHT_RULES = ('mean', 'brightest')
 
-    At least one pixel is used (``max(⌊H·W·top_fraction⌋, 1)``, He et al.'s 0.1 %).
+
+def atmospheric_light(image: torch.Tensor, dark: torch.Tensor, top_fraction: float = 0.001,
+                      rule: str = 'mean') -> torch.Tensor:
+    """Atmospheric light from the pixels with the brightest ``top_fraction`` of the dark channel.
+
+    ``rule='mean'``: their mean colour (the common implementation, IASSF's). ``'brightest'``:
+    the colour of the one among them with the highest intensity (channel mean) in ``image``, as
+    He et al. pick it. At least one pixel is used (``max(⌊H·W·top_fraction⌋, 1)``, their 0.1 %).
+    Returns B×C×1×1.
     """
     if not 0.0 < top_fraction <= 1.0:
         raise ValueError(f'top_fraction must be in (0, 1], got {top_fraction}')
+    if rule not in AIRLIGHT_RULES:
+        raise ValueError(f'rule must be one of {AIRLIGHT_RULES}, got {rule!r}')
     b, c = image.shape[:2]
     n = dark.shape[-2] * dark.shape[-1]
     count = max(int(math.floor(n * top_fraction + 1e-9)), 1)
     idx = dark.reshape(b, -1).topk(count, dim=1).indices
-    brightest = image.reshape(b, c, -1).gather(2, idx[:, None, :].expand(b, c, count))
-    return brightest.mean(dim=-1)[..., None, None]
+    candidates = image.reshape(b, c, -1).gather(2, idx[:, None, :].expand(b, c, count))
+    if rule == 'mean':
+        return candidates.mean(dim=-1)[..., None, None]
+    pick = candidates.mean(dim=1).argmax(dim=1)  # B
+    return candidates.gather(2, pick[:, None, None].expand(b, c, 1))[..., None]
 
 
 def raw_transmission(image: torch.Tensor, omega: float = 0.95, patch_size: int = 15,

@@ -2,7 +2,9 @@ from .fusion_loss import MaxGradientLoss, MaxIntensityLoss, sobel_l1_magnitude
 from .gan_loss import FeatureMatchingLoss, HingeGANLoss, LSGANLoss, VanillaGANLoss
 from .loss_term import LossTerm, build_loss_terms
 from .pixel_loss import CharbonnierLoss, L1Loss, WeightedLoss, reduce_loss
+from .u2fusion_loss import U2FusionLoss, feature_gradient_energy, information_weights
 
 __all__ = ['L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss',
            'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss', 'VanillaGANLoss',
-           'FeatureMatchingLoss', 'LossTerm', 'build_loss_terms']
+           'FeatureMatchingLoss', 'LossTerm', 'build_loss_terms', 'U2FusionLoss',
+           'feature_gradient_energy', 'information_weights']

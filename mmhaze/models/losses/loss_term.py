@@ -87,7 +87,10 @@ class LossTerm(nn.Module):
         loss_cfg, self.bindings, self.step = split_loss_config(cfg, where)
         self.name = name
         self.where = where
-        self.loss = MODELS.build(loss_cfg)
+        try:
+            self.loss = MODELS.build(loss_cfg)
+        except (OSError, ValueError) as err:  # e.g. a weights file a loss reads (U2FusionLoss)
+            raise type(err)(f'{where}: {err}') from None
 
     @property
     def keys(self) -> set[str]:

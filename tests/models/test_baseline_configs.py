@@ -1,0 +1,101 @@
+"""Every config of configs/{dehazeformer,u2fusion,two_stage}/ builds its model and runs one
+train step (configs with losses; one per training stage) and one test step.
+
+The datasets are not needed: the model gets synthetic 32 px batches. Pretrained slots are built
+but not loaded (``init_cfg`` loading is tested through tools/test.py); U2Fusion's loss reads a
+random VGG-16 written here (the real weights cannot be downloaded). DehazeFormer-S/B/M/L are
+built as configured, then stepped with two blocks per stage (their widths, mixers and attention
+kept): their exact parameter counts are tested in test_dehazeformer_dehazer.py, and 32–80 blocks
+cost up to a minute a step on a loaded 2-core CI machine.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import REPO_ROOT, write_random_vgg
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import build_optim_wrapper
+
+from mmhaze.apis.config_check import check_config
+from mmhaze.datasets import SyntheticFusionDataset
+from mmhaze.registry import MODELS
+
+FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage')
+CONFIGS = sorted(str(p.relative_to(REPO_ROOT / 'configs'))
+                 for folder in FOLDERS for p in (REPO_ROOT / 'configs' / folder).glob('[!_]*.py'))
+EXPECTED = {
+    'dehazeformer': {f'dehazeformer-{v}_msrs-hazy.py' for v in 'tsbml'} |
+                    {'dehazeformer-t_synthetic.py'},
+    'u2fusion': {'u2fusion_release_tno.py', 'u2fusion_release_roadscene.py',
+                 'u2fusion_vis-ir_roadscene.py'},
+    'two_stage': {'dehazeformer-s_u2fusion_msrs.py', 'dehazeformer-s_u2fusion_m3fd-test.py',
+                  'dehazeformer-s_u2fusion_roadscene-test.py', 'dcp_average_synthetic.py',
+                  'dcp_laplacian_synthetic.py', 'dcp_u2fusion_synthetic.py',
+                  'dcp_average_roadscene-test.py', 'dcp_laplacian_roadscene-test.py',
+                  'dcp_u2fusion_roadscene-test.py', 'dehazeformer-t_u2fusion_synthetic.py',
+                  'dehazeformer-tiny_u2fusion-tiny_staged_synthetic.py'},
+}
+
+
+@pytest.fixture(scope='module')
+def vgg_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp('vgg') / 'vgg16_random.pth'
+    write_random_vgg(path)
+    return path
+
+
+def test_the_expected_configs_exist_with_readme_and_metafile():
+    for folder, names in EXPECTED.items():
+        present = {p.name for p in (REPO_ROOT / 'configs' / folder).glob('[!_]*.py')}
+        assert names <= present, names - present
+        assert (REPO_ROOT / 'configs' / folder / 'README.md').is_file()
+        assert (REPO_ROOT / 'configs' / folder / 'metafile.yml').is_file()
+
+
+def _model_cfg(cfg: Config, vgg: Path) -> dict:
+    model = cfg.model.to_dict()
+    for slot in ('dehazer', 'fuser'):
+        if isinstance(model.get(slot), dict):
+            model[slot].pop('init_cfg', None)
+    for loss in (model.get('losses') or {}).values():
+        if loss and loss.get('type') == 'U2FusionLoss':
+            loss.update(vgg_weights=str(vgg), vgg_input_size=32)
+    return model
+
+
+def _batch(n=2, size=32, seed=0):
+    ds = SyntheticFusionDataset(num_samples=n, img_size=size, seed=seed,
+                                pipeline=[dict(type='PackFusionInputs')])
+    return pseudo_collate([ds[i] for i in range(n)])
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_and_runs_a_train_and_a_test_step(name, vgg_file):
+    cfg = Config.fromfile(REPO_ROOT / 'configs' / name)
+    check_config(cfg)
+    torch.manual_seed(0)
+    model_cfg = _model_cfg(cfg, vgg_file)
+    model = MODELS.build(model_cfg)
+    dehazer = model_cfg.get('dehazer') or {}
+    if dehazer.get('type') == 'DehazeFormer' and dehazer.get('arch') in ('s', 'b', 'm', 'l'):
+        assert sum(p.numel() for p in model.parameters()) > 1_000_000
+        dehazer['depths'] = (2, 2, 2, 2, 2)
+        model = MODELS.build(model_cfg)
+    if model.losses:
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        for index in range(len(model.stages)) if model.stages else [None]:
+            model.set_stage(index)
+            model.train()
+            log = model.train_step(_batch(seed=1 if index is None else index), wrapper)
+            assert log and all(torch.isfinite(v) for v in log.values()), log
+    model.eval()
+    with torch.no_grad():
+        samples = model.test_step(_batch(2, 31))
+    assert len(samples) == 2
+    for sample in samples:
+        preds = [f for f in ('pred_dehazed', 'pred_fused') if f in sample]
+        assert preds
+        for field in preds:
+            data = getattr(sample, field).data
+            assert data.shape == (3, 31, 31) and 0 <= data.min() and data.max() <= 1
