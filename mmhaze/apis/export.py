@@ -114,6 +114,13 @@ class OnnxExportWrapper(nn.Module):
                 raise ExportError(f'{type(model).__name__} has no FusionDataPreprocessor-like '
                                   f'data_preprocessor (missing {attr!r}): the export wrapper '
                                   'needs its normalisation, channels and padding')
+        protocol = getattr(model, 'protocol', None)
+        if getattr(protocol, 'whole_image', False) and pre.pad_size_divisor > 1:
+            # Its stretch must see the image, not the padding; the graph has no per-image sizes.
+            raise ExportError(f'{type(model).__name__} with {protocol!r}: the output stretch '
+                              'covers the whole image, which padding to pad_size_divisor '
+                              f'{pre.pad_size_divisor} would change; export with '
+                              'pad_size_divisor=1 or a protocol without stretch')
         self.model = model
         self.ir_channels = int(ir_channels)
 

@@ -183,3 +183,11 @@ def test_pad_small_matches_the_pytorch_path(tmp_path):
     for key in ('dehazed', 'fused'):
         assert got[key].shape == (9, 7, 3) and got[key].std() > 10
         assert np.abs(got[key].astype(int) - expected[key].astype(int)).max() <= 1
+
+
+def test_whole_image_protocol_with_padding_is_refused(tmp_path):
+    """A release stretch (min–max over the image) would also see the padding inside the graph."""
+    model = seeded_model('configs/u2fusion/u2fusion_release_tno.py',
+                         **{'data_preprocessor.pad_size_divisor': 8})
+    with pytest.raises(ExportError, match=r'stretch covers the whole image.*pad_size_divisor 8'):
+        export_onnx(model, str(tmp_path / 'u2f.onnx'), shape=(32, 32))

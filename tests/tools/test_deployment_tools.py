@@ -2,6 +2,7 @@
 the exported graph writes the same PNGs as PyTorch, and options it cannot honour are one line."""
 import contextlib
 import io
+import re
 
 import cv2
 import numpy as np
@@ -95,3 +96,16 @@ def test_pytorch2onnx_refuses_an_existing_file_before_building(exported, tool, c
     code = tool('deployment/pytorch2onnx').main([str(config), str(ckpt), '--out', str(onnx_file)])
     assert code == 2 and 'exists; choose a new name or pass --overwrite' in \
         capsys.readouterr().err
+
+
+def test_benchmark_times_onnxruntime_next_to_eager(exported, tool, capsys):
+    config, _, _ = exported
+    assert tool('analysis_tools/benchmark').main(
+        [str(config), '--shape', '16', '20', '--repeat', '1', '--warmup', '1', '--onnx']) == 0
+    out = capsys.readouterr().out
+    assert re.search(r'onnx export 16×20: \d+ s, opset \d+, onnxruntime vs PyTorch max \|Δ\| '
+                     r'pred_dehazed \S+, pred_fused \S+ \(tolerance 0.0001\)', out)
+    drift = float(re.search(r'onnx outputs: max \|Δ\| (\S+) against float32 eager', out)[1])
+    assert drift <= 1e-4
+    assert re.search(r'16×20 eager: mean \d+ ms', out)
+    assert re.search(r'16×20 onnx: mean \d+ ms, median \d+ ms, [\d.]+× eager', out)
