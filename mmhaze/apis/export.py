@@ -133,9 +133,10 @@ class OnnxExportWrapper(nn.Module):
         torch._check(ir.shape[-1] == w)
         d = pre.pad_size_divisor
         size = (h + pad_amount(h, d), w + pad_amount(w, d))
-        inputs = {key: pad_to(pre.normalize(pre.match_channels(x, key, warn=False)), *size,
-                              mode=pre.pad_mode)
+        inputs = {key: pre.normalize(pre.match_channels(x, key, warn=False))
                   for key, x in (('vis', vis), ('ir', ir))}
+        if d > 1:  # no padding ops in the graph of a model that needs none
+            inputs = {k: pad_to(x, *size, mode=pre.pad_mode) for k, x in inputs.items()}
         out = self.model(inputs, mode='tensor')
         preds = [pre.denormalize(out[key][..., :h, :w]).clamp(0.0, 1.0)
                  for key in ('dehazed', 'fused') if key in out]
@@ -289,7 +290,14 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
         inputs = example if i == 0 else example_inputs(batch, ir_channels, h, w, seed=i)
         with torch.no_grad():
             expected = wrapper(*inputs)
-        got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, inputs)})
+        try:
+            got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, inputs)})
+        except Exception as err:  # e.g. an index computed for the traced size only
+            where = _block_of_onnx_node(str(err), proto) or type(model).__name__
+            hint = (f' at {h}×{w} (traced at {height}×{width}): the dynamic graph does not '
+                    'generalise to other sizes; export without --dynamic' if i else '')
+            raise ExportError(f'cannot run the export of {where} in onnxruntime{hint}: '
+                              f'{_first_line(err)}') from err
         for name, ref, val in zip(names, expected, got):
             delta = (torch.from_numpy(val).double() - ref.double()).abs()
             diffs[name] = max(diffs.get(name, 0.0), float(delta.max()))
@@ -465,7 +473,7 @@ def _block_of_fx_node(err: BaseException, program: torch.export.ExportedProgram
 def _block_of_onnx_node(message: str, proto) -> Optional[str]:
     """The module of the ONNX node an onnxruntime error names, from the exporter's metadata."""
     match = re.search(r"node with name '([^']+)'", message) or \
-        re.search(r'Node \(([^)]+)\)', message)
+        re.search(r'Node \(([^)]+)\)', message) or re.search(r"Name:'([^']+)'", message)
     if not match:
         return None
     for node in proto.graph.node:
