@@ -395,7 +395,7 @@ def _to_onnx(program: torch.export.ExportedProgram, example: tuple, names: list[
 def _ort_session(data: bytes, model: nn.Module, proto):
     import onnxruntime as ort
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only
+    options.log_severity_level = 4  # fatal only: errors become ExportError
     try:
         return ort.InferenceSession(data, options, providers=['CPUExecutionProvider'])
     except Exception as err:  # e.g. an op/dtype without an onnxruntime kernel

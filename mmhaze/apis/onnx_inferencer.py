@@ -34,7 +34,7 @@ class OnnxInferencer:
         if not osp.isfile(path):
             raise ExportError(f'ONNX model not found: {path}')
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # errors are raised, not also logged
         if threads:
             options.intra_op_num_threads = threads
         try:
