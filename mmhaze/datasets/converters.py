@@ -21,7 +21,7 @@ from mmhaze.utils.fileio import atomic_write_bytes
 
 from .layouts import get_layout
 from .paired_dataset import CLASSES_FILE, PairedFusionDataset
-from .synthetic import SyntheticFusionDataset
+from .synthetic import UNPAIRED_SEED_OFFSET, SyntheticFusionDataset
 from .synthetic_scene import CLASSES
 from .transforms.haze import SynthesizeHaze
 from .transforms.loading import LoadFusionImages, read_bytes
@@ -174,39 +174,73 @@ def make_hazy_copy(src: str, dst: str, layout: Union[None, str, Mapping] = None,
 
 
 # ---------------------------------------------------------------------------- make_synthetic
+SYNTHETIC_LAYOUTS = ('generic', 'vnhd')
+# The NIR render is written where the VNHD-style layout reads its second modality.
+_VNHD_FOLDERS = (('vis', 'vis'), ('nir', 'ir'))
+
+
 def write_synthetic_dataset(dst: str, num_train: int = 20, num_test: int = 5,
                             img_size: Union[int, Sequence[int]] = 128,
-                            modality: str = 'thermal', seed: int = 0, overwrite: bool = False,
+                            modality: Optional[str] = None, seed: int = 0,
+                            overwrite: bool = False, layout: str = 'generic',
                             progress: Optional[Callable[[Iterable, int, str], Iterable]] = None
                             ) -> dict:
-    """Render :class:`SyntheticFusionDataset` scenes into the generic file layout.
+    """Render :class:`SyntheticFusionDataset` scenes into a file layout.
 
-    ``dst/{train,test}/{vis,ir,clear,seg}/<stem>.png`` (vis hazy, ir 1-channel, seg class ids)
-    and ``depth/<stem>.npy`` (float32 metres), ``dst/classes.txt`` and ``dst/haze_params.json``.
-    The test split uses ``seed + 1000``, as the synthetic configs do. Read it back with
-    ``PairedFusionDataset(data_root=dst, split='train')`` (generic layout).
+    ``layout='generic'``: ``dst/{train,test}/{vis,ir,clear,seg}/<stem>.png`` (vis hazy, ir
+    1-channel, seg class ids) and ``depth/<stem>.npy`` (float32 metres); read it back with
+    ``PairedFusionDataset(data_root=dst, split='train')``.
+
+    ``layout='vnhd'`` (mmhaze's VNHD-style VIS + NIR layout, ``modality='nir'``):
+    ``dst/{train,test}/{vis,nir,seg}/<stem>.png`` and ``dst/clear_unpaired/<stem>.png`` — one
+    clear visible image per training scene, rendered from another scene family (seed
+    + 1000003), so no clear image matches a training pair. The clear image of each test pair is
+    also written, to ``dst/test/clear/`` (a real VNHD has none; read it with
+    ``data_prefix=dict(clear='{split}/clear')`` to score PSNR against it). Read it with
+    ``PairedFusionDataset(data_root=dst, layout='vnhd', split='train')``.
+
+    Both write ``dst/classes.txt`` and ``dst/haze_params.json``. The test split uses
+    ``seed + 1000``, as the synthetic configs do. ``modality`` defaults to ``'nir'`` for the
+    VNHD-style layout and ``'thermal'`` otherwise.
     """
+    if layout not in SYNTHETIC_LAYOUTS:
+        raise ValueError(f'layout must be one of {SYNTHETIC_LAYOUTS}, got {layout!r}')
+    modality = modality or ('nir' if layout == 'vnhd' else 'thermal')
+    if layout == 'vnhd' and modality != 'nir':
+        raise ValueError(f"the VNHD-style layout holds VIS + NIR pairs: modality must be 'nir', "
+                         f'got {modality!r}')
     out_root = prepare_output_dir(dst, overwrite)
     atomic_write_bytes(('\n'.join(CLASSES) + '\n').encode('utf-8'),
                        osp.join(out_root, CLASSES_FILE))
     summary: dict = dict(generator='SyntheticFusionDataset', modality=modality, seed=seed,
-                         img_size=img_size, splits={})
+                         img_size=img_size, layout=layout, splits={})
     for split, count, split_seed in (('train', num_train, seed), ('test', num_test, seed + 1000)):
         if count < 1:
             continue
+        unpaired = layout == 'vnhd' and split == 'train'
         dataset = SyntheticFusionDataset(num_samples=count, img_size=img_size, seed=split_seed,
-                                         modality=modality)
+                                         modality=modality, unpaired_clear=unpaired)
         out = osp.join(out_root, split)
         indices = range(count)
         haze = {}
         for i in (progress(indices, count, split) if progress else indices):
             info = dataset.get_data_info(i)
             stem = info['img_id']
-            for folder, key in (('vis', 'vis'), ('ir', 'ir'), ('clear', 'gt_clear')):
-                write_image(osp.join(out, folder, stem + '.png'), info[key])
             write_image(osp.join(out, 'seg', stem + '.png'), info['gt_sem_seg'].astype(np.uint8))
-            atomic_write_bytes(_npy_bytes(info['depth'].astype(np.float32)),
-                               osp.join(out, 'depth', stem + '.npy'))
+            if layout == 'generic':
+                for folder, key in (('vis', 'vis'), ('ir', 'ir'), ('clear', 'gt_clear')):
+                    write_image(osp.join(out, folder, stem + '.png'), info[key])
+                atomic_write_bytes(_npy_bytes(info['depth'].astype(np.float32)),
+                                   osp.join(out, 'depth', stem + '.npy'))
+            else:
+                for folder, key in _VNHD_FOLDERS:
+                    write_image(osp.join(out, folder, stem + '.png'), info[key])
+                if unpaired:
+                    clear_stem = f'clear_s{split_seed + UNPAIRED_SEED_OFFSET}_{i:05d}'
+                    write_image(osp.join(out_root, 'clear_unpaired', clear_stem + '.png'),
+                                info['unpaired_clear'])
+                else:
+                    write_image(osp.join(out, 'clear', stem + '.png'), info['gt_clear'])
             haze[stem] = info['haze']
         summary['splits'][split] = haze
     _write_json(osp.join(out_root, PARAMS_FILE), summary)
@@ -220,4 +254,4 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 
 
 __all__ = ['prepare_output_dir', 'write_image', 'to_uint8', 'make_hazy_copy',
-           'write_synthetic_dataset', 'PARAMS_FILE']
+           'write_synthetic_dataset', 'PARAMS_FILE', 'SYNTHETIC_LAYOUTS']

@@ -1,10 +1,13 @@
+from .alignment import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .dehazers import *  # noqa: F401,F403
 from .discriminators import *  # noqa: F401,F403
 from .fusers import *  # noqa: F401,F403
 from .fusion import *  # noqa: F401,F403
+from .generators import *  # noqa: F401,F403
 from .haze import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .prompts import *  # noqa: F401,F403
 from .protocols import *  # noqa: F401,F403

@@ -101,14 +101,17 @@ def _configs() -> list[str]:
 
 
 def _inference_network_classes(model_cfg) -> list[type]:
-    slots = [model_cfg.get(k) for k in ('network', 'dehazer', 'fuser')]
-    return [MODELS.get(s['type']) for s in slots if s]
+    # Every network slot (a registered module config), not the preprocessor or the
+    # training-only discriminators.
+    return [MODELS.get(v['type']) for k, v in model_cfg.items()
+            if isinstance(v, dict) and 'type' in v
+            and k not in ('data_preprocessor', 'discriminators')]
 
 
 @pytest.mark.parametrize('config', _configs())
 def test_every_config_tiles_exactly_or_says_why_not(config):
     """A config whose networks all declare exact tiling is checked like the model above; any
-    other names, per network, the part that works per image (what --tile refuses with)."""
+    other network says why its tiles differ (what --tile refuses with)."""
     cfg = Config.fromfile(str(REPO_ROOT / config))
     classes = _inference_network_classes(cfg.model)
     assert classes, config
@@ -116,6 +119,7 @@ def test_every_config_tiles_exactly_or_says_why_not(config):
     if not inexact:  # declared exact (or decided per instance by a property)
         model_cfg = cfg.model.copy()
         model_cfg.pop('init_cfg', None)
+        model_cfg.pop('losses', None)  # no part of inference (U2Fusion's needs VGG weights)
         torch.manual_seed(0)
         model = MODELS.build(model_cfg)
         if model.tile_exact:
@@ -126,7 +130,7 @@ def test_every_config_tiles_exactly_or_says_why_not(config):
         inexact = [type(n) for n in model.inference_networks() if not n.tile_exact]
     for cls in inexact:
         reason = getattr(cls, 'tile_inexact_reason', None)
-        assert isinstance(reason, str) and 'per image' in reason, cls
+        assert isinstance(reason, str) and len(reason) > 20, cls
 
 
 # ---------------------------------------------------------------------------- approximate tiling

@@ -67,10 +67,13 @@ def test_the_guide_trains_five_iterations(project, tmp_path):
 
 
 def test_a_typo_in_the_guide_config_is_one_line(project, tmp_path, capsys):
-    rc = load_tool('train').main([
-        str(project / 'my_project/iassf_tiny_modality_attention.py'),
-        '--work-dir', str(tmp_path / 'work'),
-        '--cfg-options', 'model.fuser.chanels=8', 'model.losses.smooth.imag=dehazed'])
+    # The typos are in a config file (an option on the command line would be refused earlier,
+    # as a key the config does not have).
+    typo = project / 'my_project' / 'typo.py'
+    typo.write_text("_base_ = './iassf_tiny_modality_attention.py'\n"
+                    "model = dict(fuser=dict(chanels=8), "
+                    "losses=dict(smooth=dict(imag='dehazed')))\n")
+    rc = load_tool('train').main([str(typo), '--work-dir', str(tmp_path / 'work')])
     assert rc == 2
     err = capsys.readouterr().err
     assert "`model.fuser.chanels`: ModalityAttentionFusion has no argument 'chanels' (did you " \

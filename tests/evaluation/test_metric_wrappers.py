@@ -94,7 +94,8 @@ def test_skip_errors_leaves_images_out_and_says_which(monkeypatch):
         ('broken', 'FusionMetric'), ('tiny', 'FusionMetric')]
     assert metric.skipped[0]['reason'] == ("MetricInputError: FusionMetric: pred_fused of image "
                                            "'broken' holds NaN or inf values")
-    f, a, b = (_8bit(good[k]['data']) for k in ('pred_fused', 'ir', 'vis'))
+    # The metric's default precision is float32 per pixel: the same math on the same image.
+    f, a, b = (_8bit(good[k]['data']).float() for k in ('pred_fused', 'ir', 'vis'))
     from mmhaze.evaluation.functional import vif
     assert out['toy/VIF'] == pytest.approx(vif(f, a, b).item(), rel=1e-12)
     assert "FusionMetric (skip_errors=True): left out image 'tiny': MetricComputeError" in log[1]

@@ -84,6 +84,9 @@ def parse_args(argv=None):
                         help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
                         help='checkout of the official IASSF code to measure side by side')
+    parser.add_argument('--by-network', action='store_true',
+                        help='time each network slot (e.g. HSVF\'s streams) instead of its '
+                             'children')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     return parser.parse_args(argv)
@@ -92,13 +95,13 @@ def parse_args(argv=None):
 class ChildTimer:
     """Wall time spent inside each part (:func:`model_parts`) during forwards (forward hooks)."""
 
-    def __init__(self, model: torch.nn.Module, sync):
+    def __init__(self, model: torch.nn.Module, sync, by_network: bool = False):
         import torch
         self.totals: dict[str, float] = defaultdict(float)
         self._start: dict[str, float] = {}
         self._sync = sync
         self._handles = []
-        for name, part in model_parts(model):  # parts never called stay absent
+        for name, part in model_parts(model, by_network):  # parts never called stay absent
             # A ModuleList is never called itself: time its elements under its name.
             modules = list(part) if isinstance(part, torch.nn.ModuleList) else [part]
             for module in modules:
@@ -131,13 +134,13 @@ def _sync_for(device: str):
 
 
 def benchmark(model: torch.nn.Module, height: int, width: int, repeat: int = 5,
-              warmup: int = 1, device: str = 'cpu') -> dict:
+              warmup: int = 1, device: str = 'cpu', by_network: bool = False) -> dict:
     """Latency (ms) of ``repeat`` forwards and each child's share of the forward time."""
     import torch
     model = model.to(device).eval()
     inputs = {k: v.to(device) for k, v in dummy_inputs(model, height, width).items()}
     sync = _sync_for(device)
-    timer = ChildTimer(model, sync)
+    timer = ChildTimer(model, sync, by_network)
     times = []
     with torch.no_grad():
         for i in range(warmup + repeat):
@@ -427,7 +430,7 @@ def main(argv=None) -> int:
                   f'{1e3 * statistics.median(t):.0f} ms{ratio} ({args.repeat} runs, load '
                   f'{statistics.mean(loads):.2f})')
         # Each part's share, from forward hooks on the eager form (hooks would break graphs).
-        r = benchmark(variants['eager'].model, h, w, 1, 1, args.device)
+        r = benchmark(variants['eager'].model, h, w, 1, 1, args.device, args.by_network)
         print(f'{h}×{w} eager parts: ' + ', '.join(f'{k} {100 * v:.1f}%'
                                                    for k, v in r['shares'].items()))
     print(f'load average at end: {os.getloadavg()[0]:.2f}')

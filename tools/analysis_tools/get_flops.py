@@ -30,6 +30,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('--shape', type=int, nargs=2, action='append', metavar=('H', 'W'),
                         help='input size; repeat for several (default: 256 256)')
+    parser.add_argument('--by-network', action='store_true',
+                        help='break GMACs down by network slot (e.g. HSVF\'s streams) instead '
+                             'of by the slots\' children')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     return parser.parse_args(argv)
@@ -69,21 +72,24 @@ def parameter_counts(model: torch.nn.Module) -> tuple[int, int]:
     return total, total - pools
 
 
-def model_parts(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+def model_parts(model: torch.nn.Module,
+                by_network: bool = False) -> list[tuple[str, torch.nn.Module]]:
     """The parts a report breaks down: each network's children (``dehazer.encoder``, …) for a
-    composed mmhaze model, the direct children otherwise."""
+    composed mmhaze model — or the networks themselves with ``by_network`` — the direct
+    children otherwise."""
     names = getattr(model, 'network_names', None)
     if names is None:
         return list(model.named_children())
     parts = []
     for slot in names:
         net = model.get_network(slot)
-        children = list(net.named_children())
+        children = [] if by_network else list(net.named_children())
         parts += [(f'{slot}.{n}', c) for n, c in children] if children else [(slot, net)]
     return parts
 
 
-def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, float]:
+def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor],
+               by_network: bool = False) -> dict[str, float]:
     """GMACs of one forward: ``'total'`` and one entry per part (:func:`model_parts`)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -95,7 +101,7 @@ def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> dict[
     root = type(model).__name__
     counts = counter.get_flop_counts()
     per_module: dict[str, float] = {}
-    for part, _ in model_parts(model):
+    for part, _ in model_parts(model, by_network):
         # A ModuleList is never called itself: add up its outermost counted descendants.
         name = f'{root}.{part}'
         under = [k for k in counts if k == name or k.startswith(name + '.')]
@@ -106,13 +112,13 @@ def count_macs(model: torch.nn.Module, inputs: dict[str, torch.Tensor]) -> dict[
 
 
 def report(config: str, shapes: Sequence[tuple[int, int]], cfg_options: dict | None = None,
-           model: torch.nn.Module | None = None) -> list[dict]:
+           model: torch.nn.Module | None = None, by_network: bool = False) -> list[dict]:
     """One row per input shape: params, params without pools, GMACs (total and per module)."""
     model = model or build_model(config, cfg_options)
     total, no_pools = parameter_counts(model)
     rows = []
     for h, w in shapes:
-        macs = count_macs(model, dummy_inputs(model, h, w))
+        macs = count_macs(model, dummy_inputs(model, h, w), by_network)
         rows.append(dict(shape=(h, w), params=total, params_without_pools=no_pools, **macs))
     return rows
 
@@ -122,7 +128,7 @@ def main(argv=None) -> int:
     from mmhaze.apis import ConfigError
     shapes = [tuple(s) for s in (args.shape or [[256, 256]])]
     try:
-        rows = report(args.config, shapes, args.cfg_options)
+        rows = report(args.config, shapes, args.cfg_options, by_network=args.by_network)
     except ConfigError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

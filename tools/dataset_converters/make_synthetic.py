@@ -2,6 +2,9 @@
 
 ``DST/{train,test}/{vis,ir,clear,seg}/<stem>.png`` + ``depth/<stem>.npy``, ``classes.txt`` and
 ``haze_params.json`` (the generic layout: ``PairedFusionDataset(data_root=DST, split='train')``).
+``--layout vnhd``: mmhaze's VNHD-style VIS + NIR layout, ``DST/{train,test}/{vis,nir,seg}`` +
+``DST/clear_unpaired/`` (clear images of other scenes) + ``DST/test/clear/``, what
+``configs/hsvf/hsvf_vnhd.py`` reads with ``train_dataloader.dataset.data_root=DST``.
 """
 import argparse
 import sys
@@ -14,7 +17,10 @@ def parse_args(argv=None):
     parser.add_argument('--num-test', type=int, default=5, help='test scenes (default: 5)')
     parser.add_argument('--size', type=int, nargs='+', default=[128],
                         help='image size: S or H W (default: 128)')
-    parser.add_argument('--modality', choices=['thermal', 'nir'], default='thermal')
+    parser.add_argument('--modality', choices=['thermal', 'nir'], default=None,
+                        help="second modality (default: 'nir' for --layout vnhd, else thermal)")
+    parser.add_argument('--layout', choices=['generic', 'vnhd'], default='generic',
+                        help='file layout (default: generic)')
     parser.add_argument('--seed', type=int, default=0,
                         help='scene family of the train split; test uses seed + 1000')
     parser.add_argument('--overwrite', action='store_true',
@@ -35,7 +41,7 @@ def main(argv=None):
     try:
         summary = write_synthetic_dataset(
             args.dst, num_train=args.num_train, num_test=args.num_test, img_size=size,
-            modality=args.modality, seed=args.seed, overwrite=args.overwrite,
+            modality=args.modality, seed=args.seed, overwrite=args.overwrite, layout=args.layout,
             progress=None if args.quiet else bar)
     except (ValueError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)

@@ -1,1 +1,5 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Generators (see DESIGN.md §2): SPADE, and the merging generator of two-stream models."""
+from .merge_generator import ResidualMergeGenerator
+from .spade_generator import SPADE, SPADEGenerator, SPADEResBlock
+
+__all__ = ['SPADE', 'SPADEResBlock', 'SPADEGenerator', 'ResidualMergeGenerator']

@@ -1,1 +1,5 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Heads (see DESIGN.md §2): segmentation and image reconstruction heads."""
+from .adain_reconstruction_head import AdaINReconstructionHead, AdaINResBlock
+from .segmentation_head import SegmentationHead
+
+__all__ = ['SegmentationHead', 'AdaINReconstructionHead', 'AdaINResBlock']
