@@ -18,12 +18,15 @@ Exporter: ``torch.export`` (non-strict) then ``torch.onnx.export(..., dynamo=Tru
 dynamo-based exporter, onnxscript). Dynamic H/W use ``Dim.AUTO``: the exporter keeps H and W
 symbolic and derives the smallest size the graph accepts from the model's own shape checks.
 Every export is verified: onnxruntime runs the graph on seeded inputs and its outputs must match
-PyTorch's within a tolerance (:data:`DEFAULT_TOLERANCE`, or what the model's blocks declare as
-``export_tolerance``, see :func:`model_tolerance`).
+PyTorch's within a tolerance: :data:`DEFAULT_TOLERANCE`, or what the model's blocks declare as
+``export_tolerance`` (see :func:`model_tolerance`), or twice PyTorch's own float32 error against
+float64 where that is larger (:func:`pytorch_float32_error`); labels may differ at a fraction
+:data:`LABEL_TOLERANCE` of the pixels.
 """
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import os.path as osp
 import re
@@ -46,6 +49,8 @@ INPUT_NAMES = ('vis', 'ir')
 OUTPUT_NAMES = {'dehazed': 'pred_dehazed', 'fused': 'pred_fused', 'seg_logits': 'pred_sem_seg'}
 #: Largest max |Δ| between onnxruntime and PyTorch outputs when no block declares more.
 DEFAULT_TOLERANCE = 1e-4
+#: Largest fraction of ``pred_sem_seg`` labels that may differ (near-ties of two logits).
+LABEL_TOLERANCE = 1e-3
 #: Keys of the metadata written into the ONNX file (``metadata_props``).
 META_PREFIX = 'mmhaze.'
 
@@ -86,6 +91,8 @@ class ExportResult:
     #: Fraction of output values differing by more than :data:`DEFAULT_TOLERANCE` (0 unless the
     #: model quantises internally and a value landed on the other side of a step).
     over_default: dict[str, float] = field(default_factory=dict)
+    #: PyTorch's own float32 error against float64 (:func:`pytorch_float32_error`).
+    float32_error: Optional[float] = None
     checked_shapes: list[tuple[int, int]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -97,9 +104,11 @@ class ExportResult:
                                             if self.over_default.get(k) else '')
                           for k, v in self.max_abs_diff.items())
         sizes = ', '.join(f'{h}×{w}' for h, w in self.checked_shapes)
+        own = ('' if self.float32_error is None
+               else f'; PyTorch float32 vs float64 {self.float32_error:.2e}')
         return (f'{self.path}: {", ".join(self.outputs)}; {size}; opset {self.opset}; '
                 f'onnxruntime vs PyTorch max |Δ| ({sizes}): {diffs} (tolerance '
-                f'{self.tolerance:g}); {self.seconds:.0f} s')
+                f'{self.tolerance:.3g}{own}); {self.seconds:.0f} s')
 
 
 class OnnxExportWrapper(nn.Module):
@@ -262,6 +271,10 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     example = example_inputs(batch, ir_channels, height, width)
     names = wrapper.output_names(example)
     tolerance = model_tolerance(model) if tolerance is None else float(tolerance)
+    # A model whose own float32 outputs are this far from exact cannot be held to less.
+    float32_error = pytorch_float32_error(wrapper, example)
+    if float32_error is not None:
+        tolerance = max(tolerance, 2 * float32_error)
 
     program = _torch_export(wrapper, example, dynamic, model)
     min_size = None
@@ -300,10 +313,14 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
                               f'{_first_line(err)}') from err
         for name, ref, val in zip(names, expected, got):
             delta = (torch.from_numpy(val).double() - ref.double()).abs()
-            diffs[name] = max(diffs.get(name, 0.0), float(delta.max()))
+            if ref.is_floating_point():
+                diffs[name] = max(diffs.get(name, 0.0), float(delta.max()))
+            else:  # labels: the fraction that differ (a near-tie of two logits may flip)
+                diffs[name] = max(diffs.get(name, 0.0), float((delta > 0).double().mean()))
             over[name] = max(over.get(name, 0.0),
                              float((delta > DEFAULT_TOLERANCE).double().mean()))
-    bad = {k: v for k, v in diffs.items() if not v <= tolerance}
+    bad = {k: v for k, v in diffs.items()
+           if not v <= (tolerance if k != OUTPUT_NAMES['seg_logits'] else LABEL_TOLERANCE)}
     if bad:
         raise ExportMismatchError(
             f'{type(model).__name__}: onnxruntime differs from PyTorch by '
@@ -313,8 +330,32 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     return ExportResult(path=out, outputs=names, shape=(height, width), dynamic=dynamic,
                         min_size=min_size, opset=opset_used, ir_channels=ir_channels,
                         tolerance=tolerance, max_abs_diff=diffs, over_default=over,
+                        float32_error=float32_error,
                         checked_shapes=checks,
                         seconds=time.perf_counter() - start)
+
+
+def pytorch_float32_error(wrapper: OnnxExportWrapper,
+                          example: Sequence[torch.Tensor]) -> Optional[float]:
+    """Max |Δ| between the wrapper's float32 and float64 image outputs on ``example``: how far
+    PyTorch's own float32 result is from exact (None: the model does not run in float64).
+
+    Most models are at ~1e-6; one with large activations before a saturating output (HSVF's
+    SPADE generator: ~1e4 before its tanh with seeded weights) is at ~1e-4, where onnxruntime's
+    different but equally valid float32 rounding lands as far from PyTorch's as PyTorch's own
+    thread count does. Such a model is checked against twice this error instead of 1e-4.
+    """
+    try:
+        model64 = copy.deepcopy(wrapper.model).double()
+        with torch.no_grad():
+            exact = OnnxExportWrapper(model64, wrapper.ir_channels)(*(x.double()
+                                                                      for x in example))
+            got = wrapper(*example)
+    except Exception:  # e.g. an op without a float64 kernel: keep the declared tolerance
+        return None
+    diffs = [float((a.double() - b).abs().max()) for a, b in zip(got, exact)
+             if a.is_floating_point()]
+    return max(diffs) if diffs else None
 
 
 def smallest_image(model: nn.Module) -> int:

@@ -2,9 +2,9 @@
 with its expected message).
 
 Configs whose inference networks are the same (datasets, losses and schedules differ) share one
-export. In the default run, from the smallest model (fewest layers) up, a config exports when it
-brings a model or network class that no smaller one exported; the others (up to 40 s each on 2
-cores) are marked slow (``MMHAZE_SLOW_TESTS=1``). New configs
+export. The default run exports a small set of small configs (≤ 320 layers) that together cover
+every model and network class such configs have; the others (up to 2 min each on 2 cores) are
+marked slow (``MMHAZE_SLOW_TESTS=1``). New configs
 are picked up by the glob, so a model that lands is covered without editing this file.
 """
 from __future__ import annotations
@@ -29,6 +29,8 @@ from mmhaze.registry import MODELS
 from mmhaze.utils import register_all_modules
 
 EXPORT_SIZE = 64
+# Larger models (HSVF: 446 layers, ~40 s to export on 2 idle cores) export only in slow runs.
+DEFAULT_MAX_LAYERS = 320
 ONE_LEVEL = 1 / 255 + 1e-6  # a release protocol's 8-bit output (ReleaseProtocol.export_tolerance)
 #: config → regex of the ExportError it must raise (a model that cannot export). None today.
 REFUSALS: dict[str, str] = {}
@@ -72,12 +74,18 @@ def _survey() -> tuple[dict[str, str], set[str]]:
                              is None)
         # What the export of a config proves: its model class and its networks' classes.
         types[config] = {type(model).__name__} | {type(n).__name__ for n in nets}
-    # Smallest first, a config runs by default when it brings a class no smaller one has.
-    covered, fast_signatures = set(), set()
+    # Smallest first, a config of at most DEFAULT_MAX_LAYERS runs by default when it brings a
+    # class no smaller one has; then, smallest first, one whose classes the others cover drops.
+    chosen, covered = [], set()
     for config in sorted(layers, key=lambda c: (layers[c], c)):
-        if not types[config] <= covered:
+        if layers[config] <= DEFAULT_MAX_LAYERS and not types[config] <= covered:
             covered |= types[config]
-            fast_signatures.add(signatures[config])
+            chosen.append(config)
+    for config in list(chosen):
+        others = set().union(*(types[c] for c in chosen if c != config))
+        if types[config] <= others:
+            chosen.remove(config)
+    fast_signatures = {signatures[c] for c in chosen}
     return signatures, {c for c in signatures if signatures[c] in fast_signatures}
 
 
@@ -101,8 +109,13 @@ def test_config_exports_and_round_trips(config, tmp_path):
     result = _EXPORTED[signature]
     quantizes = any(isinstance(m, HazeDensityEstimator) and m.quantize for m in model.modules())
     rounds = getattr(getattr(model, 'protocol', None), 'rounding', None) is not None
-    assert result.tolerance == (ONE_LEVEL if rounds else QUANTIZED_EXPORT_TOLERANCE if quantizes
-                                else DEFAULT_TOLERANCE)
+    declared = (ONE_LEVEL if rounds else QUANTIZED_EXPORT_TOLERANCE if quantizes
+                else DEFAULT_TOLERANCE)
+    assert result.tolerance == max(declared, 2 * result.float32_error)
+    assert 0 < len(result.max_abs_diff) and max(result.max_abs_diff.values()) <= result.tolerance
+    if result.tolerance == declared > DEFAULT_TOLERANCE:
+        # Beyond 1e-4 only where an 8-bit rounding landed one level apart: rare values.
+        assert max(result.over_default.values()) <= 2e-3
     with torch.no_grad():
         keys = model({'vis': torch.zeros(1, 3, size, size),
                       'ir': torch.zeros(1, model.data_preprocessor.channels.get('ir') or 1,
@@ -110,9 +123,6 @@ def test_config_exports_and_round_trips(config, tmp_path):
     assert result.outputs == [f'pred_{k}' for k in ('dehazed', 'fused') if k in keys] + (
         ['pred_sem_seg'] if 'seg_logits' in keys else [])
     print(f'{config}: {result.summary()}')  # the per-config figures of docs/deployment.md
-    assert 0 < len(result.max_abs_diff) and max(result.max_abs_diff.values()) <= result.tolerance
-    # Beyond 1e-4 only where an 8-bit rounding landed one level apart: rare values.
-    assert max(result.over_default.values()) <= 2e-3
 
 
 @pytest.mark.parametrize('config', [
