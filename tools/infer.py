@@ -2,6 +2,9 @@
 
 ``--backend onnxruntime``: CKPT is a model exported by ``tools/deployment/pytorch2onnx.py``
 (``MODEL.onnx``), run by onnxruntime on the CPU; CONFIG must be the config it was exported from.
+A static graph runs at its exported size only, a dynamic one at any size from its minimum
+(``--pad-small`` pads smaller images up as the PyTorch path does); ``--tile``, ``--compile`` and
+a GPU ``--device`` are PyTorch options and are refused (docs/deployment.md).
 
 ``--vis``/``--ir`` are two files, or two folders whose files pair by stem. Results are written to
 ``<out-dir>/{dehazed,fused}/<stem>.png``. A non-empty ``--out-dir`` is refused up front unless
