@@ -187,7 +187,12 @@ def build_export_model(config: str, checkpoint: Optional[str] = None,
     cfg = load_config(config, cfg_options)
     if 'model' not in cfg:
         raise ConfigError(f'{config} defines no model')
-    model = MODELS.build(cfg.model)
+    model_cfg = cfg.model.copy()
+    # Inference needs no losses (some load weight files, e.g. U2Fusion's VGG), nor the training
+    # stages that name them.
+    model_cfg.pop('losses', None)
+    model_cfg.pop('stages', None)
+    model = MODELS.build(model_cfg)
     if checkpoint is not None:
         if not osp.isfile(checkpoint):
             raise ConfigError(f'checkpoint not found: {checkpoint}')
