@@ -19,7 +19,7 @@ dynamo-based exporter, onnxscript). Dynamic H/W use ``Dim.AUTO``: the exporter k
 symbolic and derives the smallest size the graph accepts from the model's own shape checks.
 Every export is verified: onnxruntime runs the graph on seeded inputs and its outputs must match
 PyTorch's within a tolerance: :data:`DEFAULT_TOLERANCE`, or what the model's blocks declare as
-``export_tolerance`` (see :func:`model_tolerance`), or twice PyTorch's own float32 error against
+``export_tolerance`` (see :func:`model_tolerance`), or 4× PyTorch's own float32 error against
 float64 where that is larger (:func:`pytorch_float32_error`); labels may differ at a fraction
 :data:`LABEL_TOLERANCE` of the pixels.
 """
@@ -51,6 +51,10 @@ OUTPUT_NAMES = {'dehazed': 'pred_dehazed', 'fused': 'pred_fused', 'seg_logits': 
 DEFAULT_TOLERANCE = 1e-4
 #: Largest fraction of ``pred_sem_seg`` labels that may differ (near-ties of two logits).
 LABEL_TOLERANCE = 1e-3
+#: The tolerance is at least this many times PyTorch's own float32 error against float64: two
+#: float32 evaluations each that far from exact, rounding differently, were measured up to 2.7×
+#: it apart (DehazeFormer-B with seeded weights: 9.8e-4 against 3.6e-4).
+FLOAT32_ERROR_FACTOR = 4.0
 #: Keys of the metadata written into the ONNX file (``metadata_props``).
 META_PREFIX = 'mmhaze.'
 
@@ -276,10 +280,10 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     example = example_inputs(batch, ir_channels, height, width)
     names = wrapper.output_names(example)
     tolerance = model_tolerance(model) if tolerance is None else float(tolerance)
-    # A model whose own float32 outputs are this far from exact cannot be held to less.
+    # A model whose own float32 outputs are this far from exact cannot be held to much less.
     float32_error = pytorch_float32_error(wrapper, example)
     if float32_error is not None:
-        tolerance = max(tolerance, 2 * float32_error)
+        tolerance = max(tolerance, FLOAT32_ERROR_FACTOR * float32_error)
 
     program = _torch_export(wrapper, example, dynamic, model)
     min_size = None
@@ -348,7 +352,8 @@ def pytorch_float32_error(wrapper: OnnxExportWrapper,
     Most models are at ~1e-6; one with large activations before a saturating output (HSVF's
     SPADE generator: ~1e4 before its tanh with seeded weights) is at ~1e-4, where onnxruntime's
     different but equally valid float32 rounding lands as far from PyTorch's as PyTorch's own
-    thread count does. Such a model is checked against twice this error instead of 1e-4.
+    thread count does. Such a model is checked against :data:`FLOAT32_ERROR_FACTOR` times this
+    error instead of 1e-4.
     """
     try:
         model64 = copy.deepcopy(wrapper.model).double()
