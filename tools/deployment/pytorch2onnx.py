@@ -1,7 +1,7 @@
 """Export a config's model to ONNX and check it with onnxruntime.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out model.onnx \
-        [--shape H W] [--dynamic] [--ir-channels 1] [--opset N] [--overwrite]
+        [--shape H W] [--dynamic] [--ir-channels 1] [--opset N] [--overwrite] [--tolerance T]
 
 The graph takes [0, 1] ``vis`` (B×3×H×W) and ``ir`` (B×C×H×W) images and returns
 ``pred_dehazed`` / ``pred_fused`` in [0, 1] (``pred_sem_seg`` labels for semantic models);
@@ -33,6 +33,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch', type=int, default=1, help='batch size (default: 1)')
     parser.add_argument('--opset', type=int, default=None, help="ONNX opset (exporter's default)")
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    parser.add_argument('--tolerance', type=float, default=None,
+                        help='largest max |Δ| against PyTorch to accept (default: 1e-4, what '
+                             "the model's blocks declare, or 4× PyTorch's own float32 error)")
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -54,7 +57,7 @@ def run(args) -> int:
     model = build_export_model(args.config, args.checkpoint, args.cfg_options)
     result = export_onnx(model, args.out, shape=args.shape, dynamic=args.dynamic,
                          ir_channels=args.ir_channels, batch=args.batch, opset=args.opset,
-                         overwrite=args.overwrite,
+                         overwrite=args.overwrite, tolerance=args.tolerance,
                          metadata=dict(config=args.config, checkpoint=args.checkpoint or ''))
     print(result.summary())
     return 0
