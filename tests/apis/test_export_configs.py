@@ -33,8 +33,14 @@ EXPORT_SIZE = 64
 # Larger models (HSVF: 446 layers, ~40 s to export on 2 idle cores) export only in slow runs.
 DEFAULT_MAX_LAYERS = 320
 ONE_LEVEL = 1 / 255 + 1e-6  # a release protocol's 8-bit output (ReleaseProtocol.export_tolerance)
-#: config → regex of the ExportError it must raise (a model that cannot export). None today.
-REFUSALS: dict[str, str] = {}
+#: config → regex of the ExportError it must raise (a model that cannot export).
+REFUSALS = {
+    # Seeded (untrained) weights: PyTorch's float32 output is 1.1e-3 from float64 and
+    # onnxruntime's 5.4e-3 from PyTorch's, beyond 4× that; the check refuses it. Trained weights
+    # are checked the same way (pytorch2onnx.py --tolerance accepts a known bound).
+    'configs/dehazeformer/dehazeformer-l_msrs-hazy.py':
+        r'onnxruntime differs from PyTorch by pred_dehazed .*; nothing written',
+}
 #: config → regex of the ExportError of its --dynamic export (graphs that do not generalise
 #: beyond the traced size; the check at a second size catches them).
 DYNAMIC_REFUSALS = {
@@ -112,7 +118,8 @@ def test_config_exports_and_round_trips(config, tmp_path):
     rounds = getattr(getattr(model, 'protocol', None), 'rounding', None) is not None
     declared = (ONE_LEVEL if rounds else QUANTIZED_EXPORT_TOLERANCE if quantizes
                 else DEFAULT_TOLERANCE)
-    assert result.tolerance == max(declared, FLOAT32_ERROR_FACTOR * (result.float32_error or 0.0))
+    own = FLOAT32_ERROR_FACTOR * (result.float32_error or 0.0)
+    assert result.tolerance == (declared if declared > DEFAULT_TOLERANCE else max(declared, own))
     assert 0 < len(result.max_abs_diff) and max(result.max_abs_diff.values()) <= result.tolerance
     if result.tolerance == declared > DEFAULT_TOLERANCE:
         # Beyond 1e-4 only where an 8-bit rounding landed one level apart: rare values.
