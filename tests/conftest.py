@@ -24,12 +24,17 @@ def repo_root() -> Path:
 
 
 SHARED_DATA_MARKER = 'shared_data'
+# Tests marked slow (e.g. ONNX exports of full-size models, tens of seconds each on 2 cores)
+# run only with MMHAZE_SLOW_TESTS=1, so the default suite stays within its time budget.
+SLOW_MARKER, SLOW_ENV = 'slow', 'MMHAZE_SLOW_TESTS'
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         'markers', f"{SHARED_DATA_MARKER}(*paths): the test reads these files or folders of the "
                    "shared data folder (MMHAZE_SHARED_DATA) and is skipped when one is absent")
+    config.addinivalue_line(
+        'markers', f'{SLOW_MARKER}: takes tens of seconds or more; runs only with {SLOW_ENV}=1')
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,7 +45,10 @@ def pytest_collection_modifyitems(config, items):
     """
     from mmhaze.utils import SHARED_DATA_ENV, shared_data_dir
     root = shared_data_dir()
+    run_slow = os.environ.get(SLOW_ENV) == '1'
     for item in items:
+        if not run_slow and item.get_closest_marker(SLOW_MARKER) is not None:
+            item.add_marker(pytest.mark.skip(reason=f'slow: set {SLOW_ENV}=1 to run it'))
         marker = item.get_closest_marker(SHARED_DATA_MARKER)
         if 'shared_data' in getattr(item, 'fixturenames', ()) and (marker is None
                                                                   or not marker.args):

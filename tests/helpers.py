@@ -79,3 +79,21 @@ def load_tool(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def seeded_model(config: str, **model_overrides):
+    """The config's model (eval mode, no losses: some need weight files) with key-seeded weights
+    (tests/fixtures/model_fixtures.py): the same numbers whatever the initialisation order;
+    ``model_overrides`` are ``model.*`` keys."""
+    from fixtures.model_fixtures import seeded_state_dict
+    from mmengine.config import Config
+
+    from mmhaze.registry import MODELS
+    cfg = Config.fromfile(str(REPO_ROOT / config))
+    cfg.merge_from_dict({f'model.{k}': v for k, v in model_overrides.items()})
+    cfg.model.pop('losses', None)
+    cfg.model.pop('stages', None)  # they name losses
+    model = MODELS.build(cfg.model)
+    shapes = {k: p.shape for k, p in model.named_parameters()}
+    model.load_state_dict(seeded_state_dict(shapes), strict=False)
+    return model.eval()

@@ -1,5 +1,11 @@
 """Dehaze and fuse image pairs: ``python tools/infer.py CONFIG CKPT --vis V --ir I --out-dir D``.
 
+``--backend onnxruntime``: CKPT is a model exported by ``tools/deployment/pytorch2onnx.py``
+(``MODEL.onnx``), run by onnxruntime on the CPU; CONFIG must be the config it was exported from.
+A static graph runs at its exported size only, a dynamic one at any size from its minimum
+(``--pad-small`` pads smaller images up as the PyTorch path does); ``--tile``, ``--compile`` and
+a GPU ``--device`` are PyTorch options and are refused (docs/deployment.md).
+
 ``--vis``/``--ir`` are two files, or two folders whose files pair by stem. Results are written to
 ``<out-dir>/{dehazed,fused}/<stem>.png``. A non-empty ``--out-dir`` is refused up front unless
 ``--skip-existing`` (keep the files there, compute only the missing ones: resume an interrupted
@@ -72,6 +78,8 @@ def parse_args(argv=None):
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the networks (docs/speed.md)')
     parser.add_argument('--unsafe-load', action='store_true')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='onnxruntime: CKPT is an exported .onnx model (docs/deployment.md)')
     return parser.parse_args(argv)
 
 
@@ -89,10 +97,15 @@ def run_infer(args) -> int:
     from mmhaze.engine.hooks import write_png
     pairs = _pairs(args.vis, args.ir)
     _check_out_dir(args.out_dir, args.skip_existing, args.overwrite)
-    infer = FusionInferencer(args.config, args.checkpoint, args.device, pad_small=args.pad_small,
-                             compile=args.compile)
-    if args.tile is not None:  # refused before the first image, not after hours of them
-        infer.tile_geometry(args.tile, args.overlap, approx=args.tile_approx)
+    if args.backend == 'onnxruntime':
+        from mmhaze.apis.onnx_inferencer import onnx_backend
+        infer = onnx_backend(args.config, args.checkpoint, tile=args.tile, device=args.device,
+                             compile=args.compile, pad_small=args.pad_small)
+    else:
+        infer = FusionInferencer(args.config, args.checkpoint, args.device,
+                                 pad_small=args.pad_small, compile=args.compile)
+        if args.tile is not None:  # refused before the first image, not after hours of them
+            infer.tile_geometry(args.tile, args.overlap, approx=args.tile_approx)
     written_keys = None  # the outputs the model writes, known after its first pair
     for stem, vis, ir in pairs:
         paths = {k: osp.join(args.out_dir, k, f'{stem}.png') for k in OUTPUT_KEYS}
@@ -100,12 +113,15 @@ def run_infer(args) -> int:
         if args.skip_existing and all(osp.isfile(paths[k]) for k in expected):
             print(f'{stem}: skipped (outputs exist)')
             continue
-        if args.tile is not None and args.tile_approx:
-            drift = infer.tile_drift(vis, ir, args.tile, args.overlap)
-            if drift is not None:
-                print(f'{stem}: {drift}', flush=True)
-        out = infer(vis, ir, tile=args.tile, overlap=args.overlap,
-                    progress=not args.no_progress, approx=args.tile_approx)
+        if args.backend == 'onnxruntime':  # the whole image in one graph run
+            out = infer(vis, ir)
+        else:
+            if args.tile is not None and args.tile_approx:
+                drift = infer.tile_drift(vis, ir, args.tile, args.overlap)
+                if drift is not None:
+                    print(f'{stem}: {drift}', flush=True)
+            out = infer(vis, ir, tile=args.tile, overlap=args.overlap,
+                        progress=not args.no_progress, approx=args.tile_approx)
         written_keys = tuple(out)
         for key, img in out.items():
             if args.skip_existing and osp.isfile(paths[key]):

@@ -71,6 +71,26 @@ class TileDrift:
                 f'{parts} grey levels')
 
 
+def pack_pair(vis: ImageLike, ir: ImageLike, ir_channels: int = 1) -> dict:
+    """One VIS/IR pair (files or H×W×C arrays in [0, 1]) packed as the datasets pack it."""
+    # Files are read exactly as the datasets read them (bit depth, alpha, grey IR).
+    from mmhaze.datasets.transforms import ImageFormatError, LoadFusionImages, PackFusionInputs
+    loader = LoadFusionImages(ir_channels=ir_channels)
+    vis_path = vis if isinstance(vis, str) else None
+    ir_path = ir if isinstance(ir, str) else None
+    vis_arr = loader.load_colour(vis) if vis_path else np.asarray(vis)
+    ir_arr = loader.load_ir(ir) if ir_path else np.asarray(ir)
+    if vis_arr.shape[:2] != ir_arr.shape[:2]:
+        raise ImageFormatError(
+            f'vis {vis_arr.shape[1]}×{vis_arr.shape[0]} and ir {ir_arr.shape[1]}×'
+            f'{ir_arr.shape[0]} differ in size' + (f': {vis_path} / {ir_path}' if vis_path
+                                                   else '')
+            + '; the images of a pair must be pixel-registered')
+    results = dict(vis=vis_arr, ir=ir_arr, vis_path=vis_path, ir_path=ir_path,
+                   img_id=osp.splitext(osp.basename(vis_path))[0] if vis_path else 'array')
+    return PackFusionInputs()(results)
+
+
 class FusionInferencer:
     """Build a model from a config (+ checkpoint) and run it on VIS/IR pairs.
 
@@ -125,23 +145,7 @@ class FusionInferencer:
             compile_networks(self.model)
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:
-        # Files are read exactly as the datasets read them (bit depth, alpha, grey IR).
-        from mmhaze.datasets.transforms import ImageFormatError, LoadFusionImages, PackFusionInputs
-        loader = LoadFusionImages(ir_channels=self.model.data_preprocessor.channels.get('ir')
-                                  or 1)
-        vis_path = vis if isinstance(vis, str) else None
-        ir_path = ir if isinstance(ir, str) else None
-        vis_arr = loader.load_colour(vis) if vis_path else np.asarray(vis)
-        ir_arr = loader.load_ir(ir) if ir_path else np.asarray(ir)
-        if vis_arr.shape[:2] != ir_arr.shape[:2]:
-            raise ImageFormatError(
-                f'vis {vis_arr.shape[1]}×{vis_arr.shape[0]} and ir {ir_arr.shape[1]}×'
-                f'{ir_arr.shape[0]} differ in size' + (f': {vis_path} / {ir_path}' if vis_path
-                                                       else '')
-                + '; the images of a pair must be pixel-registered')
-        results = dict(vis=vis_arr, ir=ir_arr, vis_path=vis_path, ir_path=ir_path,
-                       img_id=osp.splitext(osp.basename(vis_path))[0] if vis_path else 'array')
-        return PackFusionInputs()(results)
+        return pack_pair(vis, ir, self.model.data_preprocessor.channels.get('ir') or 1)
 
     def preprocess(self, vis: ImageLike, ir: ImageLike) -> tuple[dict, list]:
         """Model-range, padded inputs of one pair (a smaller image than the model accepts is

@@ -16,7 +16,11 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
   tens of seconds per network on a small CPU; inductor caches the result on disk);
 - ``bf16`` (``--bf16``) — eager under bf16 autocast; its drift (max |Δ| against eager float32)
   is printed, it is not an accuracy-preserving option;
-- ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused).
+- ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused);
+- ``onnx`` (``--onnx``) — the model exported as ``tools/deployment/pytorch2onnx.py`` exports it
+  (a static graph per size, [0, 1] images in and out, padding inside), run by onnxruntime on
+  the CPU with as many intra-op threads as torch uses; its drift against eager (outputs
+  clamped to the model range, as the graph clamps them) is printed.
 
 Without ``--compare-official``, prints the mean and median latency per size and, for eager, the
 share of each part of each network (e.g. IASSF's ``dehazer.haze_density``). With
@@ -40,6 +44,7 @@ import os
 import os.path as osp
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -75,6 +80,8 @@ def parse_args(argv=None):
                         help='also measure eager under bf16 autocast and report its drift')
     parser.add_argument('--reference', action='store_true',
                         help='also measure the training-mode (bit-exact, unfused) eager form')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
                         help='checkout of the official IASSF code to measure side by side')
     parser.add_argument('--by-network', action='store_true',
@@ -169,6 +176,42 @@ class Variant(NamedTuple):
             return self.model(inputs, mode='tensor')
 
 
+class OnnxVariant:
+    """The model exported to ONNX at one size and run by onnxruntime, called like a
+    :class:`Variant` (model-range inputs and outputs; the graph's [0, 1] ends are mapped)."""
+
+    clamped = True  # the graph clamps its outputs to [0, 1]
+
+    def __init__(self, model: torch.nn.Module, height: int, width: int, folder: str,
+                 threads: Optional[int] = None):
+        from mmhaze.apis.export import export_onnx
+        from mmhaze.apis.onnx_inferencer import OnnxInferencer
+        self.pre = model.data_preprocessor
+        ir_channels = self.pre.channels.get('ir') or 3  # what dummy_inputs gives
+        path = osp.join(folder, f'model_{height}x{width}.onnx')
+        self.export = export_onnx(copy.deepcopy(model).cpu().eval(), path,
+                                  shape=(height, width), ir_channels=ir_channels, overwrite=True)
+        self.infer = OnnxInferencer(path, threads=threads)
+
+    def __call__(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        import torch
+        arrays = {k: self.pre.denormalize(inputs[k]).cpu().numpy() for k in ('vis', 'ir')}
+        out = self.infer.run(arrays['vis'], arrays['ir'])
+        return {k: self.pre.normalize(torch.from_numpy(out[f'pred_{k}']))
+                for k in IMAGE_OUTPUTS if f'pred_{k}' in out}
+
+
+def onnx_variant(model: torch.nn.Module, height: int, width: int,
+                 folder: str) -> tuple[OnnxVariant, str]:
+    """The ``onnx`` variant at one size, and one line on its export (time, check)."""
+    import torch
+    variant = OnnxVariant(model, height, width, folder, threads=torch.get_num_threads())
+    r = variant.export
+    checks = ', '.join(f'{k} {v:.2e}' for k, v in r.max_abs_diff.items())
+    return variant, (f'onnx export {height}×{width}: {r.seconds:.0f} s, opset {r.opset}, '
+                     f'onnxruntime vs PyTorch max |Δ| {checks} (tolerance {r.tolerance:g})')
+
+
 def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = False,
                    reference: bool = False) -> dict[str, Variant]:
     """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
@@ -189,18 +232,27 @@ def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = F
 
 
 def drift_lines(outputs: dict[str, dict[str, torch.Tensor]],
-                official: Optional[dict[str, torch.Tensor]] = None) -> tuple[list[str], bool]:
+                official: Optional[dict[str, torch.Tensor]] = None,
+                clamp: Optional[tuple[float, float]] = None) -> tuple[list[str], bool]:
     """Max |Δ| of every variant's outputs against float32 eager (and the official outputs);
-    whether the float32 variants agree with the official ones within :data:`AGREEMENT_TOL`."""
+    whether the float32 PyTorch variants agree with the official ones within
+    :data:`AGREEMENT_TOL`. ``onnx`` outputs are compared with references clamped to ``clamp``
+    (the model range; the graph clamps) and, like bf16, do not decide the agreement (the ONNX
+    export has its own check and tolerance)."""
     lines, agree = [], True
     for name, out in outputs.items():
         parts = []
+        eager, reference = outputs['eager'], official
+        if name == 'onnx' and clamp is not None:
+            eager = {k: v.clamp(*clamp) for k, v in eager.items()}
+            reference = None if official is None else {k: v.clamp(*clamp)
+                                                       for k, v in official.items()}
         if name != 'eager':
-            parts.append(f'{max_abs_diff(out, outputs["eager"]):.3g} against float32 eager')
-        if official is not None:
-            diff = max_abs_diff(out, official)
+            parts.append(f'{max_abs_diff(out, eager):.3g} against float32 eager')
+        if reference is not None:
+            diff = max_abs_diff(out, reference)
             parts.append(f'{diff:.3g} against the official code')
-            if name != 'bf16' and diff > AGREEMENT_TOL:
+            if name not in ('bf16', 'onnx') and diff > AGREEMENT_TOL:
                 agree = False
                 parts[-1] += f' (> {AGREEMENT_TOL:g})'
         if parts:
@@ -286,7 +338,7 @@ def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
 
 def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
                      repeat: int, warmup: int, compile: bool, bf16: bool,
-                     reference: bool) -> tuple[list[str], bool]:
+                     reference: bool, onnx_dir: Optional[str] = None) -> tuple[list[str], bool]:
     """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)`` and whether
     the float32 outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
     import torch
@@ -299,10 +351,15 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
         return dict(dehazed=dehazed, fused=fusion(dehazed, ir_image))
 
     variants = build_variants(model, compile, bf16, reference)
+    export_line = []
+    if onnx_dir is not None:
+        variants['onnx'], line = onnx_variant(model, height, width, onnx_dir)
+        export_line.append(line)
     with torch.no_grad():
         reference_out = official()
         outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
-    lines, agree = drift_lines(outputs, reference_out)
+    lines, agree = drift_lines(outputs, reference_out, model.data_preprocessor.input_range)
+    lines = export_line + lines
     fns = {'official': official, **{k: partial(v, inputs) for k, v in variants.items()}}
     times, loads = interleaved(fns, repeat, max(warmup - 1, 0))
     official_s = statistics.median(times.pop('official'))
@@ -327,6 +384,12 @@ def main(argv=None) -> int:
         print(f'error: {err}', file=sys.stderr)
         return 2
     shapes = [tuple(s) for s in (args.shape or [[256, 256]])]
+    if args.onnx and args.device != 'cpu':
+        print('error: --onnx runs onnxruntime on the CPU', file=sys.stderr)
+        return 2
+    # Exported graphs live only as long as the run.
+    onnx_tmp = tempfile.TemporaryDirectory(prefix='mmhaze_onnx_') if args.onnx else None
+    onnx_dir = onnx_tmp.name if onnx_tmp else None
     print(f'config: {args.config}  device: {args.device}  threads: {torch.get_num_threads()}  '
           f'load average at start: {os.getloadavg()[0]:.2f}')
     if args.compare_official:
@@ -339,7 +402,7 @@ def main(argv=None) -> int:
             try:
                 lines, agree = compare_official(model, args.compare_official, h, w,
                                                 args.repeat, args.warmup, args.compile,
-                                                args.bf16, args.reference)
+                                                args.bf16, args.reference, onnx_dir)
             except (FileNotFoundError, RuntimeError, ValueError) as err:
                 print(f'error: {err}', file=sys.stderr)
                 return 2
@@ -350,14 +413,21 @@ def main(argv=None) -> int:
     sync = _sync_for(args.device)
     for h, w in shapes:
         inputs = {k: v.to(args.device) for k, v in dummy_inputs(model, h, w).items()}
+        sized = dict(variants)
+        if onnx_dir is not None:
+            sized['onnx'], line = onnx_variant(model, h, w, onnx_dir)
+            print(line)
         with torch.no_grad():
-            outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
-        print('\n'.join(drift_lines(outputs)[0]))
-        times, loads = interleaved({k: partial(v, inputs) for k, v in variants.items()},
+            outputs = {k: v(inputs) for k, v in sized.items()}  # also compiles 'compiled'
+        print('\n'.join(drift_lines(outputs, clamp=model.data_preprocessor.input_range)[0]))
+        times, loads = interleaved({k: partial(v, inputs) for k, v in sized.items()},
                                    args.repeat, max(args.warmup - 1, 0), sync)
+        eager_median = statistics.median(times['eager'])
         for name, t in times.items():
+            ratio = '' if name == 'eager' else \
+                f', {statistics.median(t) / eager_median:.2f}× eager'
             print(f'{h}×{w} {name}: mean {1e3 * statistics.mean(t):.0f} ms, median '
-                  f'{1e3 * statistics.median(t):.0f} ms ({args.repeat} runs, load '
+                  f'{1e3 * statistics.median(t):.0f} ms{ratio} ({args.repeat} runs, load '
                   f'{statistics.mean(loads):.2f})')
         # Each part's share, from forward hooks on the eager form (hooks would break graphs).
         r = benchmark(variants['eager'].model, h, w, 1, 1, args.device, args.by_network)

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..utils.padding import reflect_pad
+from ..utils.padding import pad_amount, reflect_pad
 
 CONV_TYPES = (None, 'DWConv', 'Conv')
 ATTN_LOCATIONS = ('last', 'first', 'middle')
@@ -240,10 +240,8 @@ class DehazeFormerMixer(nn.Module):
     def _window_pad(self, x: torch.Tensor) -> torch.Tensor:
         ws, s = self.window_size, self.shift_size
         h, w = x.shape[-2:]
-        ph, pw = (-h) % ws, (-w) % ws
-        if s:
-            return reflect_pad(x, (s, (ws - s + pw) % ws, s, (ws - s + ph) % ws))
-        return reflect_pad(x, (0, pw, 0, ph))
+        # s pixels before, then up to the next multiple of the window.
+        return reflect_pad(x, (s, pad_amount(w, ws, s), s, pad_amount(h, ws, s)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.use_attn:

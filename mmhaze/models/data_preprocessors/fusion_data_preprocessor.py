@@ -129,22 +129,24 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
 
     # ------------------------------------------------------------------ batching
-    def _match_channels(self, x: torch.Tensor, key: str) -> torch.Tensor:
+    def match_channels(self, x: torch.Tensor, key: str, warn: bool = True) -> torch.Tensor:
+        """Give a (B×)C×H×W ``vis``/``ir`` image the channels the model expects: 1 → N by
+        replication, 3 → 1 by the mean (``warn``: say so once per key)."""
         want = self.channels.get(key)
-        have = x.shape[0]
+        have = x.shape[-3]
         if want is None or have == want:
             return x
         if have == 1:
-            if key not in self._warned:
+            if warn and key not in self._warned:
                 warnings.warn(f'{key} has 1 channel but the model expects {want}: replicating it '
                               '(set the loading transform to produce the right number).')
                 self._warned.add(key)
-            return x.expand(want, *x.shape[1:])
+            return x.expand(*x.shape[:-3], want, *x.shape[-2:])
         if want == 1 and have == 3:
-            if key not in self._warned:
+            if warn and key not in self._warned:
                 warnings.warn(f'{key} has 3 channels but the model expects 1: using their mean.')
                 self._warned.add(key)
-            return x.mean(0, keepdim=True)
+            return x.mean(-3, keepdim=True)
         raise ValueError(f'{key} has {have} channels; the model expects {want}')
 
     def _batch_shape(self, sizes: list[tuple[int, int]]) -> tuple[int, int]:
@@ -161,7 +163,7 @@ class FusionDataPreprocessor(BaseDataPreprocessor):
         out = []
         for img in images:
             img = img.to(self.device, non_blocking=self._non_blocking).float()
-            img = self._match_channels(img, key)
+            img = self.match_channels(img, key)
             out.append(pad_to(self.normalize(img), *batch_shape, mode=self.pad_mode))
         return torch.stack(out)
 

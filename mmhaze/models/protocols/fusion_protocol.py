@@ -221,6 +221,15 @@ class ReleaseProtocol(FusionProtocol):
             vis_in, ir_in = match_channels(vis_in, channels), match_channels(ir_in, channels)
         return vis_in, ir_in, chroma
 
+    @property
+    def export_tolerance(self) -> Optional[float]:
+        """Max |Δ| an ONNX export may show against PyTorch (read by
+        :func:`mmhaze.apis.export.model_tolerance`): one 8-bit output level when the output is
+        rounded — the stretch runs on the network's float32 output, which onnxruntime computes
+        ~1e-7 apart, so a value on a rounding boundary lands one level apart (a few pixels in
+        10⁴, reported by the export) — else None (the default 1e-4)."""
+        return None if self.rounding is None else 1 / 255 + 1e-6
+
     def _quantize_source(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.source_bits is None else quantize(x, self.source_bits)
 

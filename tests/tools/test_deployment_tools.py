@@ -1,0 +1,111 @@
+"""tools/deployment/pytorch2onnx.py and tools/infer.py --backend onnxruntime: a checkpoint exports,
+the exported graph writes the same PNGs as PyTorch, and options it cannot honour are one line."""
+import contextlib
+import io
+import re
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from helpers import BASELINE_CONFIG, load_tool, seeded_model
+
+from mmhaze.datasets import SyntheticFusionDataset
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory, repo_root):
+    """A small baseline config, its seeded checkpoint and its dynamic export."""
+    root = tmp_path_factory.mktemp('deploy')
+    config = root / 'conv_small.py'
+    config.write_text(f"_base_ = ['{repo_root / BASELINE_CONFIG}']\n"
+                      'model = dict(network=dict(channels=8, dilations=[1, 2]))\n')
+    model = seeded_model(str(config))
+    ckpt = root / 'conv_small.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=0)), ckpt)
+    out = root / 'conv_small.onnx'
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = load_tool('deployment/pytorch2onnx').main(
+            [str(config), str(ckpt), '--out', str(out), '--shape', '24', '32', '--dynamic'])
+    assert code == 0 and out.is_file()
+    # The check of the export: two sizes (the second of other parity), both outputs.
+    assert 'onnxruntime vs PyTorch max |Δ| (24×32, 19×35): pred_dehazed' in printed.getvalue()
+    return config, ckpt, out
+
+
+def _write_pairs(root, sizes):
+    """Synthetic scenes (hazy VIS, 1-channel thermal) as 8-bit PNGs, one pair per size."""
+    for folder in ('vis', 'ir'):
+        (root / folder).mkdir(parents=True)
+    for i, size in enumerate(sizes):
+        sample = SyntheticFusionDataset(num_samples=1, img_size=size, seed=i,
+                                        pipeline=[dict(type='PackFusionInputs')])[0]['inputs']
+        vis = (sample['vis'].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        ir = (sample['ir'][0].numpy() * 255).round().astype(np.uint8)
+        cv2.imwrite(str(root / 'vis' / f'{i}.png'), vis[..., ::-1])
+        cv2.imwrite(str(root / 'ir' / f'{i}.png'), ir)
+
+
+def test_onnxruntime_backend_writes_the_pytorch_outputs(exported, tmp_path, tool):
+    config, ckpt, onnx_file = exported
+    _write_pairs(tmp_path / 'data', [(40, 56), (17, 23)])  # sizes other than the export's
+    infer = tool('infer')
+    common = ['--vis', str(tmp_path / 'data/vis'), '--ir', str(tmp_path / 'data/ir')]
+    assert infer.main([str(config), str(ckpt), *common, '--out-dir', str(tmp_path / 'pt')]) == 0
+    assert infer.main([str(config), str(onnx_file), *common, '--out-dir',
+                       str(tmp_path / 'ort'), '--backend', 'onnxruntime']) == 0
+    for key in ('dehazed', 'fused'):
+        for stem, shape in (('0', (40, 56, 3)), ('1', (17, 23, 3))):
+            a = cv2.imread(str(tmp_path / 'pt' / key / f'{stem}.png')).astype(int)
+            b = cv2.imread(str(tmp_path / 'ort' / key / f'{stem}.png')).astype(int)
+            assert a.shape == b.shape == shape
+            assert 10 < a.std()  # a real image, not a constant
+            assert np.abs(a - b).max() <= 1  # 1e-4 in [0, 1] may flip one rounding
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--tile', '16'], '--tile is not available with --backend onnxruntime'),
+    (['--compile'], '--compile is a PyTorch option'),
+    (['--device', 'cuda'], 'runs on the CPU, not --device cuda'),
+])
+def test_onnxruntime_backend_refuses_pytorch_options(exported, tmp_path, tool, capsys, extra,
+                                                     message):
+    config, _, onnx_file = exported
+    _write_pairs(tmp_path / 'data', [(20, 20)])
+    code = tool('infer').main([str(config), str(onnx_file), '--vis', str(tmp_path / 'data/vis'),
+                               '--ir', str(tmp_path / 'data/ir'), '--out-dir',
+                               str(tmp_path / 'out'), '--backend', 'onnxruntime', *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_onnxruntime_backend_refuses_a_graph_of_another_config(exported, tmp_path, tool, capsys,
+                                                               repo_root):
+    _, _, onnx_file = exported
+    _write_pairs(tmp_path / 'data', [(20, 20)])
+    code = tool('infer').main([str(repo_root / 'configs/demo/demo_synthetic.py'), str(onnx_file),
+                               '--vis', str(tmp_path / 'data/vis'), '--ir',
+                               str(tmp_path / 'data/ir'), '--out-dir', str(tmp_path / 'out'),
+                               '--backend', 'onnxruntime'])
+    assert code == 2 and 'was exported from' in capsys.readouterr().err
+
+
+def test_pytorch2onnx_refuses_an_existing_file_before_building(exported, tool, capsys):
+    config, ckpt, onnx_file = exported
+    code = tool('deployment/pytorch2onnx').main([str(config), str(ckpt), '--out', str(onnx_file)])
+    assert code == 2 and 'exists; choose a new name or pass --overwrite' in \
+        capsys.readouterr().err
+
+
+def test_benchmark_times_onnxruntime_next_to_eager(exported, tool, capsys):
+    config, _, _ = exported
+    assert tool('analysis_tools/benchmark').main(
+        [str(config), '--shape', '16', '20', '--repeat', '1', '--warmup', '1', '--onnx']) == 0
+    out = capsys.readouterr().out
+    assert re.search(r'onnx export 16×20: \d+ s, opset \d+, onnxruntime vs PyTorch max \|Δ\| '
+                     r'pred_dehazed \S+, pred_fused \S+ \(tolerance 0.0001\)', out)
+    drift = float(re.search(r'onnx outputs: max \|Δ\| (\S+) against float32 eager', out)[1])
+    assert drift <= 1e-4
+    assert re.search(r'16×20 eager: mean \d+ ms', out)
+    assert re.search(r'16×20 onnx: mean \d+ ms, median \d+ ms, [\d.]+× eager', out)
