@@ -1,6 +1,8 @@
 """Helpers shared by tests (importable as `helpers`: tests/conftest.py puts tests/ on sys.path)."""
 from pathlib import Path
 
+from mmengine.hooks import Hook
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # The fast conv baseline, and overrides that shrink it to a seconds-long CPU run.
@@ -97,3 +99,18 @@ def seeded_model(config: str, **model_overrides):
     shapes = {k: p.shape for k, p in model.named_parameters()}
     model.load_state_dict(seeded_state_dict(shapes), strict=False)
     return model.eval()
+
+
+class RecordLosses(Hook):
+    """Every iteration's raw loss values and the model's stage (no smoothing)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.rows = {}
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        self.rows[runner.iter + 1] = dict(  # 1-based, as the log counts
+            {k: v.item() for k, v in outputs.items()},
+            stage=model.stage.name if model.stage else None)

@@ -156,6 +156,28 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
+def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = ()
+                 ) -> Optional[str]:
+    """The converters' one-line error for a missing input (``(what, path)`` pairs) or an
+    existing output without ``--force``; None when the paths are fine."""
+    for what, path in required:
+        if not osp.isfile(path):
+            return f'{what} not found: {path}'
+    if osp.exists(dst) and not force:
+        return f'{dst} exists (use --force to overwrite)'
+    return None
+
+
+def write_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: dict,
+                    prefix: Optional[str] = None) -> None:
+    """Save a converted state dict as a weights_only-safe checkpoint and say what was written."""
+    from .checkpoint import save_safe_checkpoint
+    save_safe_checkpoint(dict(state_dict=dict(state_dict), meta=meta), dst)
+    n = sum(v.numel() for v in state_dict.values())
+    where = f" (keys under '{prefix}')" if prefix else ''
+    print(f'wrote {dst}: {len(state_dict)} tensors, {n:,} parameters{where}')
+
+
 def run_converter(argv: Optional[Sequence[str]], description: str,
                   convert: Callable[[str], dict[str, torch.Tensor]], network: str,
                   source: str, prefix: str = 'fuser.') -> int:
@@ -166,9 +188,9 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
-    from .checkpoint import save_safe_checkpoint  # torch: after --help has answered
-    if osp.exists(args.dst) and not args.force:
-        print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
+    refusal = refuse_paths(args.dst, args.force)
+    if refusal:
+        print(f'error: {refusal}', file=sys.stderr)
         return 2
     try:
         state_dict = convert(args.src)
@@ -178,10 +200,6 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
     except ConversionError as err:
         print(f'error: {args.src}: {err}', file=sys.stderr)
         return 1
-    save_safe_checkpoint(dict(state_dict=state_dict,
-                              meta=dict(converted_from=osp.basename(args.src.rstrip('/')),
-                                        network=network, source=source)), args.dst)
-    n = sum(v.numel() for v in state_dict.values())
-    print(f'wrote {args.dst}: {len(state_dict)} tensors, {n:,} parameters (keys under '
-          f"'{prefix}')")
+    write_converted(state_dict, args.dst, dict(converted_from=osp.basename(args.src.rstrip('/')),
+                                               network=network, source=source), prefix)
     return 0

@@ -1,7 +1,7 @@
 """HSVF's four stages through the Runner (the tiny config, shortened): the stage of every
 iteration, the losses each stage logs, and an exact resume from the middle of stage 2."""
 import pytest
-from mmengine.hooks import Hook
+from helpers import RecordLosses
 
 from mmhaze.apis import build_runner, prepare_config
 
@@ -20,18 +20,6 @@ OPTIONS = {
     'default_hooks.checkpoint.interval': 3, 'default_hooks.checkpoint.max_keep_ckpts': 3,
     'default_hooks.logger.interval': 1, 'randomness.deterministic': True,
 }
-
-
-class RecordLosses(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.rows = {}
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        self.rows[runner.iter + 1] = dict({k: v.item() for k, v in outputs.items()},
-                                          stage=model.stage.name if model.stage else None)
 
 
 def run(repo_root, work, resume=None):

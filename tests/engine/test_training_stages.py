@@ -4,9 +4,8 @@ import copy
 
 import pytest
 import torch
-from helpers import GAN_CONFIG
+from helpers import GAN_CONFIG, RecordLosses
 from helpers import gan_tiny_options as tiny_options
-from mmengine.hooks import Hook
 
 from mmhaze.apis import build_runner, prepare_config
 
@@ -15,21 +14,6 @@ STAGES = [dict(name='warmup', iters=3, train=['network'],
                losses=['dehaze', 'intensity', 'gradient']),
           dict(name='critic', iters=3, train=['discriminators'], losses=['gan_disc']),
           dict(name='joint', iters=3, train=['network', 'discriminators'])]
-
-
-class RecordLosses(Hook):
-    """Every iteration's raw loss values and the model's stage (no smoothing)."""
-
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.rows = {}
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        self.rows[runner.iter + 1] = dict(  # 1-based, as the log counts
-            {k: v.item() for k, v in outputs.items()},
-            stage=model.stage.name if model.stage else None)
 
 
 def run(repo_root, work, iters, checkpoint_interval, stages=None, resume=None):

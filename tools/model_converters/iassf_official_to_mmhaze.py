@@ -169,15 +169,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from mmhaze.utils import UNSAFE_LOAD_ENV, safe_torch_load
-    from mmhaze.utils.checkpoint import save_safe_checkpoint
-    if not osp.isfile(args.src):
-        print(f'error: checkpoint not found: {args.src}', file=sys.stderr)
-        return 2
-    if not osp.isfile(args.config):
-        print(f'error: config not found: {args.config}', file=sys.stderr)
-        return 2
-    if osp.exists(args.dst) and not args.force:
-        print(f'error: {args.dst} exists (use --force to overwrite)', file=sys.stderr)
+    from mmhaze.utils.weight_conversion import refuse_paths, write_converted
+    refusal = refuse_paths(args.dst, args.force,
+                           [('checkpoint', args.src), ('config', args.config)])
+    if refusal:
+        print(f'error: {refusal}', file=sys.stderr)
         return 2
     if args.unsafe_load:
         import os
@@ -193,11 +189,8 @@ def main(argv=None) -> int:
     model.load_state_dict(state_dict, strict=True)
     for notice in notices:
         print(f'notice: {notice}')
-    save_safe_checkpoint(dict(state_dict=model.state_dict(),
-                              meta=dict(converted_from=osp.basename(args.src),
-                                        config=args.config)), args.dst)
-    n = sum(v.numel() for v in state_dict.values())
-    print(f'wrote {args.dst}: {len(state_dict)} tensors, {n:,} parameters')
+    write_converted(model.state_dict(), args.dst,
+                    dict(converted_from=osp.basename(args.src), config=args.config))
     return 0
 
 

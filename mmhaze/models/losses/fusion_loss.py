@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from mmhaze.registry import MODELS
 
+from ..utils import match_sources
 from .pixel_loss import WeightedLoss, reduce_loss
 
 
@@ -27,23 +28,12 @@ def sobel_l1_magnitude(x: torch.Tensor, border_type: str = 'constant') -> torch.
     return gx.abs() + gy.abs()
 
 
-def _broadcast_pair(vis: torch.Tensor, ir: torch.Tensor):
-    if vis.shape[1] != ir.shape[1]:
-        if ir.shape[1] == 1:
-            ir = ir.expand_as(vis)
-        elif vis.shape[1] == 1:
-            vis = vis.expand_as(ir)
-        else:
-            raise ValueError(f'cannot broadcast channels {vis.shape[1]} and {ir.shape[1]}')
-    return vis, ir
-
-
 @MODELS.register_module()
 class MaxIntensityLoss(WeightedLoss):
     """``L1(Y, max(vis_ref, ir))``."""
 
     def forward(self, fused: torch.Tensor, vis_ref: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
-        vis_ref, ir = _broadcast_pair(vis_ref, ir)
+        vis_ref, ir = match_sources(vis_ref, ir)
         target = torch.maximum(vis_ref, ir)
         if fused.shape[1] != target.shape[1]:
             fused = fused.expand_as(target)
@@ -61,7 +51,7 @@ class MaxGradientLoss(WeightedLoss):
         self.border_type = border_type
 
     def forward(self, fused: torch.Tensor, vis_ref: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
-        vis_ref, ir = _broadcast_pair(vis_ref, ir)
+        vis_ref, ir = match_sources(vis_ref, ir)
         g = lambda t: sobel_l1_magnitude(t, self.border_type)  # noqa: E731
         target = torch.maximum(g(vis_ref), g(ir))
         grad = g(fused)
