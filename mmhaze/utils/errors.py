@@ -28,6 +28,11 @@ class UserError(Exception):
     exit_code = 2
 
 
+class MissingFileError(UserError, FileNotFoundError):
+    """A file the user must supply (metric parameters, weights) is absent: one line in the
+    tools, naming the file and where to put it."""
+
+
 class NonFiniteError(UserError, RuntimeError):
     """Training produced a NaN/inf loss or weights; it stopped before saving them."""
 

@@ -92,3 +92,19 @@ def test_bad_input(tmp_path, models):
     bad[1, 0, 0, 0] = float('inf')
     out = fade(bad, models=models)
     assert math.isfinite(out[0].item()) and math.isnan(out[1].item())
+
+
+def test_missing_model_files_are_one_line_in_the_tools(tmp_path, capsys):
+    """Without the LIVE FADE files a tool prints one `error:` line naming the file and where to
+    put it, and exits 2 (no traceback): the config's FADE metric is built before training."""
+    from mmhaze.utils import MissingFileError, report_user_errors
+    with pytest.raises(MissingFileError, match='natural_fogfree_image_features_ps8.mat'):
+        load_fade_models(tmp_path)
+
+    def run() -> int:
+        load_fade_models(tmp_path)
+        return 0
+    assert report_user_errors(run) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: FADE model file ')
+    assert 'LIVE FADE release' in err[0]

@@ -20,6 +20,8 @@ from typing import Optional, Union
 
 import torch
 
+from mmhaze.utils.errors import MissingFileError
+
 from .image_ops import as_float, conv2, fspecial_gaussian, guard_nonfinite, mask_values, rgb_to_gray
 from .statistics import entropy_of_counts, gray_levels
 
@@ -43,7 +45,7 @@ def load_fade_models(model_dir: Union[str, Path]) -> dict:
     for name, prefix in zip(FADE_MODEL_FILES, ('fogfree', 'foggy')):
         path = model_dir / name
         if not path.is_file():
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'FADE model file {path} not found: put the two files {FADE_MODEL_FILES} of the '
                 'LIVE FADE release in one folder and pass it as `model_dir` (mmhaze looks in '
                 '$MMHAZE_SHARED_DATA/fade by default)')

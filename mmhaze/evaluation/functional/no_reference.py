@@ -22,6 +22,8 @@ from typing import Optional
 
 import torch
 
+from mmhaze.utils.errors import MissingFileError
+
 from .image_ops import as_float, guard_nonfinite, mask_values
 
 NIQE_FILE = 'niqe_modelparameters.mat'
@@ -41,14 +43,14 @@ def find_parameter_file(name: str, path: Optional[str] = None, config_key: str =
     """The parameter file ``name``: ``path`` if given, else from the cache or the shared data."""
     if path is not None:
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{config_key}={path!r}: file not found (expected {name})')
+            raise MissingFileError(f'{config_key}={path!r}: file not found (expected {name})')
         return str(path)
     from mmhaze.utils import shared_data_dir
     candidates = [pyiqa_cache_dir() / name, shared_data_dir() / 'niqe' / name]
     for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
-    raise FileNotFoundError(
+    raise MissingFileError(
         f'parameter file {name} not found (looked in {", ".join(map(str, candidates))}). Put '
         f'{name} into {pyiqa_cache_dir()} (pyiqa downloads it there when online; set TORCH_HOME '
         f'to move that folder) or give its path with the config key `{config_key}`.')
