@@ -17,9 +17,10 @@ model = dict(dehazer=dict(arch=arch))
 # The visible image alone is dehazed: IR is loaded (the dataset is paired) but unused.
 train_dataloader = dict(batch_size=batch_size, drop_last=True)
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=0.01))
+# eta_min as a ratio of each variant's lr, so the variants inherit the scheduler unchanged.
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=lr * 1e-2, by_epoch=True, begin=0,
-         end=max_epochs)
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=1e-2, by_epoch=True,
+         begin=0, end=max_epochs)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
