@@ -49,7 +49,7 @@ def main(argv=None):
 
 
 def run_test(args) -> int:
-    from mmhaze.apis import build_runner, prepare_config
+    from mmhaze.apis import build_runner, close_distributed, prepare_config
     from mmhaze.apis.speed import prepare_runner_model
     from mmhaze.apis.testing import (
         check_test_checkpoint,
@@ -68,10 +68,13 @@ def run_test(args) -> int:
         note, weights = check_test_checkpoint(runner, args.checkpoint,
                                               strict=not args.non_strict), None
     prepare_runner_model(runner.model, compile=args.compile)
-    metrics = runner.test()
-    method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
-    finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint, out=args.out,
-                notes=[note] if note else [], weights=weights)
+    try:
+        metrics = runner.test()
+        method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]
+        finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint,
+                    out=args.out, notes=[note] if note else [], weights=weights)
+    finally:
+        close_distributed()
     return 0
 
 

@@ -40,6 +40,7 @@ def run_train(args) -> int:
     from mmhaze.apis import (
         apply_resume,
         build_runner,
+        close_distributed,
         enable_amp,
         enable_auto_scale_lr,
         prepare_config,
@@ -52,7 +53,10 @@ def run_train(args) -> int:
         enable_auto_scale_lr(cfg)
     apply_resume(cfg, args.resume)
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        close_distributed()
     return 0
 
 

@@ -126,3 +126,11 @@ def build_runner(cfg: Config):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return UniqueRunDirRunner.from_cfg(cfg)
+
+
+def close_distributed() -> None:
+    """Destroy the process group a launcher-started run initialised (torch asks for it before
+    exit; a gloo group left to the interpreter's teardown can abort a rank on its way out)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
