@@ -19,6 +19,7 @@ from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
     fold_images,
     gaussian_filter_valid,
+    local_moments,
     require_size,
     separable_filter_valid,
     unfold_values,
@@ -31,14 +32,14 @@ SSIM_REDUCTIONS = ('sum', 'mean')
 
 def _ssim_map_mean(x: torch.Tensor, y: torch.Tensor, data_range: float, window: str,
                    win_size: int, sigma: float, k1: float, k2: float) -> torch.Tensor:
-    planes = torch.cat([x, y, x * x, y * y, x * y], 1)
     if window == 'uniform':
-        filt = separable_filter_valid(planes, uniform_taps(win_size))
+        taps = uniform_taps(win_size)
+        mx, my, exx, eyy, exy = local_moments(x, y, lambda t: separable_filter_valid(t, taps))
         cov_norm = win_size * win_size / (win_size * win_size - 1)
     else:
-        filt = gaussian_filter_valid(planes, win_size, sigma)
+        mx, my, exx, eyy, exy = local_moments(
+            x, y, lambda t: gaussian_filter_valid(t, win_size, sigma))
         cov_norm = 1.0
-    mx, my, exx, eyy, exy = filt.unbind(1)
     vx = cov_norm * (exx - mx * mx)
     vy = cov_norm * (eyy - my * my)
     vxy = cov_norm * (exy - mx * my)

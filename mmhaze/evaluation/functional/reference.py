@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from .compiled import KernelOptions, metric_kernel
-from .image_ops import normalised_gaussian, separable_filter_valid
+from .image_ops import local_moments, normalised_gaussian, separable_filter_valid
 
 PSNR_CAP_DB = 100.0
 
@@ -68,14 +68,12 @@ def _ssim_kernel(pred: torch.Tensor, ref: torch.Tensor, o: KernelOptions) -> tor
     data_range = o.data_range
     if o.quantize:
         pred, ref = quantize_8bit(pred, data_range), quantize_8bit(ref, data_range)
-    x, y = pred.double(), ref.double()
-    c = x.shape[1]
-    moments = separable_filter_valid(torch.cat([x, y, x * x, y * y, x * y], 1),
-                                     normalised_gaussian(o.win_size, o.sigma))
-    mu_x, mu_y = moments[:, :c], moments[:, c:2 * c]
-    sxx = moments[:, 2 * c:3 * c] - mu_x * mu_x
-    syy = moments[:, 3 * c:4 * c] - mu_y * mu_y
-    sxy = moments[:, 4 * c:] - mu_x * mu_y
+    taps = normalised_gaussian(o.win_size, o.sigma)
+    mu_x, mu_y, exx, eyy, exy = local_moments(
+        pred.double(), ref.double(), lambda t: separable_filter_valid(t, taps))
+    sxx = exx - mu_x * mu_x
+    syy = eyy - mu_y * mu_y
+    sxy = exy - mu_x * mu_y
     c1, c2 = (o.k1 * data_range) ** 2, (o.k2 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
         (mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2))

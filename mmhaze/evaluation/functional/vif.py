@@ -23,7 +23,13 @@ from __future__ import annotations
 import torch
 
 from .compiled import KernelOptions, metric_kernel
-from .image_ops import fold_images, gaussian_filter_valid, require_size, unfold_values
+from .image_ops import (
+    fold_images,
+    gaussian_filter_valid,
+    local_moments,
+    require_size,
+    unfold_values,
+)
 
 VIF_SCALES = 4
 VIF_MIN_SIZE = 41
@@ -48,10 +54,8 @@ def _vif_statistics(refs: torch.Tensor, dist: torch.Tensor) -> list[tuple[torch.
         if scale > 1:
             both = gaussian_filter_valid(torch.cat([refs, dist], 1), n, sigma, step=2)
             refs, dist = both[:, :r], both[:, r:]
-        planes = torch.cat([refs, dist, refs * refs, dist * dist, refs * dist], 1)
-        filt = gaussian_filter_valid(planes, n, sigma)
-        mu1, mu2 = filt[:, :r], filt[:, r:r + 1]
-        e11, e22, e12 = filt[:, r + 1:2 * r + 1], filt[:, 2 * r + 1:2 * r + 2], filt[:, 2 * r + 2:]
+        mu1, mu2, e11, e22, e12 = local_moments(
+            refs, dist, lambda t, n=n, sigma=sigma: gaussian_filter_valid(t, n, sigma))
         s11 = (e11 - mu1 * mu1).clamp_min(0)
         s22 = (e22 - mu2 * mu2).clamp_min(0)
         s12 = e12 - mu1 * mu2

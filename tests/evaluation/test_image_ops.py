@@ -1,0 +1,34 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmhaze.evaluation.functional.image_ops import (
+    fspecial_gaussian,
+    gaussian_taps,
+    local_moments,
+    separable_filter_valid,
+)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_local_moments_are_the_windowed_moments(dtype):
+    """Five 'valid' windowed moments, the one-channel y broadcast against x's channels, equal
+    to a direct 2-D float64 convolution (float32 to its rounding)."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 23, 30, generator=gen, dtype=torch.float64)
+    y = torch.rand(2, 1, 23, 30, generator=gen, dtype=torch.float64)
+    taps = gaussian_taps(7, 1.5)
+    got = local_moments(x.to(dtype), y.to(dtype), lambda t: separable_filter_valid(t, taps))
+    win = fspecial_gaussian(7, 1.5)[None, None]
+
+    def filt(t):
+        c = t.shape[1]
+        return F.conv2d(t, win.expand(c, 1, 7, 7), groups=c)
+
+    expected = [filt(x), filt(y), filt(x * x), filt(y * y), filt(x * y)]
+    assert [tuple(g.shape) for g in got] == [(2, 3, 17, 24), (2, 1, 17, 24), (2, 3, 17, 24),
+                                             (2, 1, 17, 24), (2, 3, 17, 24)]
+    tol = 1e-6 if dtype == torch.float32 else 1e-13
+    for g, e in zip(got, expected):
+        assert g.dtype == dtype
+        assert torch.allclose(g.double(), e, rtol=0, atol=tol)
