@@ -74,6 +74,7 @@ def run_test(args) -> int:
         finish_test(runner, cfg, metrics, method=method, checkpoint=args.checkpoint,
                     out=args.out, notes=[note] if note else [], weights=weights)
     finally:
+        del runner  # its DDP wrapper holds the process group (see close_distributed)
         close_distributed()
     return 0
 

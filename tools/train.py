@@ -56,6 +56,7 @@ def run_train(args) -> int:
     try:
         runner.train()
     finally:
+        del runner  # its DDP wrappers hold the process group (see close_distributed)
         close_distributed()
     return 0
 

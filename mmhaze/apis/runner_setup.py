@@ -129,8 +129,19 @@ def build_runner(cfg: Config):
 
 
 def close_distributed() -> None:
-    """Destroy the process group a launcher-started run initialised (torch asks for it before
-    exit; a gloo group left to the interpreter's teardown can abort a rank on its way out)."""
+    """Destroy the process group a launcher-started run initialised, while the interpreter is
+    alive. Call it after dropping the runner.
+
+    The group's gloo worker threads must not outlive Python: a worker that frees the last
+    reference to a tensor of a finished collective during interpreter teardown takes the GIL,
+    is killed, and aborts the rank ("terminate called without an active exception", seen in
+    about 1 of 10 two-process runs). ``destroy_process_group`` alone only unregisters the
+    group; the DDP wrappers' reducers (held in the runner's reference cycles) keep it, and its
+    threads, alive. Collecting them first lets the group's destructor join its threads here.
+    """
+    import gc
+
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()

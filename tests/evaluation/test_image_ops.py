@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from mmhaze.evaluation.functional.image_ops import (
+    conv2,
     fspecial_gaussian,
     gaussian_taps,
     local_moments,
@@ -32,3 +33,23 @@ def test_local_moments_are_the_windowed_moments(dtype):
     for g, e in zip(got, expected):
         assert g.dtype == dtype
         assert torch.allclose(g.double(), e, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize('mode,padding', [('same', 'zeros'), ('same', 'replicate'),
+                                          ('valid', 'zeros')])
+def test_conv2_with_a_1d_kernel_is_the_2d_convolution(mode, padding):
+    """1-D kernels take shifted multiply-adds (FADE's contrast energy); the result is MATLAB's
+    conv2 all the same: flipped (true convolution), padded as asked, to float64 rounding."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 1, 19, 26, generator=gen, dtype=torch.float64) * 255
+    kernel = torch.tensor([1.0, -2.0, 0.5, 3.0, 0.25], dtype=torch.float64)  # asymmetric
+    for k in (kernel[None, :], kernel[:, None]):
+        ref = x
+        if mode == 'same':
+            kh, kw = k.shape
+            pads = (kw - 1 - kw // 2, kw // 2, kh - 1 - kh // 2, kh // 2)
+            ref = F.pad(x, pads, mode='constant' if padding == 'zeros' else 'replicate')
+        expected = F.conv2d(ref, k.flip(-1, -2)[None, None])
+        got = conv2(x, k, mode, padding)
+        assert got.shape == expected.shape
+        assert torch.allclose(got, expected, rtol=0, atol=1e-11)
