@@ -107,8 +107,8 @@ def fade_features(rgb: torch.Tensor) -> torch.Tensor:
                              torch.zeros_like(vmax))  # HSV S of rgb2hsv
     # A 2-D convolution on purpose, though the window is separable: on noise-free images
     # (synthetic scenes) the flat regions' MSCN coefficients are rounding noise whose signs
-    # decide features 2-3, and two passes moved one scene's FADE by 13 %. The numbers stay
-    # those of the first implementation (real images agree with the release either way).
+    # decide features 2-3: two passes moved single 64² scenes by up to 0.70 (docs/metrics.md).
+    # The numbers stay those of the first implementation (real images agree either way).
     window = fspecial_gaussian(7, 7 / 6, rgb.dtype, rgb.device)
     mu = conv2(gray[:, None], window, 'same', padding='replicate')[:, 0]
     sigma = torch.sqrt((conv2((gray * gray)[:, None], window, 'same', padding='replicate')[:, 0]
