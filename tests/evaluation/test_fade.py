@@ -24,7 +24,10 @@ def test_release_example_images(shared_data, models):
     for row in rows:
         img = cv2.imread(str(shared_data / 'fade' / row['image']), cv2.IMREAD_COLOR)[..., ::-1]
         x = torch.from_numpy(img.copy()).permute(2, 0, 1)[None]
-        assert fade(x, models=models).item() == pytest.approx(float(row['FADE']), rel=1e-3)
+        # 2e-7 here; 1e-4 still catches a change of FADE's arithmetic on flat windows (making
+        # constant windows exact moved test_image1 by 5.6e-4: the release's values carry
+        # MATLAB's rounding there)
+        assert fade(x, models=models).item() == pytest.approx(float(row['FADE']), rel=1e-4)
 
 
 @pytest.mark.shared_data(*FADE_MODELS)
