@@ -27,7 +27,10 @@ def test_the_expected_configs_exist():
     expected = {'hsvf_vnhd.py', 'hsvf_tiny_synthetic.py', 'hsvf_concurrent-stages_vnhd.py'} | {
         f'hsvf_ablation-{a}_vnhd.py' for a in (
             'seg-vis-only', 'seg-aligned', 'attention-self', 'attention-cross',
-            'attention-single-softmax', 'semantic-only', 'visual-only')}
+            'attention-single-softmax', 'semantic-only', 'visual-only')} | {
+        f'hsvf_tiny_ablation-{a}_synthetic.py' for a in (
+            'seg-aligned', 'seg-vis-only', 'attention-joint', 'attention-self', 'attention-cross',
+            'attention-single-softmax')}
     assert expected <= set(CONFIGS)
 
 

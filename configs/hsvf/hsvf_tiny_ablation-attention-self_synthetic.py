@@ -1,0 +1,5 @@
+# The attention ablation at the tiny scale, "self" arm: self-attention only in the visual stream
+# (see hsvf_tiny_ablation-attention-joint_synthetic.py).
+_base_ = ['./hsvf_tiny_ablation-attention-joint_synthetic.py']
+
+model = dict(visual=dict(attention='self'))
