@@ -1,13 +1,8 @@
 # Stream ablation, visual only: the joint-attention visual stream alone (VIS + NIR → O_VF),
 # trained with its fusion losses for 400 epochs (stage 3's length). No semantics, no labels.
-_base_ = ['./hsvf_vnhd.py']
+_base_ = ['./hsvf_vnhd.py', './_hsvf_stream_ablations.py']
 
-model = dict(
-    semantic=None, generator=None, final=None, discriminators=None, output='visual',
-    stages=None,
-    losses=dict(align=None, seg_vis=None, seg_nir=None, recon_vis=None, recon_nir=None,
-                sr_adv=None, sr_adv_disc=None, sr_content=None, semantic_reconstruction=None,
-                visual_fusion=None))
+model = {{_base_.hsvf_visual_only_model}}
 optim_wrapper = dict(
     _delete_=True, constructor='MultiOptimWrapperConstructor',
     visual=dict(type='OptimWrapper',

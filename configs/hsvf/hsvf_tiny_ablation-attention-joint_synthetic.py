@@ -4,14 +4,9 @@
 # attention buys on the hazy synthetic test scenes (configs/hsvf/README.md: 3 seeds,
 # --cfg-options randomness.seed=S). Metrics: MI / VIF / Q^AB/F of O_VF against the hazy VIS and
 # the NIR input (the average of the two as the trivial row), FADE (the hazy input as a row).
-_base_ = ['./hsvf_tiny_synthetic.py']
+_base_ = ['./hsvf_tiny_synthetic.py', './_hsvf_stream_ablations.py']
 
-model = dict(
-    semantic=None, generator=None, final=None, discriminators=None, output='visual',
-    stages=None,
-    losses=dict(align=None, seg_vis=None, seg_nir=None, recon_vis=None, recon_nir=None,
-                sr_adv=None, sr_adv_disc=None, sr_content=None, semantic_reconstruction=None,
-                visual_fusion=None))
+model = {{_base_.hsvf_visual_only_model}}
 optim_wrapper = dict(
     _delete_=True, constructor='MultiOptimWrapperConstructor',
     visual=dict(type='OptimWrapper',
