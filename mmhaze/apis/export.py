@@ -194,6 +194,7 @@ def build_export_model(config: str, checkpoint: Optional[str] = None,
     from mmhaze.utils import register_all_modules
     from mmhaze.utils.checkpoint import load_weights
 
+    from .checkpointless import init_without_checkpoint
     from .config_check import ConfigError, load_config
     register_all_modules(init_default_scope=True)
     cfg = load_config(config, cfg_options)
@@ -210,27 +211,8 @@ def build_export_model(config: str, checkpoint: Optional[str] = None,
             raise ConfigError(f'checkpoint not found: {checkpoint}')
         load_weights(model, checkpoint, strict=True)
     else:
-        init_without_checkpoint(model)
+        init_without_checkpoint(model, 'exported')
     return model.eval()
-
-
-def init_without_checkpoint(model: nn.Module) -> None:
-    """Initialise a model used without a checkpoint, refusing networks left random."""
-    from .config_check import ConfigError
-    names = getattr(model, 'network_names', None)
-    if names is not None:
-        pretrained = getattr(model, '_pretrained', {})
-        random = [f'model.{n} ({type(model.get_network(n)).__name__})' for n in names
-                  if n not in pretrained
-                  and any(True for _ in model.get_network(n).parameters())]
-        if random:
-            raise ConfigError(f'no checkpoint given and {", ".join(random)} would be exported '
-                              'with random weights: pass a CHECKPOINT or give the network an '
-                              "init_cfg (dict(type='Pretrained', checkpoint=..., prefix=...))")
-    try:
-        model.init_weights()
-    except (OSError, KeyError, ValueError) as err:  # a missing or misfitting init_cfg file
-        raise ConfigError(str(err).strip('"')) from None
 
 
 def model_tolerance(model: nn.Module) -> float:

@@ -74,41 +74,13 @@ def check_test_checkpoint(runner, checkpoint: str, strict: bool = True) -> Optio
 
 
 def init_without_checkpoint(runner) -> dict[str, str]:
-    """Initialise a model tested without a checkpoint; return where each network's weights
-    come from.
-
-    ``model.init_weights()`` loads every ``init_cfg=dict(type='Pretrained', ...)`` slot (the
-    Runner only initialises weights before training). A network with parameters that no
-    ``init_cfg`` loads would be scored with random weights: that is an error naming the slot.
-    """
+    """Initialise the runner's model, tested without a checkpoint; return where each network's
+    weights come from (:func:`mmhaze.apis.checkpointless.init_without_checkpoint`)."""
     from mmengine.model import is_model_wrapper
 
-    from mmhaze.models.fusers import BaseFusionModel
+    from .checkpointless import init_without_checkpoint as init_model
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    sources: dict[str, str] = {}
-    if isinstance(model, BaseFusionModel):
-        random = []
-        pretrained = model.pretrained_networks()
-        for name in model.network_names:
-            net = model.get_network(name)
-            n_params = sum(p.numel() for p in net.parameters())
-            if name in pretrained:
-                sources[name] = (f'{type(net).__name__}: init_cfg '
-                                 f'{pretrained[name].get("checkpoint")}')
-            elif n_params == 0:
-                sources[name] = f'{type(net).__name__}: training-free'
-            else:
-                random.append(f'model.{name} ({type(net).__name__}, {n_params:,} parameters)')
-        if random:
-            raise ConfigError(
-                f'no checkpoint given and {", ".join(random)} would be tested with random '
-                'weights: pass a CHECKPOINT or give the network an init_cfg '
-                "(dict(type='Pretrained', checkpoint=..., prefix=...))")
-    try:
-        model.init_weights()
-    except (OSError, KeyError, ValueError) as err:  # a missing or misfitting init_cfg file
-        raise ConfigError(str(err).strip('"')) from None
-    return sources
+    return init_model(model, 'tested')
 
 
 def _versions() -> dict:

@@ -9,11 +9,13 @@ import torch.nn as nn
 from helpers import BASELINE_CONFIG, seeded_model
 from mmengine.dataset import pseudo_collate
 
+from mmhaze.apis import ConfigError
 from mmhaze.apis.export import (
     DEFAULT_TOLERANCE,
     FLOAT32_ERROR_FACTOR,
     ExportError,
     OnnxExportWrapper,
+    build_export_model,
     example_inputs,
     export_onnx,
 )
@@ -221,3 +223,15 @@ def test_tolerance_follows_pytorchs_own_float32_error(tmp_path):
     assert result.float32_error == error
     assert result.tolerance == max(DEFAULT_TOLERANCE, FLOAT32_ERROR_FACTOR * error)
     assert max(result.max_abs_diff.values()) <= result.tolerance
+
+
+def test_a_model_without_checkpoint_exports_only_loaded_or_training_free_networks():
+    """pytorch2onnx.py without a CHECKPOINT: a training-free pipeline builds; a network that
+    would be exported with random weights is refused naming its slot."""
+    model = build_export_model('configs/two_stage/dcp_average_synthetic.py')
+    assert not model.training
+    with pytest.raises(ConfigError, match=r'no checkpoint given and model\.dehazer '
+                                          r'\(IASSFRestorer, 160,899 parameters\), model\.fuser '
+                                          r'\(PromptEmbeddingFusionUNet, 78,321 parameters\) '
+                                          r'would be exported with random weights'):
+        build_export_model(TINY_IASSF)

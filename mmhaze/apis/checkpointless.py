@@ -1,0 +1,42 @@
+"""Using a model without a checkpoint (``tools/test.py`` and ``pytorch2onnx.py`` with none)."""
+from __future__ import annotations
+
+import torch.nn as nn
+
+from .config_check import ConfigError
+
+
+def init_without_checkpoint(model: nn.Module, use: str = 'used') -> dict[str, str]:
+    """Initialise ``model`` for use without a checkpoint; return where each network's weights
+    come from.
+
+    ``model.init_weights()`` loads every ``init_cfg=dict(type='Pretrained', ...)`` slot (the
+    Runner only initialises weights before training). A network with parameters that no
+    ``init_cfg`` loads would be ``use``-d (tested, exported) with random weights: that is an
+    error naming the slot.
+    """
+    from mmhaze.models.fusers import BaseFusionModel
+    sources: dict[str, str] = {}
+    if isinstance(model, BaseFusionModel):
+        random = []
+        pretrained = model.pretrained_networks()
+        for name in model.network_names:
+            net = model.get_network(name)
+            n_params = sum(p.numel() for p in net.parameters())
+            if name in pretrained:
+                sources[name] = (f'{type(net).__name__}: init_cfg '
+                                 f'{pretrained[name].get("checkpoint")}')
+            elif n_params == 0:
+                sources[name] = f'{type(net).__name__}: training-free'
+            else:
+                random.append(f'model.{name} ({type(net).__name__}, {n_params:,} parameters)')
+        if random:
+            raise ConfigError(
+                f'no checkpoint given and {", ".join(random)} would be {use} with random '
+                'weights: pass a CHECKPOINT or give the network an init_cfg '
+                "(dict(type='Pretrained', checkpoint=..., prefix=...))")
+    try:
+        model.init_weights()
+    except (OSError, KeyError, ValueError) as err:  # a missing or misfitting init_cfg file
+        raise ConfigError(str(err).strip('"')) from None
+    return sources
