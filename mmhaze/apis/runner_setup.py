@@ -134,8 +134,8 @@ def close_distributed() -> None:
 
     The group's gloo worker threads must not outlive Python: a worker that frees the last
     reference to a tensor of a finished collective during interpreter teardown takes the GIL,
-    is killed, and aborts the rank ("terminate called without an active exception", seen in
-    about 1 of 10 two-process runs). ``destroy_process_group`` alone only unregisters the
+    is killed, and aborts the rank ("terminate called without an active exception": 3 of 12
+    runs of tests/tools/test_dist_cpu.py). ``destroy_process_group`` alone only unregisters the
     group; the DDP wrappers' reducers (held in the runner's reference cycles) keep it, and its
     threads, alive. Collecting them first lets the group's destructor join its threads here.
     """

@@ -53,3 +53,16 @@ def test_conv2_with_a_1d_kernel_is_the_2d_convolution(mode, padding):
         got = conv2(x, k, mode, padding)
         assert got.shape == expected.shape
         assert torch.allclose(got, expected, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_strided_filter_keeps_every_second_output_of_the_full_filter(dtype):
+    """step=2 (VIF's down-sampling) computes only the kept outputs, and they are bit-equal to
+    the full filter's."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.rand(1, 2, 33, 46, generator=gen, dtype=dtype) * 255
+    taps = gaussian_taps(9, 1.8)
+    full = separable_filter_valid(x, taps)
+    strided = separable_filter_valid(x, taps, step=2)
+    assert strided.shape == (1, 2, 13, 19)
+    assert torch.equal(strided, full[..., ::2, ::2])

@@ -204,6 +204,15 @@ def filter2(kernel: torch.Tensor, x: torch.Tensor, mode: str = 'same',
     return conv2(x, k.flip(-1, -2), mode, padding)
 
 
+def _tap_view(x: torch.Tensor, dim: int, i: int, n: int, step: int) -> torch.Tensor:
+    """The input under tap ``i`` of a 'valid' 1-D filter along ``dim`` (``n`` outputs), at
+    the kept outputs only (every ``step``-th): no work is spent on dropped rows or columns."""
+    view = x.narrow(dim, i, n)
+    if step > 1:
+        view = view[..., ::step, :] if dim in (-2, x.dim() - 2) else view[..., ::step]
+    return view
+
+
 def _shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step: int) -> torch.Tensor:
     """'valid' 1-D correlation along ``dim`` as a sum of shifted slices times constant taps.
 
@@ -212,13 +221,9 @@ def _shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step: int) ->
     """
     k = len(taps)
     n = x.shape[dim] - k + 1
-    rows = dim in (-2, x.dim() - 2)
 
-    def tap(i: int) -> torch.Tensor:  # only the kept outputs: no work on skipped rows
-        view = x.narrow(dim, i, n)
-        if step > 1:
-            view = view[..., ::step, :] if rows else view[..., ::step]
-        return view
+    def tap(i: int) -> torch.Tensor:
+        return _tap_view(x, dim, i, n, step)
 
     if tuple(taps) == tuple(reversed(taps)):
         out = tap(k // 2) * taps[k // 2] if k % 2 else None
@@ -238,11 +243,9 @@ def _inplace_shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step:
     # conv2d, 2-3x faster in float64 (no vectorised CPU kernel) and 3-7x in float32 (SSIM and
     # VIF, 480x640, 2 threads).
     n = x.shape[dim] - len(taps) + 1
-    out = x.narrow(dim, 0, n) * taps[0]
+    out = _tap_view(x, dim, 0, n, step) * taps[0]
     for i in range(1, len(taps)):
-        out.add_(x.narrow(dim, i, n), alpha=taps[i])
-    if step > 1:
-        out = out[..., ::step, :] if dim in (-2, x.dim() - 2) else out[..., ::step]
+        out.add_(_tap_view(x, dim, i, n, step), alpha=taps[i])
     return out
 
 
