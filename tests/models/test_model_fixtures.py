@@ -2,15 +2,28 @@
 
 The fixtures (tests/fixtures/models/*.pt, written by tests/fixtures/model_fixtures.py at
 commit 43c6d13) hold key-seeded weights, a batch, the outputs, the losses and the gradient norms.
-A refactor changes no number: outputs, losses and gradients agree within 1e-6.
+A refactor changes no number: outputs and losses agree within 1e-6 at unit scale, gradients within
+the CPU-kernel tolerance below.
 """
 import pytest
 import torch
 from fixtures import model_fixtures as mf
+from fixtures import training_fixtures as tf
 from mmengine.config import Config
 
 from mmhaze.models.fusers.base_fusion_model import upgrade_legacy_keys
 from mmhaze.registry import MODELS
+
+# Gradient norms after a float32 backward depend on the CPU's kernels (the fixtures' machine vs an
+# AMD EPYC: 1.4e-5 relative on a ConvDehazeFuser trunk weight); losses stay at 1e-6.
+# IASSF-official's position-bias MLP gradients (norms ~3e-3) moved by 1.05e-6 there.
+GRAD_REL, GRAD_ABS = 1e-4, 1e-5
+
+
+def output_tolerance(ref: torch.Tensor) -> float:
+    """1e-6 at unit scale: outputs of random-weight models reach ~5, where float32 kernels of
+    another CPU differ by up to 9 ulps (4.2e-6 measured on IASSF-official's dehazed output)."""
+    return 2e-6 * max(1.0, ref.abs().max().item())
 
 
 def _load(name):
@@ -41,7 +54,7 @@ def test_outputs_losses_and_gradients_match_the_fixture(name):
         tensors = model(inputs, mode='tensor')
     assert set(tensors) == {'dehazed', 'fused'}
     for key, ref in fixture['outputs'].items():
-        assert (outputs[key] - ref).abs().max().item() <= 1e-6, key
+        assert (outputs[key] - ref).abs().max().item() <= output_tolerance(ref), key
         if key in tensors:
             assert torch.equal(tensors[key], outputs[key])
     model.train()
@@ -57,4 +70,36 @@ def test_outputs_losses_and_gradients_match_the_fixture(name):
     upgrade_legacy_keys(expected, '', model.LEGACY_KEY_PREFIXES, model.network_names)
     assert sorted(grads) == sorted(expected)
     for key, ref in expected.items():
-        assert grads[key] == pytest.approx(ref, rel=1e-5, abs=1e-6), key
+        assert grads[key] == pytest.approx(ref, rel=GRAD_REL, abs=GRAD_ABS), key
+
+
+@pytest.mark.parametrize('name', sorted(tf.CASES))
+def test_stages_and_train_steps_match_the_training_fixture(name, tmp_path):
+    """Each stage's losses and gradients, and one train_step per stage through the config's own
+    optimizers (D/G alternation, several wrappers), as before the move of the model layer."""
+    from helpers import write_random_vgg
+    vgg = tmp_path / 'vgg.npz'
+    write_random_vgg(vgg, fmt='npz')
+    fixture = torch.load(mf.FIXTURE_DIR / f'{name}_training.pt', weights_only=True)
+    got = tf.record(name, vgg)
+    assert got['state_keys'] == fixture['state_keys']
+    assert sorted(got['tensor_outputs']) == sorted(fixture['tensor_outputs'])
+    for key, ref in fixture['tensor_outputs'].items():
+        assert (got['tensor_outputs'][key] - ref).abs().max().item() <= output_tolerance(ref), key
+    for part in ('stages', 'train_steps'):
+        assert sorted(got[part], key=str) == sorted(fixture[part], key=str)
+    for index, ref in fixture['stages'].items():
+        now = got['stages'][index]
+        assert sorted(now['losses']) == sorted(ref['losses'])
+        for key, value in ref['losses'].items():
+            assert now['losses'][key] == pytest.approx(value, abs=1e-6), (index, key)
+        assert sorted(now['grad_norms']) == sorted(ref['grad_norms'])
+        for key, value in ref['grad_norms'].items():
+            assert now['grad_norms'][key] == pytest.approx(value, rel=GRAD_REL, abs=GRAD_ABS), key
+    for index, ref in fixture['train_steps'].items():
+        now = got['train_steps'][index]
+        assert sorted(now['log_vars']) == sorted(ref['log_vars'])
+        for key, value in ref['log_vars'].items():
+            assert now['log_vars'][key] == pytest.approx(value, abs=1e-6), key
+        for key, value in ref['param_norms'].items():
+            assert now['param_norms'][key] == pytest.approx(value, rel=GRAD_REL, abs=GRAD_ABS), key
