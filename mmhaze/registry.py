@@ -60,6 +60,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, ['mmhaze.engine'])
 
 METRICS = _child('metric', MMENGINE_METRICS, ['mmhaze.evaluation'])
+# Metric *functions* (one per key: EN, MI, PSNR_ref, ...), each carrying its description; the
+# METRICS wrappers above compute them (see mmhaze.evaluation.functional.metric_registry).
+METRIC_FUNCTIONS = Registry('metric function', scope=SCOPE,
+                            locations=['mmhaze.evaluation.functional'])
 EVALUATOR = _child('evaluator', MMENGINE_EVALUATOR, ['mmhaze.evaluation'])
 
 TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, ['mmhaze.models'])
@@ -71,10 +75,35 @@ LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS, ['mmhaze.engin
 INFERENCERS = _child('inferencer', MMENGINE_INFERENCERS, ['mmhaze.apis'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, ['mmhaze.datasets', 'mmhaze.models'])
 
+
+
+def registered_names(registry: Registry) -> set[str]:
+    """Every name ``registry`` and its parents resolve (their lazy locations imported)."""
+    names: set[str] = set()
+    reg = registry
+    while reg is not None:
+        reg.import_from_location()
+        names.update(reg.module_dict)
+        reg = reg.parent
+    return names
+
+
+def unregistered_message(registry: Registry, name: str) -> str:
+    """Why ``name`` cannot be built by ``registry``: the registry, a close registered name, and
+    the usual cause for a class of one's own (its module was never imported)."""
+    from mmhaze.utils.errors import did_you_mean
+    short = name.split('.')[-1]
+    hint = did_you_mean(short, registered_names(registry), cutoff=0.75)
+    return (f'{name!r} is not registered in {registry.scope}::{registry.name}{hint}; if it is a '
+            'class of your own, the module that registers it is not imported: add '
+            "custom_imports=dict(imports=['your_package.your_module']) to the config")
+
+
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'STRATEGIES', 'DATASETS',
     'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
-    'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS', 'INFERENCERS',
-    'FUNCTIONS', 'SCOPE'
+    'METRIC_FUNCTIONS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS',
+    'LOG_PROCESSORS', 'INFERENCERS', 'FUNCTIONS', 'SCOPE', 'registered_names',
+    'unregistered_message'
 ]

@@ -15,7 +15,7 @@ def init_without_checkpoint(model: nn.Module, use: str = 'used') -> dict[str, st
     ``init_cfg`` loads would be ``use``-d (tested, exported) with random weights: that is an
     error naming the slot.
     """
-    from mmhaze.models.fusers import BaseFusionModel
+    from mmhaze.models.base_models import BaseFusionModel
     sources: dict[str, str] = {}
     if isinstance(model, BaseFusionModel):
         random = []

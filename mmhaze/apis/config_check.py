@@ -12,7 +12,6 @@ the user reads e.g.::
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 import os.path as osp
 import sys
@@ -26,7 +25,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope, Registry
 
 from mmhaze import registry as R
-from mmhaze.utils.errors import UserError
+from mmhaze.utils.errors import UserError, did_you_mean
 
 
 class ConfigError(UserError, ValueError):
@@ -93,7 +92,7 @@ def check_option_keys(cfg: Config, cfg_options: dict) -> dict:
                 if part not in node:
                     errors.append(
                         f'--cfg-options {key}: `{where}` is not in the config'
-                        f'{_suggest(part, [str(k) for k in node.keys()])}; to add it on '
+                        f'{did_you_mean(part, [str(k) for k in node.keys()])}; to add it on '
                         f'purpose, write {NEW_KEY_PREFIX}{key}=...')
                     break
                 node = node[part]
@@ -111,21 +110,6 @@ def check_option_keys(cfg: Config, cfg_options: dict) -> dict:
     if errors:
         raise ConfigError('invalid --cfg-options:\n  ' + '\n  '.join(errors))
     return checked
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ''
-
-
-def _registry_names(registry: Registry) -> set[str]:
-    names: set[str] = set()
-    reg: Optional[Registry] = registry
-    while reg is not None:
-        reg.import_from_location()
-        names.update(reg.module_dict)
-        reg = reg.parent
-    return names
 
 
 class _Arg(NamedTuple):
@@ -268,10 +252,8 @@ class _Checker:
         with DefaultScope.overwrite_default_scope(scope):
             obj = registry.get(obj_type)
         if obj is None:
-            where = f'{registry.scope}::{registry.name}'
-            self.errors.append(f"config key `{path}.type`: {obj_type!r} is not registered in "
-                               f"{where}"
-                               f"{_suggest(obj_type.split('.')[-1], _registry_names(registry))}")
+            self.errors.append(f'config key `{path}.type`: '
+                               f'{R.unregistered_message(registry, obj_type)}')
             return
         if inspect.isclass(obj):
             # Any scope (mmhaze, mmseg, torch, a custom_imports module). Required arguments are
@@ -308,7 +290,7 @@ class _Checker:
                     self.errors.append(f'config key `{path}.{key}`: {name} {problem}')
             elif extra is not None and key not in allowed and key not in extra:
                 self.errors.append(f'config key `{path}.{key}`: {name} has no argument '
-                                   f'{key!r}{_suggest(key, set(params) | extra)}')
+                                   f'{key!r}{did_you_mean(key, set(params) | extra)}')
         if required:
             injected = _INJECTED.get(kind, set())
             for arg, spec in params.items():
@@ -330,7 +312,7 @@ def check_config(cfg: Config) -> None:
     c = _Checker()
     scope = cfg.get('default_scope', 'mmhaze')
     with DefaultScope.overwrite_default_scope(scope):
-        if 'model' in cfg and not _check_fusion_model(c, cfg.model):
+        if 'model' in cfg and not _check_composed_model(c, cfg):
             c.node(cfg.model, 'model', R.MODELS, nested=R.MODELS)
         for split in ('train', 'val', 'test'):
             loaders = cfg.get(f'{split}_dataloader')
@@ -344,7 +326,7 @@ def check_config(cfg: Config) -> None:
             _check_evaluator(c, cfg.get(f'{split}_evaluator'), f'{split}_evaluator')
             _check_loop(c, cfg.get(f'{split}_cfg'), split)
         _check_randomness(c, cfg.get('randomness'))
-        _check_optim_wrapper(c, cfg.get('optim_wrapper'), model=cfg.get('model'))
+        _check_optim_wrapper(c, cfg.get('optim_wrapper'))
         schedulers = cfg.get('param_scheduler')
         if isinstance(schedulers, dict) and 'type' not in schedulers:
             for name, sub in schedulers.items():
@@ -433,24 +415,15 @@ def _check_dataset(c: _Checker, dataset: Any, path: str) -> None:
 
 
 def _check_optim_wrapper(c: _Checker, ow: Any, path: str = 'optim_wrapper',
-                         model: Any = None, skip: Iterable[str] = ()) -> None:
+                         skip: Iterable[str] = ()) -> None:
     if not isinstance(ow, dict):
         return
     if 'optimizer' not in ow and 'type' not in ow:
-        # One wrapper per sub-model (MultiOptimWrapperConstructor and similar).
-        multi = ow.get('constructor') == 'MultiOptimWrapperConstructor'
-        slots = _model_networks(model) if multi else None
+        # One wrapper per sub-model (MultiOptimWrapperConstructor and similar); which networks
+        # each optimises (`modules`) is part of the model's contract.
         for name, sub in ow.items():
             if isinstance(sub, dict) and 'optimizer' in sub:
                 _check_optim_wrapper(c, sub, f'{path}.{name}', skip=('modules', 'paramwise_cfg'))
-                if slots is not None:
-                    modules = sub.get('modules', [name])
-                    for module in [modules] if isinstance(modules, str) else modules:
-                        if module.split('.', 1)[0] not in slots:
-                            c.errors.append(
-                                f'config key `{path}.{name}.modules`: the model has no '
-                                f'sub-network {module!r}{_suggest(module, slots)}; its '
-                                f'sub-networks are {sorted(slots)}')
         return
     cfg = dict(ow)
     cfg.setdefault('type', 'OptimWrapper')
@@ -458,79 +431,39 @@ def _check_optim_wrapper(c: _Checker, ow: Any, path: str = 'optim_wrapper',
     c.node(ow.get('optimizer'), f'{path}.optimizer', R.OPTIMIZERS)
 
 
-def _fusion_model_class(model: Any) -> Optional[type]:
-    """The model's class when it is an mmhaze ``BaseFusionModel`` (composed networks)."""
-    if not isinstance(model, dict) or not isinstance(model.get('type'), str):
-        return None
-    cls = R.MODELS.get(model['type'])
-    from mmhaze.models.fusers import BaseFusionModel
-    return cls if inspect.isclass(cls) and issubclass(cls, BaseFusionModel) else None
+def _check_composed_model(c: _Checker, cfg: Config) -> bool:
+    """Check a whole mmhaze model: its own arguments, its networks' and losses' arguments, and
+    its contract (every binding: losses, discriminators, stages, optimizers, schedule).
 
-
-def _model_networks(model: Any) -> Optional[set[str]]:
-    """Network slots a fusion-model config fills (None when it is not one)."""
-    cls = _fusion_model_class(model)
-    if cls is None:
-        return None
-    return {slot for slot in cls.NETWORK_SLOTS if model.get(slot) is not None}
-
-
-def _check_fusion_model(c: _Checker, model: Any) -> bool:
-    """Check a composed model: slots (with their options), named losses, stages.
-
-    Returns False when ``model`` is not a fusion model (the generic check applies).
+    Returns False when the model is not an mmhaze whole model (the generic check applies).
     """
-    cls = _fusion_model_class(model)
+    from mmhaze.models.base_models import ModelContract, composed_model_class
+    model = cfg.model
+    cls = composed_model_class(model)
     if cls is None:
         return False
-    from mmhaze.models.fusers.base_adversarial_model import (
-        DISCRIMINATOR_OPTIONS,
-        DISCRIMINATOR_SLOT,
-    )
-    from mmhaze.models.fusers.base_fusion_model import SLOT_OPTIONS
-    from mmhaze.models.fusers.training_stages import parse_stages
-    from mmhaze.models.losses.loss_term import LOSS_STEPS, forward_parameters
     c.arguments(model, 'model', cls, R.MODELS.name, (), required=True)
-    slots = set(cls.NETWORK_SLOTS)
+    networks = ModelContract.network_configs(cls, model)
+    for path, network in networks.items():
+        # A slot's network is built by the model from config: its arguments are checked
+        # whatever its scope (depth 0), not only mmhaze's own.
+        c.node(network, path, R.MODELS, R.MODELS)
+    contract = ModelContract.derive(cls, model, optim_wrapper=cfg.get('optim_wrapper'),
+                                    train_cfg=cfg.get('train_cfg'))
+    for entry in contract.losses.values():
+        c.node(entry.constructor, entry.where, R.MODELS)
+    c.errors += [_as_config_key(p) for p in contract.problems]
+    checked = set(contract.slots) | {'losses', 'stages'}
     for key, value in model.items():
-        path = f'model.{key}'
-        if key == DISCRIMINATOR_SLOT and isinstance(value, dict):
-            for name, sub in value.items():
-                if isinstance(sub, dict):
-                    sub = {k: v for k, v in sub.items() if k not in DISCRIMINATOR_OPTIONS}
-                c.node(sub, f'{path}.{name}', R.MODELS, R.MODELS)
-        elif key in slots and isinstance(value, dict):
-            # A slot's network is built by the model from config: its arguments are checked
-            # whatever its scope (depth 0), not only mmhaze's own.
-            c.node({k: v for k, v in value.items() if k not in SLOT_OPTIONS}, path, R.MODELS,
-                   R.MODELS)
-        elif key == 'losses' and isinstance(value, dict):
-            for name, loss in value.items():
-                if not isinstance(loss, dict) or 'type' not in loss:
-                    if loss is not None:
-                        c.errors.append(f'config key `{path}.{name}`: a loss entry is a dict '
-                                        'with a type')
-                    continue
-                loss_cls = R.MODELS.get(loss['type']) if isinstance(loss['type'], str) else None
-                fwd = forward_parameters(loss_cls) if inspect.isclass(loss_cls) else {}
-                c.node({k: v for k, v in loss.items() if k not in fwd and k != 'step'},
-                       f'{path}.{name}', R.MODELS)
-                if loss.get('step', 'generator') not in LOSS_STEPS:
-                    c.errors.append(f'config key `{path}.{name}.step`: one of {LOSS_STEPS}')
-                unbound = [a for a, p in fwd.items() if p.default is p.empty and a not in loss]
-                if unbound:
-                    c.errors.append(f'config key `{path}.{name}`: bind the inputs {unbound} of '
-                                    f'{loss_cls.__name__} to outputs or fields, e.g. '
-                                    f"{unbound[0]}='fused'")
-        elif key not in _LAYER_KEYS and isinstance(value, (dict, list, tuple)):
-            c.node(value, path, R.MODELS, R.MODELS, depth=1)
-    if model.get('stages'):
-        losses = [n for n, v in (model.get('losses') or {}).items() if v is not None]
-        try:
-            parse_stages(model['stages'], sorted(_model_networks(model)), losses)
-        except ValueError as err:
-            c.errors.append(f'config key `model.stages`: {err}')
+        if key not in checked and key not in _LAYER_KEYS and isinstance(value, (dict, list,
+                                                                                 tuple)):
+            c.node(value, f'model.{key}', R.MODELS, R.MODELS, depth=1)
     return True
 
+
+def _as_config_key(problem: str) -> str:
+    """A contract problem (``key: message``) in the checker's ``config key `key`: ...`` form."""
+    key, sep, message = problem.partition(': ')
+    return f'config key `{key}`: {message}' if sep and ' ' not in key else problem
 
 __all__ = ['ConfigError', 'check_config', 'load_config', 'ConfigDict']

@@ -106,8 +106,8 @@ def compile_networks(model: nn.Module, freezing: bool = True, **compile_kwargs) 
 def prepare_runner_model(model: nn.Module, compile: bool = False) -> nn.Module:
     """:func:`prepare_for_inference` (and, if asked, :func:`compile_networks`) of a Runner's
     model, through a DDP-style wrapper if there is one; returns the unwrapped model."""
-    from mmengine.model import is_model_wrapper
-    inner = model.module if is_model_wrapper(model) else model
+    from mmhaze.utils.modules import unwrap
+    inner = unwrap(model)
     prepare_for_inference(inner)
     if compile:
         compile_networks(inner)

@@ -76,11 +76,10 @@ def check_test_checkpoint(runner, checkpoint: str, strict: bool = True) -> Optio
 def init_without_checkpoint(runner) -> dict[str, str]:
     """Initialise the runner's model, tested without a checkpoint; return where each network's
     weights come from (:func:`mmhaze.apis.checkpointless.init_without_checkpoint`)."""
-    from mmengine.model import is_model_wrapper
+    from mmhaze.utils.modules import unwrap
 
     from .checkpointless import init_without_checkpoint as init_model
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    return init_model(model, 'tested')
+    return init_model(unwrap(runner.model), 'tested')
 
 
 def _versions() -> dict:
@@ -142,7 +141,6 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Opt
 # ---------------------------------------------------------------------------------------------
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
-REFERENCE_KEYS = ('PSNR_ref', 'SSIM_ref')
 
 
 def _images_by_stem(folder: str, flag: str) -> dict:
@@ -184,38 +182,41 @@ def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool
                          skip_errors: bool = False) -> list:
     """The metric objects that score folder images under the same conventions as
     ``tools/test.py`` (FusionMetric / ReferenceMetric / NoReferenceMetric)."""
-    from mmhaze.evaluation.functional import FUSION_FUNCTIONS
+    from mmhaze.evaluation.functional import metric_keys
     from mmhaze.evaluation.metrics import (
         DEFAULT_FUSION_METRICS,
-        NO_REFERENCE_KEYS,
         FusionMetric,
         NoReferenceMetric,
         ReferenceMetric,
     )
+    from mmhaze.utils.errors import did_you_mean
+    by_kind = {kind: metric_keys(kind) for kind in ('fusion', 'reference', 'no_reference')}
     keys = list(metrics) if metrics else list(DEFAULT_FUSION_METRICS) + (
-        list(REFERENCE_KEYS) if has_clear else [])
-    known = list(FUSION_FUNCTIONS) + list(REFERENCE_KEYS) + list(NO_REFERENCE_KEYS)
-    unknown = [k for k in keys if k not in known]
+        by_kind['reference'] if has_clear else [])
+    known = [k for kind_keys in by_kind.values() for k in kind_keys]
+    unknown = [f'{k!r}{did_you_mean(k, known)}' for k in keys if k not in known]
     if unknown:
-        raise ConfigError(f'--metrics: unknown keys {unknown}; folder evaluation knows {known} '
-                          '(mIoU needs a semantic model: use tools/test.py)')
-    if any(k in REFERENCE_KEYS for k in keys) and not has_clear:
-        raise ConfigError('--metrics PSNR_ref/SSIM_ref need --clear (the clear images)')
+        raise ConfigError(f'--metrics: unknown keys {", ".join(unknown)}; folder evaluation '
+                          f'knows {known} (mIoU needs a semantic model: use tools/test.py)')
+    if any(k in by_kind['reference'] for k in keys) and not has_clear:
+        raise ConfigError(f'--metrics {"/".join(by_kind["reference"])} need --clear (the clear '
+                          'images)')
     options = dict(options or {})
+    selected = {kind: [k for k in keys if k in kind_keys] for kind, kind_keys in by_kind.items()}
+    kind_options = {kind: {k: v for k, v in options.items() if k in kind_keys}
+                    for kind, kind_keys in by_kind.items()}
+    common = dict(dataset_name=dataset, skip_errors=skip_errors)
     built = []
-    fusion = [k for k in keys if k in FUSION_FUNCTIONS]
-    if fusion:
-        fusion_opts = {k: v for k, v in options.items() if k in FUSION_FUNCTIONS}
-        built.append(FusionMetric(metrics=fusion, pred_key='pred_fused', options=fusion_opts,
-                                  dataset_name=dataset, skip_errors=skip_errors))
-    ref = [k for k in keys if k in REFERENCE_KEYS]
-    if ref:
-        built.append(ReferenceMetric(metrics=ref, dataset_name=dataset, skip_errors=skip_errors,
-                                     pred_key='pred_dehazed' if dehazed else 'pred_fused'))
-    no_ref = [k for k in keys if k in NO_REFERENCE_KEYS]
-    if no_ref:
-        built.append(NoReferenceMetric(metrics=no_ref, pred_key='pred_fused',
-                                       dataset_name=dataset, skip_errors=skip_errors))
+    if selected['fusion']:
+        built.append(FusionMetric(metrics=selected['fusion'], pred_key='pred_fused',
+                                  options=kind_options['fusion'], **common))
+    if selected['reference']:
+        built.append(ReferenceMetric(metrics=selected['reference'],
+                                     pred_key='pred_dehazed' if dehazed else 'pred_fused',
+                                     options=kind_options['reference'], **common))
+    if selected['no_reference']:
+        built.append(NoReferenceMetric(metrics=selected['no_reference'], pred_key='pred_fused',
+                                       options=kind_options['no_reference'], **common))
     return built
 
 

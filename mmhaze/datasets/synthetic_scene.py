@@ -95,9 +95,6 @@ class _Canvas:
         self.nir[region][mask] = local(nir)
         self.thermal[region][mask] = local(thermal)
 
-    def to_px(self, x: float, y: float) -> tuple[float, float]:
-        return x * (self.w - 1), y * (self.h - 1)
-
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
     """Zero-mean, unit-ish smooth noise: a coarse random grid upsampled bicubically."""

@@ -1,9 +1,9 @@
 from .alignment import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
+from .base_models import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .dehazers import *  # noqa: F401,F403
 from .discriminators import *  # noqa: F401,F403
-from .fusers import *  # noqa: F401,F403
 from .fusion import *  # noqa: F401,F403
 from .generators import *  # noqa: F401,F403
 from .haze import *  # noqa: F401,F403
@@ -11,3 +11,4 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .prompts import *  # noqa: F401,F403
 from .protocols import *  # noqa: F401,F403
+from .task_models import *  # noqa: F401,F403

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .errors import UserError
+from .modules import unwrap
 
 UNSAFE_LOAD_ENV = 'MMHAZE_UNSAFE_LOAD'
 HISTORY_BUFFER_TAG = '__mmhaze_history_buffer__'
@@ -211,17 +212,14 @@ def _names(keys: list, total: int, what: str) -> str:
     return f'{len(keys)} of {total} {what} (e.g. {shown})'
 
 
-def upgraded_state_dict(model: torch.nn.Module, state: dict) -> dict:
-    """``state`` with keys of an older layout renamed as the model loads them (a model with
-    ``upgrade_state_dict``, e.g. IASSF's checkpoints from before the model layer)."""
-    upgrade = getattr(model, 'upgrade_state_dict', None)
-    return upgrade(state) if upgrade is not None else state
-
-
 def describe_weight_fit(model: torch.nn.Module, state: dict) -> Optional[str]:
     """None when ``state`` fits ``model`` exactly, else one sentence saying how it does not:
-    model weights it lacks, weights the model lacks, and weights of another shape."""
-    state = upgraded_state_dict(model, state)
+    model weights it lacks, weights the model lacks, and weights of another shape — or, for a
+    checkpoint of an older layout, what converts it (``checkpoint_layout_hint``)."""
+    layout = getattr(model, 'checkpoint_layout_hint', None)
+    hint = layout(state.keys()) if layout is not None else None
+    if hint:
+        return hint
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -246,9 +244,7 @@ def check_weights_fit(model: torch.nn.Module, filename: str, strict: bool = True
     plus ``hint``) when they do not fit and ``strict``; otherwise returns the description of the
     misfit (None when they fit), for the caller to report.
     """
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap(model)
     misfit = describe_weight_fit(model, read_state_dict(filename))
     if misfit and strict:
         raise _mismatch(filename, misfit, hint)
@@ -264,10 +260,8 @@ def load_weights(model: torch.nn.Module, filename: str, strict: bool = True,
                  hint: str = '') -> Optional[str]:
     """Load the weights of ``filename`` into ``model``: all of them (``strict``; a misfit is
     one :class:`CheckpointMismatchError`), or those that fit. Returns the misfit, if any."""
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
-    state = upgraded_state_dict(model, read_state_dict(filename))
+    model = unwrap(model)
+    state = read_state_dict(filename)
     misfit = describe_weight_fit(model, state)
     if misfit and strict:
         raise _mismatch(filename, misfit, hint)

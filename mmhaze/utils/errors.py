@@ -7,10 +7,11 @@ its traceback.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 DEBUG_ENV = 'MMHAZE_DEBUG'
 
@@ -37,6 +38,13 @@ class NonFiniteError(UserError, RuntimeError):
     """Training produced a NaN/inf loss or weights; it stopped before saving them."""
 
     exit_code = 1
+
+
+def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or '' when none is close."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1,
+                                      cutoff=cutoff)
+    return f" (did you mean '{match[0]}'?)" if match else ''
 
 
 def debug_enabled() -> bool:

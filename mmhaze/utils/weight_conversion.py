@@ -156,10 +156,25 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name the same file (links and ``..`` resolved; a TF checkpoint prefix
+    counts as its files)."""
+    def real(path: str) -> str:
+        return osp.realpath(osp.expanduser(path))
+    if real(a) == real(b):
+        return True
+    return any(osp.exists(real(a) + ext) and real(a) + ext == real(b)
+               for ext in ('.index', '.data-00000-of-00001', '.meta'))
+
+
 def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = ()
                  ) -> Optional[str]:
-    """The converters' one-line error for a missing input (``(what, path)`` pairs) or an
-    existing output without ``--force``; None when the paths are fine."""
+    """The converters' one-line error for a missing input (``(what, path)`` pairs), an output
+    that is one of the inputs, or an existing output without ``--force``; None when the paths
+    are fine."""
+    for what, path in required:
+        if same_file(path, dst):
+            return f'{dst} is the {what} itself: write the converted file elsewhere'
     for what, path in required:
         if not osp.isfile(path):
             return f'{what} not found: {path}'
@@ -188,7 +203,8 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
-    refusal = refuse_paths(args.dst, args.force)
+    refusal = (f'{args.dst} is the released checkpoint itself: write the converted file '
+               'elsewhere' if same_file(args.src, args.dst) else refuse_paths(args.dst, args.force))
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2

@@ -18,12 +18,12 @@ def test_demo_config_is_valid(demo_cfg):
 def test_inheritance_and_overrides(repo_root):
     cfg = load_config(str(repo_root / BASELINE),
                       {'model.network.channels': 16, 'train_cfg.max_iters': 7})
-    assert cfg.model.type == 'ConvDehazeFuser'  # from _base_/models
+    assert cfg.model.type == 'DehazeFuseModel'  # from _base_/models
     assert cfg.model.network.channels == 16 and cfg.train_cfg.max_iters == 7
     assert cfg.train_dataloader.dataset.img_size == 128  # from _base_/datasets
     assert cfg.param_scheduler[0].T_max == 2000  # the leaf overrides the schedule's base
     demo = load_config(str(repo_root / 'configs/demo/demo_synthetic.py'))
-    assert demo.model.type == 'IASSF' and demo.train_dataloader.dataset.img_size == 64
+    assert demo.model.type == 'DehazeFuseModel' and demo.train_dataloader.dataset.img_size == 64
     assert cfg.default_hooks.safe_checkpoint.type == 'SafeCheckpointHook'
 
 
@@ -197,10 +197,11 @@ def test_fusion_model_slots_losses_stages_and_optimizers_are_checked(repo_root):
     with pytest.raises(ConfigError) as err:
         check_config(cfg)
     msg = str(err.value)
-    assert ("`optim_wrapper.discriminators.modules`: the model has no sub-network "
-            "'discrimintors' (did you mean 'discriminators'?)") in msg
+    assert ("`optim_wrapper.discriminators.modules`: 'discrimintors' is not a network slot this "
+            "model fills (did you mean 'discriminators'?)") in msg
     assert "`model.losses.gan.fake_key`: HingeGANLoss has no argument 'fake_key'" in msg
     assert "`model.losses.dehaze.type`: 'L1Los' is not registered" in msg
     assert ('`model.discriminators.dehazed.base_chanels`: PatchGANDiscriminator has no '
             'argument') in msg
-    assert "`model.stages`: model.stages[0].train: 'netwrk' is not a network" in msg
+    assert ("`model.stages[0].train`: 'netwrk' is not a network slot this model fills (did you "
+            "mean 'network'?)") in msg

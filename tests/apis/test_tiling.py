@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from mmhaze.apis import FusionInferencer
 from mmhaze.apis.inferencer import TileGeometry, TilingError
-from mmhaze.models.fusers import DehazeFuseModel
+from mmhaze.models.task_models import DehazeFuseModel
 from mmhaze.registry import MODELS
 
 

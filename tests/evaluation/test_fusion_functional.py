@@ -7,12 +7,11 @@ import pytest
 import torch
 
 from mmhaze.evaluation.functional import (
-    FUSION_FUNCTIONS,
-    SOURCE_FREE_KEYS,
     average_gradient,
     correlation_coefficient,
     entropy,
     fusion_ssim,
+    metric_spec,
     mutual_information,
     qabf,
     qcv,
@@ -25,6 +24,7 @@ from mmhaze.evaluation.functional import (
     vifp,
 )
 from mmhaze.evaluation.functional.image_ops import conv2, fspecial_gaussian
+from mmhaze.evaluation.metrics import DEFAULT_FUSION_METRICS
 
 
 def _read(path):
@@ -79,8 +79,8 @@ def test_trivial_fusion_and_identities(tno):
     expected = dict(EN=6.2484, SD=23.316, SF=6.6722, MI=2.0991, SCD=1.7660, Qabf=0.3311,
                     VIF=0.5083, VIFF=0.3001, Qcv=1387.2)
     for key, value in expected.items():
-        fn = FUSION_FUNCTIONS[key]
-        got = (fn(f) if key in SOURCE_FREE_KEYS else fn(f, a, b)).item()
+        spec = metric_spec(key)
+        got = (spec.function(f, a, b) if spec.needs_sources else spec.function(f)).item()
         assert got == pytest.approx(value, abs=1.5e-4 * max(1.0, abs(value))), key
     assert mutual_information(f, a, b, base=math.e).item() == pytest.approx(1.4550, abs=1e-4)
     # identities
@@ -136,11 +136,11 @@ def _random_triplets(n=3, h=48, w=56, seed=1):
     return f, a, b
 
 
-@pytest.mark.parametrize('key', list(FUSION_FUNCTIONS))
+@pytest.mark.parametrize('key', DEFAULT_FUSION_METRICS)
 def test_batched_equals_per_image_and_float32_tolerance(key):
     f, a, b = _random_triplets()
-    fn = FUSION_FUNCTIONS[key]
-    call = (lambda *t: fn(t[0])) if key in SOURCE_FREE_KEYS else fn
+    spec = metric_spec(key)
+    call = spec.function if spec.needs_sources else (lambda *t: spec.function(t[0]))
     batched = call(f, a, b)
     single = torch.cat([call(f[i:i + 1], a[i:i + 1], b[i:i + 1]) for i in range(len(f))])
     assert batched.shape == (3,)

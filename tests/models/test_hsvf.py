@@ -8,7 +8,8 @@ import torch
 from hsvf_helpers import hsvf_batch, tiny_hsvf_cfg
 
 from mmhaze.engine.optimizers import MultiOptimWrapperConstructor
-from mmhaze.models.fusers.hsvf import one_hot_masks
+from mmhaze.models.base_models import fixed_parameters
+from mmhaze.models.task_models.hsvf import one_hot_masks
 from mmhaze.registry import MODELS
 
 
@@ -154,15 +155,15 @@ def test_every_parameter_of_a_training_network_gets_a_gradient(cfg):
         return one_hot_masks(labels, len(model.classes))
 
     model._fake_masks = model._real_masks = masks_without_building
-    d_losses = model._step_losses(data['inputs'], data['data_samples'],
-                                  model.active_losses('discriminator'), 'discriminator')
+    d_losses = model.step_losses(data['inputs'], data['data_samples'],
+                                 model.active_losses('discriminator'), 'discriminator')
     sum(d_losses.values()).backward()
     building = model.discriminators['building']
     assert all(p.grad is not None for p in model.discriminators.parameters())
     assert all(p.grad.abs().sum() == 0 for p in building.parameters())  # no loss ...
     assert any(p.grad.abs().sum() > 0 for p in model.discriminators['sky'].parameters())
     model.zero_grad()
-    with model._discriminators_fixed():
+    with fixed_parameters(model.get_network('discriminators')):
         g_losses = model.loss(data['inputs'], data['data_samples'])
     sum(g_losses.values()).backward()
     for slot in ('semantic', 'generator', 'visual', 'final'):

@@ -238,7 +238,7 @@ def test_an_image_smaller_than_the_model_accepts_is_one_line(iassf_checkpoint, r
     """A 9×7 input died 90 lines deep in a reflect-padded conv ("Padding size should be less
     than the corresponding input dimension"); now the preprocessor refuses it, naming the file,
     its size and the model's minimum, before any network runs."""
-    from mmhaze.models.fusers import DehazeFuseModel
+    from mmhaze.models.task_models import DehazeFuseModel
     root = tmp_path / 'data'
     _write_pairs(root)
     small = root / 'vis' / '0.png'  # the first pair of the test set: nothing runs before it

@@ -231,8 +231,10 @@ def make_pairs(num: int, size) -> tuple:
 
 def _arguments(key: str, data: dict, index, torch_dtype=None):
     """The arguments of a metric for the images ``index`` (NumPy, or torch N×C×H×W)."""
-    names = (('dehazed', 'clear') if key in REFERENCE_KEYS
-             else ('fused',) if key in ('EN', 'SD', 'SF', 'AG') else ('fused', 'ir', 'vis'))
+    from mmhaze.evaluation.functional import metric_spec
+    spec = metric_spec(key)
+    names = (('dehazed', 'clear') if spec.kind == 'reference'
+             else ('fused', 'ir', 'vis') if spec.needs_sources else ('fused',))
     if torch_dtype is None:
         return [data[n][index] for n in names]
     import torch
@@ -248,8 +250,8 @@ def _arguments(key: str, data: dict, index, torch_dtype=None):
 # ---------------------------------------------------------------------------------------------
 
 def torch_function(key: str):
-    from mmhaze.evaluation.functional import FUSION_FUNCTIONS, psnr, ssim
-    return {**FUSION_FUNCTIONS, 'PSNR_ref': psnr, 'SSIM_ref': ssim}[key]
+    from mmhaze.evaluation.functional import metric_spec
+    return metric_spec(key).function
 
 
 def time_baseline(keys, data: dict) -> tuple[dict, dict]:

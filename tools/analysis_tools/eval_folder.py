@@ -3,13 +3,14 @@
     python tools/analysis_tools/eval_folder.py --ir IR_DIR --vis VIS_DIR --fused FUSED_DIR \
         [--clear CLEAR_DIR] [--dehazed DEHAZED_DIR] [--metrics EN MI Qabf ...] \
         [--method NAME] [--dataset NAME] [--options JSON] [--allow-missing] [--skip-errors] \
-        [--uint16-norm RULE] --work-dir DIR
+        [--uint16-norm RULE] [--custom-imports MODULE ...] --work-dir DIR
 
 Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.csv,
 summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
 partners, images of different sizes, or a metric failing on an image stop the run with one line
 naming the files (or the image and the metric); ``--allow-missing`` / ``--skip-errors`` leave
-such images out instead, and the tables count them (column ``N``).
+such images out instead, and the tables count them (column ``N``). A metric of one's own
+(registered with ``register_metric``, docs/add_module.md) is found through ``--custom-imports``.
 """
 import argparse
 import json
@@ -40,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument('--uint16-norm', default='percentile',
                         help='rule for 16-bit IR images, as the datasets\' uint16_norm: '
                              'percentile (default), minmax or full')
+    parser.add_argument('--custom-imports', nargs='+', default=[], metavar='MODULE',
+                        help='modules to import first, e.g. ones registering metrics of your '
+                             'own (as a config\'s custom_imports)')
     parser.add_argument('--work-dir', required=True, help='the run folder goes in here')
     return parser.parse_args(argv)
 
@@ -53,6 +57,13 @@ def main(argv=None):
 def run_eval_folder(args) -> int:
     from mmhaze.apis.testing import evaluate_folders
     from mmhaze.utils import UserError
+    for module in args.custom_imports:
+        import importlib
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            print(f'error: --custom-imports {module}: {err}', file=sys.stderr)
+            return 2
     try:
         paths = evaluate_folders(args.ir, args.vis, args.fused, args.work_dir, clear=args.clear,
                                  dehazed=args.dehazed, metrics=args.metrics, method=args.method,

@@ -12,11 +12,11 @@ from typing import Optional
 import torch
 from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
-from mmengine.model import is_model_wrapper
 
 from mmhaze.registry import HOOKS
 from mmhaze.utils.errors import NonFiniteError
 from mmhaze.utils.fileio import remove_stale_temporaries
+from mmhaze.utils.modules import unwrap
 
 
 def _last_checkpoint(runner) -> str:
@@ -85,9 +85,7 @@ class CheckInvalidLossHook(Hook):
 
 def non_finite_tensors(model: torch.nn.Module) -> list[str]:
     """Names of the floating-point parameters and buffers of ``model`` holding NaN or inf."""
-    if is_model_wrapper(model):
-        model = model.module
-    return [name for name, t in model.state_dict().items()
+    return [name for name, t in unwrap(model).state_dict().items()
             if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmhaze.registry import HOOKS
+from mmhaze.utils.modules import unwrap
 
 
 @HOOKS.register_module()
@@ -23,8 +23,7 @@ class TrainingStageHook(Hook):
 
     @staticmethod
     def _model(runner):
-        model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap(runner.model)
 
     def _stages(self, runner) -> Optional[list]:
         return getattr(self._model(runner), 'stages', None) or None

@@ -23,19 +23,15 @@ import difflib
 from typing import Optional, Union
 
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper, OptimWrapperDict
 
 from mmhaze.registry import OPTIM_WRAPPER_CONSTRUCTORS
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
+from mmhaze.utils.modules import unwrap
 
 
 def resolve_module(model: nn.Module, path: str, where: str) -> nn.Module:
     """``model.a.b`` for ``'a.b'`` (through DDP wrappers and ModuleDicts), or a clear error."""
-    module = _unwrap(model)
+    module = unwrap(model)
     for part in path.split('.'):
         children = dict(module.named_children())
         if part not in children or children[part] is None:
@@ -44,12 +40,12 @@ def resolve_module(model: nn.Module, path: str, where: str) -> nn.Module:
             hint = f" (did you mean '{match[0]}'?)" if match else ''
             raise KeyError(f'{where}: the model has no sub-network {path!r}{hint}; '
                            f'sub-networks: {names}')
-        module = _unwrap(children[part])
+        module = unwrap(children[part])
     return module
 
 
 def _frozen_ids(model: nn.Module) -> set[int]:
-    frozen = getattr(model, '_frozen', None)
+    frozen = getattr(model, 'frozen_networks', None)
     if frozen is None:  # not an mmhaze model: requires_grad says it
         return {id(p) for p in model.parameters() if not p.requires_grad}
     return {id(p) for name in frozen for p in model.get_network(name).parameters()}
@@ -77,7 +73,7 @@ class MultiOptimWrapperConstructor:
         self.single = 'optimizer' in self.optim_wrapper_cfg
 
     def __call__(self, model: nn.Module) -> Union[OptimWrapper, OptimWrapperDict]:
-        model = _unwrap(model)
+        model = unwrap(model)
         frozen = _frozen_ids(model)
         if self.single:
             cfg = dict(self.optim_wrapper_cfg)

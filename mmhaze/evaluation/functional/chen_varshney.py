@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, round_half_away, sobel, unfold_values
+from .metric_registry import register_metric
 
 QCV_BLOCK = 16
 QCV_ALPHA = 5.0
@@ -75,6 +76,9 @@ def _qcv_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOpti
     return num / den
 
 
+@register_metric('Qcv', higher_is_better=False, convention=(
+    'Chen–Varshney vs IR and {vis} (metricChen/VIFB): min-max 0–255, 16×16 blocks, α={alpha:g}, '
+    'Mannos–Sakrison CSF'))
 def qcv(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, alpha: float = QCV_ALPHA,
         color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
     """Q_CV of each image, shape (B,). Lower is better."""

@@ -10,6 +10,7 @@ import torch
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, pearson, unfold_values
+from .metric_registry import register_metric
 
 
 @metric_kernel
@@ -24,6 +25,7 @@ def _cc_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptio
     return (pearson(a, f) + pearson(b, f)) / 2
 
 
+@register_metric('SCD', convention='corr2(F−{vis},IR)+corr2(F−IR,{vis})')
 def scd(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
         gray_weights: str = 'matlab') -> torch.Tensor:
     """SCD = corr2(F − VIS, IR) + corr2(F − IR, VIS), range about −2…2, shape (B,)."""
@@ -31,6 +33,7 @@ def scd(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = '
     return unfold_values(_scd_kernel(f, a, b), ch)
 
 
+@register_metric('CC', convention='(corr2(IR,F)+corr2({vis},F))/2')
 def correlation_coefficient(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
                             color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
     """CC = (corr2(IR, F) + corr2(VIS, F)) / 2 (the CDDFuse Evaluator), shape (B,)."""

@@ -23,6 +23,7 @@ import torch
 from mmhaze.utils.errors import MissingFileError
 
 from .image_ops import as_float, conv2, fspecial_gaussian, guard_nonfinite, mask_values, rgb_to_gray
+from .metric_registry import register_metric
 from .statistics import entropy_of_counts, gray_levels
 
 FADE_PATCH = 8
@@ -162,6 +163,22 @@ def _mean_distance(feat: torch.Tensor, patch_var: torch.Tensor, mu: torch.Tensor
     return torch.nanmean(torch.sqrt(quad), dim=1)
 
 
+def _load_fade_parameters(options: dict) -> dict:
+    options = dict(options)
+    if options.get('models') is None:
+        model_dir = options.pop('model_dir', None)
+        if model_dir is None:
+            from mmhaze.utils import shared_data_dir
+            model_dir = shared_data_dir() / 'fade'
+        options['models'] = load_fade_models(model_dir)
+    options.pop('model_dir', None)
+    return options
+
+
+@register_metric('FADE', kind='no_reference', higher_is_better=False,
+                 setup=_load_fade_parameters,
+                 convention='LIVE FADE release (Choi et al. 2015), 8×8 patches, RGB 8-bit (gray '
+                            'images replicated)')
 def fade(image: torch.Tensor, model_dir: Optional[Union[str, Path]] = None,
          models: Optional[dict] = None) -> torch.Tensor:
     """FADE of each image of B×C×H×W (C = 3 RGB or 1), 8-bit scale, shape (B,).

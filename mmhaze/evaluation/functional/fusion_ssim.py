@@ -25,6 +25,7 @@ from .image_ops import (
     unfold_values,
     uniform_taps,
 )
+from .metric_registry import register_metric
 
 SSIM_WINDOWS = ('uniform', 'gaussian')
 SSIM_REDUCTIONS = ('sum', 'mean')
@@ -76,6 +77,11 @@ def ssim_index(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
                         k2=float(k2))
 
 
+@register_metric('SSIM', convention=lambda o: (
+    f"{'sum' if o['reduction'] == 'sum' else 'mean'} of SSIM(F,IR), SSIM(F,{o['vis']}); "
+    + (f"uniform {o['win_size']}×{o['win_size']}, sample covariance" if o['window'] == 'uniform'
+       else f"Gaussian {o['win_size']}×{o['win_size']} σ=1.5")
+    + f"; data_range={o['data_range']}"))
 def fusion_ssim(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
                 reduction: str = 'sum', data_range: float = 255.0, window: str = 'uniform',
                 win_size: int = 7, color: str = 'gray', gray_weights: str = 'matlab'

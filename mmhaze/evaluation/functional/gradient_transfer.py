@@ -14,6 +14,7 @@ import torch
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import fold_images, sobel, unfold_values
+from .metric_registry import register_metric
 
 QABF_CONSTANTS = dict(L=1.0, Tg=0.9994, kg=-15.0, Dg=0.5, Ta=0.9879, ka=-22.0, Da=0.8)
 
@@ -50,6 +51,8 @@ def _qabf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOpt
     return num / den
 
 
+@register_metric('Qabf', convention=(
+    'Xydeas–Petrović vs IR and {vis}, zero-padded Sobel, atan, gA=gF quirk, L=1'))
 def qabf(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
          gray_weights: str = 'matlab') -> torch.Tensor:
     """Q^AB/F = Σ(Q_AF·gA^L + Q_BF·gB^L) / Σ(gA^L + gB^L) on 0–255 images, shape (B,).

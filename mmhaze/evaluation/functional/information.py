@@ -12,6 +12,7 @@ import math
 import torch
 
 from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
+from .metric_registry import register_metric
 from .statistics import batched_counts, entropy_of_counts, gray_levels, level_histogram
 
 
@@ -40,6 +41,16 @@ def _mi_of_levels(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float
             + _pair_information(f, b, h_f, base, saturate_255))
 
 
+def log_unit(base: float) -> str:
+    """How the tables name the unit of an information measure in log ``base``."""
+    if base == 2:
+        return 'bits'
+    return 'nats' if math.isclose(base, math.e) else f'log base {base:g}'
+
+
+@register_metric('MI', convention=lambda o: (
+    f"MI(F;IR)+MI(F;{o['vis']}) in {log_unit(o['base'])}, 256×256 joint histograms"
+    + (", Tang's uint8 saturation quirk" if o['saturate_255'] else '')))
 def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
                        base: float = 2.0, saturate_255: bool = False, color: str = 'gray',
                        gray_weights: str = 'matlab') -> torch.Tensor:

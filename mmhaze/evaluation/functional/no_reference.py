@@ -25,6 +25,7 @@ import torch
 from mmhaze.utils.errors import MissingFileError
 
 from .image_ops import as_float, guard_nonfinite, mask_values
+from .metric_registry import register_metric
 
 NIQE_FILE = 'niqe_modelparameters.mat'
 NRQM_FILE = 'NRQM_model.mat'
@@ -84,6 +85,14 @@ def _unit_range(image: torch.Tensor, crop_border: int, metric: str):
     return x, ok
 
 
+def _resolve_niqe_file(options: dict) -> dict:
+    return dict(options, model_path=find_parameter_file(NIQE_FILE, options.get('model_path'),
+                                                         'niqe_model_path'))
+
+
+@register_metric('NIQE', kind='no_reference', higher_is_better=False, setup=_resolve_niqe_file,
+                 convention=lambda o: (f"pyiqa NIQE, MATLAB pristine model, gray = "
+                                       f"{o['color_space']}, 96×96 blocks, 8-bit"))
 def niqe(image: torch.Tensor, model_path: Optional[str] = None, color_space: str = 'yiq',
          crop_border: int = 0) -> torch.Tensor:
     """NIQE of each image (lower is better), shape (B,)."""
@@ -101,6 +110,14 @@ def check_pi_files(niqe_model_path: Optional[str] = None,
             find_parameter_file(NRQM_FILE, nrqm_model_path, 'nrqm_model_path'))
 
 
+def _resolve_pi_files(options: dict) -> dict:
+    niqe_path, nrqm_path = check_pi_files(options.get('niqe_model_path'),
+                                          options.get('nrqm_model_path'))
+    return dict(options, niqe_model_path=niqe_path, nrqm_model_path=nrqm_path)
+
+
+@register_metric('PI', kind='no_reference', higher_is_better=False, setup=_resolve_pi_files,
+                 convention='pyiqa: ((10 − NRQM) + NIQE)/2, Y (ycbcr), 4-px border shaved, 8-bit')
 def perceptual_index(image: torch.Tensor, niqe_model_path: Optional[str] = None,
                      nrqm_model_path: Optional[str] = None) -> torch.Tensor:
     """PI = ((10 − NRQM) + NIQE) / 2 (lower is better), shape (B,)."""

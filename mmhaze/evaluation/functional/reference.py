@@ -21,6 +21,7 @@ import torch
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import local_moments, normalised_gaussian, separable_filter_valid
+from .metric_registry import register_metric
 
 PSNR_CAP_DB = 100.0
 
@@ -48,6 +49,9 @@ def _psnr_kernel(pred: torch.Tensor, ref: torch.Tensor, o: KernelOptions) -> tor
     return 10 * torch.log10(data_range ** 2 / mse)
 
 
+@register_metric('PSNR_ref', kind='reference', convention=lambda o: (
+    f"{o['pred_key']} vs {o['ref_key']}, RGB, [0,1] "
+    f"{'8-bit quantised' if o['quantize'] else 'float'}, capped at 100 dB"))
 def psnr(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0,
          quantize: bool = True) -> torch.Tensor:
     """Per-image PSNR in dB, shape (B,)."""
@@ -80,6 +84,10 @@ def _ssim_kernel(pred: torch.Tensor, ref: torch.Tensor, o: KernelOptions) -> tor
     return ssim_map.flatten(1).mean(1)
 
 
+@register_metric('SSIM_ref', kind='reference', convention=lambda o: (
+    f"{o['pred_key']} vs {o['ref_key']}, RGB channel mean, [0,1] "
+    f"{'8-bit quantised' if o['quantize'] else 'float'}, Gaussian {o['win_size']}×{o['win_size']} "
+    f"σ={o['sigma']:g}, valid window (Wang et al. 2004)"))
 def ssim(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0, quantize: bool = True,
          win_size: int = 11, sigma: float = 1.5, k1: float = 0.01,
          k2: float = 0.03) -> torch.Tensor:

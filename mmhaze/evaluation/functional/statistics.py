@@ -19,6 +19,7 @@ from .image_ops import (
     require_size,
     unfold_values,
 )
+from .metric_registry import register_metric
 
 SF_NORMALIZATIONS = ('differences', 'pixels')
 
@@ -58,6 +59,8 @@ def entropy_of_counts(counts: torch.Tensor, base: float = 2.0) -> torch.Tensor:
     return -terms.sum(1) / math.log(base)
 
 
+@register_metric('EN', needs_sources=False,
+                 convention='entropy in bits of the 256-bin histogram')
 def entropy(fused: torch.Tensor, color: str = 'gray', gray_weights: str = 'matlab'
             ) -> torch.Tensor:
     """EN: entropy in bits of the 256-bin histogram of ``uint8(round(F))``, shape (B,)."""
@@ -72,6 +75,8 @@ def _sd_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     return f.flatten(1).double().std(1, correction=o.ddof)
 
 
+@register_metric('SD', needs_sources=False, convention=lambda o: (
+    f"{'population' if o['ddof'] == 0 else 'sample'} standard deviation, 0–255"))
 def standard_deviation(fused: torch.Tensor, ddof: int = 0, color: str = 'gray',
                        gray_weights: str = 'matlab') -> torch.Tensor:
     """SD: population standard deviation (``ddof=0``; MATLAB ``std2`` is ``ddof=1``), (B,)."""
@@ -89,6 +94,8 @@ def _sf_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     return torch.sqrt(dr / (h * (w - 1)) + dc / ((h - 1) * w))
 
 
+@register_metric('SF', needs_sources=False, convention=(
+    'first differences normalised by the number of {normalization}, 0–255'))
 def spatial_frequency(fused: torch.Tensor, normalization: str = 'differences',
                       color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
     """SF = sqrt(RF² + CF²) of the row and column first differences, (B,).
@@ -113,6 +120,8 @@ def _ag_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     return total / ((h - 1) * (w - 1))
 
 
+@register_metric('AG', needs_sources=False,
+                 convention='MATLAB gradient, Σ sqrt((Gx²+Gy²)/2)/((H−1)(W−1)), 0–255')
 def average_gradient(fused: torch.Tensor, color: str = 'gray', gray_weights: str = 'matlab'
                      ) -> torch.Tensor:
     """AG, the MATLAB-toolbox form: with Gx, Gy = MATLAB ``gradient`` (central differences,

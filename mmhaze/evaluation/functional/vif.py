@@ -30,6 +30,7 @@ from .image_ops import (
     require_size,
     unfold_values,
 )
+from .metric_registry import register_metric
 
 VIF_SCALES = 4
 VIF_MIN_SIZE = 41
@@ -98,6 +99,9 @@ def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
     return _vifp_kernel(ref, dist)[:, 0]
 
 
+@register_metric('VIF', convention=(
+    'vifp(IR,F)+vifp({vis},F), Sheikh–Bovik 4 scales, σn²=2, 0–255 (the IR-VIS tools\' "VIF", '
+    'CDDFuse\'s "VIFF")'))
 def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
         gray_weights: str = 'matlab') -> torch.Tensor:
     """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,)."""
@@ -120,6 +124,7 @@ def _viff_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOpt
     return total
 
 
+@register_metric('VIFF', convention='Han et al. 2013 VIFF vs IR and {vis} (VIFF_Public.m)')
 def viff(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
          gray_weights: str = 'matlab') -> torch.Tensor:
     """Han et al. 2013 VIFF of F for the sources (IR = Han's image 1, VIS = image 2), (B,)."""

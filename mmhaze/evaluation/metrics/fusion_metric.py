@@ -1,7 +1,6 @@
 """Fusion metrics of the fused (or any) prediction against the two source images."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Optional
 
@@ -9,15 +8,14 @@ import torch
 
 from mmhaze.registry import METRICS
 
-from ..functional import FUSION_FUNCTIONS, SOURCE_FREE_KEYS
 from .base_image_metric import MODEL_ROW, BaseImageMetric
 from .metric_utils import (
     check_finite,
     check_options,
     check_same_size,
-    effective_options,
     metric_value,
     required_image,
+    resolve_metrics,
     to_8bit_scale,
 )
 
@@ -27,47 +25,10 @@ _COMMON_ARGS = ('fused', 'ir', 'vis', 'color', 'gray_weights')
 AVERAGE_ROW = 'average of hazy VIS and IR'
 
 
-def _describe(key: str, o: dict, vis: str) -> str:
-    """One line per key: the convention in effect (printed under the tables)."""
-    sources = f'IR and {vis}'
-    if key == 'EN':
-        return 'entropy in bits of the 256-bin histogram'
-    if key == 'SD':
-        return f"{'population' if o['ddof'] == 0 else 'sample'} standard deviation, 0–255"
-    if key == 'SF':
-        return f"first differences normalised by the number of {o['normalization']}, 0–255"
-    if key == 'AG':
-        return 'MATLAB gradient, Σ sqrt((Gx²+Gy²)/2)/((H−1)(W−1)), 0–255'
-    if key == 'MI':
-        unit = 'bits' if o['base'] == 2 else ('nats' if math.isclose(o['base'], math.e)
-                                              else f"log base {o['base']}")
-        quirk = ", Tang's uint8 saturation quirk" if o['saturate_255'] else ''
-        return f'MI(F;IR)+MI(F;{vis}) in {unit}, 256×256 joint histograms{quirk}'
-    if key == 'Qabf':
-        return f'Xydeas–Petrović vs {sources}, zero-padded Sobel, atan, gA=gF quirk, L=1'
-    if key == 'Qcv':
-        return (f'Chen–Varshney vs {sources} (metricChen/VIFB): min-max 0–255, 16×16 blocks, '
-                'α=5, Mannos–Sakrison CSF')
-    if key == 'SCD':
-        return f'corr2(F−{vis},IR)+corr2(F−IR,{vis})'
-    if key == 'VIF':
-        return (f'vifp(IR,F)+vifp({vis},F), Sheikh–Bovik 4 scales, σn²=2, 0–255 '
-                '(the IR-VIS tools\' "VIF", CDDFuse\'s "VIFF")')
-    if key == 'VIFF':
-        return f'Han et al. 2013 VIFF vs {sources} (VIFF_Public.m)'
-    if key == 'SSIM':
-        win = (f"uniform {o['win_size']}×{o['win_size']}, sample covariance"
-               if o['window'] == 'uniform' else f"Gaussian {o['win_size']}×{o['win_size']} σ=1.5")
-        how = 'sum' if o['reduction'] == 'sum' else 'mean'
-        return f"{how} of SSIM(F,IR), SSIM(F,{vis}); {win}; data_range={o['data_range']}"
-    if key == 'CC':
-        return f'(corr2(IR,F)+corr2({vis},F))/2'
-    raise KeyError(key)
-
-
 @METRICS.register_module()
 class FusionMetric(BaseImageMetric):
-    """EN, SD, SF, AG, MI, Qabf, Qcv, SCD, VIF, VIFF, SSIM, CC of ``pred_key`` (see
+    """Registered fusion metrics (EN, SD, SF, AG, MI, Qabf, Qcv, SCD, VIF, VIFF, SSIM, CC and any
+    metric registered with ``kind='fusion'``) of ``pred_key`` (see
     :mod:`mmhaze.evaluation.functional` and ``docs/metrics.md``).
 
     Every image is first quantised to what an 8-bit PNG holds, then (default) converted to
@@ -94,8 +55,6 @@ class FusionMetric(BaseImageMetric):
             ``'float64'`` (equal to the NumPy reference within 1e-9 relative).
     """
 
-    directions = {k: ('↓' if k == 'Qcv' else '↑') for k in FUSION_FUNCTIONS}
-
     def __init__(self, metrics: Sequence[str] = DEFAULT_FUSION_METRICS,
                  pred_key: str = 'pred_fused', vis_key: str = 'vis', ir_key: str = 'ir',
                  color: str = 'gray', gray_weights: str = 'matlab',
@@ -105,16 +64,17 @@ class FusionMetric(BaseImageMetric):
                  skip_errors: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
                          skip_errors=skip_errors)
-        unknown = [m for m in metrics if m not in FUSION_FUNCTIONS]
-        if unknown:
-            raise ValueError(f'FusionMetric: unknown metrics {unknown}; choose from '
-                             f'{list(FUSION_FUNCTIONS)}')
+        self.specs = resolve_metrics(metrics, 'fusion', 'FusionMetric')
         if color not in ('gray', 'channels'):
             raise ValueError(f"FusionMetric: color must be 'gray' or 'channels', got {color!r}")
         self.metrics = tuple(metrics)
         self.pred_key, self.vis_key, self.ir_key = pred_key, vis_key, ir_key
         self.color, self.gray_weights = color, gray_weights
-        self.options = check_options(options, FUSION_FUNCTIONS, _COMMON_ARGS)
+        self.options = check_options(options, 'fusion', _COMMON_ARGS)
+        common = dict(color=color, gray_weights=gray_weights)
+        # What each function is called with (a metric's setup may read parameter files).
+        self.call_options = {k: spec.prepare({**common, **self.options.get(k, {})})
+                             for k, spec in self.specs.items()}
         self.include_average = include_average
         if dtype not in ('float64', 'float32'):
             raise ValueError(f"FusionMetric: dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -123,7 +83,7 @@ class FusionMetric(BaseImageMetric):
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
         owner = 'FusionMetric'
         pred = required_image(sample, self.pred_key, 'the evaluated prediction', owner)
-        needs_sources = any(k not in SOURCE_FREE_KEYS for k in self.metrics)
+        needs_sources = any(spec.needs_sources for spec in self.specs.values())
         images = {self.pred_key: pred}
         if needs_sources:
             images[self.ir_key] = required_image(sample, self.ir_key, 'the IR source', owner)
@@ -146,12 +106,15 @@ class FusionMetric(BaseImageMetric):
     def _prepare(self, image: torch.Tensor) -> torch.Tensor:
         return to_8bit_scale(image).to(self.dtype)
 
+    @property
+    def directions(self) -> dict[str, str]:
+        return {k: spec.direction for k, spec in self.specs.items()}
+
     def _score(self, f, a, b, sample: dict) -> dict[str, float]:
-        common = dict(color=self.color, gray_weights=self.gray_weights)
         values = {}
-        for key in self.metrics:
-            fn, opts = FUSION_FUNCTIONS[key], {**common, **self.options.get(key, {})}
-            args = (f,) if key in SOURCE_FREE_KEYS else (f, a, b)
+        for key, spec in self.specs.items():
+            fn, opts = spec.function, self.call_options[key]
+            args = (f, a, b) if spec.needs_sources else (f,)
             values[key] = metric_value(key, sample, 'FusionMetric',
                                        lambda fn=fn, args=args, opts=opts: fn(*args, **opts))
         return values
@@ -162,8 +125,5 @@ class FusionMetric(BaseImageMetric):
         if self.color == 'channels':
             gray = '8-bit, per RGB channel, averaged'
         vis = 'clear VIS' if self.vis_key == 'gt_clear' else 'VIS'
-        out = {}
-        for key in self.metrics:
-            opts = effective_options(FUSION_FUNCTIONS[key], self.options.get(key, {}))
-            out[key] = f'{_describe(key, opts, vis)} [{self.pred_key}; {gray}]'
-        return out
+        return {key: f'{spec.describe(self.options.get(key), vis=vis)} [{self.pred_key}; {gray}]'
+                for key, spec in self.specs.items()}

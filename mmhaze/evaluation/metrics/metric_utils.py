@@ -3,15 +3,14 @@ errors that stop a run on a bad image (naming the image and the metric key); the
 ``skip_errors=True`` turns them into logged, counted skips instead."""
 from __future__ import annotations
 
-import difflib
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Optional
 
 import torch
 
-from mmhaze.utils.errors import UserError
+from mmhaze.utils.errors import UserError, did_you_mean
 
+from ..functional.metric_registry import MetricSpec, metric_keys, metric_spec
 from .base_image_metric import sample_image
 
 
@@ -69,31 +68,36 @@ def check_same_size(images: Mapping[str, torch.Tensor], sample: dict, owner: str
                                f'sizes (H×W): {listed}')
 
 
-def check_options(options: Optional[Mapping], functions: Mapping[str, Callable],
-                  reserved: tuple = ()) -> dict:
-    """Validate ``options={KEY: {arg: value}}`` against the functions' signatures."""
+def resolve_metrics(keys: Sequence[str], kind: str, owner: str) -> dict[str, MetricSpec]:
+    """``key → MetricSpec`` of the registered metrics ``keys``, all of ``kind``; one error naming
+    every unknown key (with the closest registered one) or a key of another kind."""
+    known = metric_keys(kind)
+    problems = []
+    for key in keys:
+        if key not in known:
+            other = key in metric_keys()
+            problems.append(f'{key!r} is a {metric_spec(key).kind} metric' if other else
+                            f'{key!r} is unknown{did_you_mean(key, known)}')
+    if problems:
+        raise ValueError(f'{owner}: {"; ".join(problems)}; {owner} computes {known}')
+    return {key: metric_spec(key) for key in keys}
+
+
+def check_options(options: Optional[Mapping], kind: str, reserved: tuple = ()) -> dict:
+    """Validate ``options={KEY: {arg: value}}`` against the registered metrics of ``kind``."""
     options = dict(options or {})
+    known = metric_keys(kind)
     for key, opts in options.items():
-        if key not in functions:
-            hint = difflib.get_close_matches(key, list(functions), n=1)
-            raise ValueError(f'options.{key}: not one of the metrics {sorted(functions)}'
-                             + (f" (did you mean '{hint[0]}'?)" if hint else ''))
-        params = set(inspect.signature(functions[key]).parameters) - set(reserved)
+        if key not in known:
+            raise ValueError(f'options.{key}: not one of the metrics {sorted(known)}'
+                             f'{did_you_mean(key, known)}')
+        spec = metric_spec(key)
+        params = spec.option_names() - set(reserved)
         for name in opts:
             if name not in params:
-                hint = difflib.get_close_matches(name, list(params), n=1)
-                raise ValueError(f'options.{key}.{name}: {functions[key].__name__} has no '
-                                 f'argument {name!r}'
-                                 + (f" (did you mean '{hint[0]}'?)" if hint else ''))
+                raise ValueError(f'options.{key}.{name}: {spec.function.__name__} has no '
+                                 f'option {name!r}{did_you_mean(name, params)}')
     return options
-
-
-def effective_options(function: Callable, options: Mapping) -> dict:
-    """The function's keyword defaults updated by ``options`` (what the footnotes print)."""
-    out = {n: p.default for n, p in inspect.signature(function).parameters.items()
-           if p.default is not p.empty}
-    out.update(options)
-    return out
 
 
 def metric_value(metric: str, sample: dict, owner: str,

@@ -6,17 +6,22 @@ from typing import Optional
 
 from mmhaze.registry import METRICS
 
-from ..functional import psnr, ssim
 from .base_image_metric import MODEL_ROW, BaseImageMetric
-from .metric_utils import check_same_size, metric_value, required_image
+from .metric_utils import (
+    check_options,
+    check_same_size,
+    metric_value,
+    required_image,
+    resolve_metrics,
+)
 
 INPUT_ROW = 'hazy input'
-_FUNCS = {'PSNR_ref': psnr, 'SSIM_ref': ssim}
 
 
 @METRICS.register_module()
 class ReferenceMetric(BaseImageMetric):
-    """PSNR/SSIM of a prediction against a reference image (``gt_clear`` by default).
+    """PSNR/SSIM (any metric registered with ``kind='reference'``) of a prediction against a
+    reference image (``gt_clear`` by default).
 
     Args:
         metrics: any of ``'PSNR_ref'``, ``'SSIM_ref'``.
@@ -26,32 +31,37 @@ class ReferenceMetric(BaseImageMetric):
             ``'hazy input'`` row, so a table shows what the model gained.
         quantize: round to 8 bits first (what a saved PNG holds); see
             :mod:`mmhaze.evaluation.functional.reference` for every convention.
+        options: per-key options of the functions, e.g. ``dict(SSIM_ref=dict(win_size=7))``.
         skip_errors: leave out (and log, and count) an image without ``ref_key`` or whose
             evaluation fails, instead of stopping the run with its path and the metric key.
     """
 
-    directions = {'PSNR_ref': '↑', 'SSIM_ref': '↑'}
-
     def __init__(self, metrics: Sequence[str] = ('PSNR_ref', 'SSIM_ref'),
                  pred_key: str = 'pred_dehazed', ref_key: str = 'gt_clear',
                  include_input: bool = False, quantize: bool = True,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None,
-                 dataset_name: Optional[str] = None, skip_errors: bool = False):
+                 options: Optional[dict] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, dataset_name: Optional[str] = None,
+                 skip_errors: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
                          skip_errors=skip_errors)
-        unknown = [m for m in metrics if m not in _FUNCS]
-        if unknown:
-            raise ValueError(f'unknown metrics {unknown}; choose from {sorted(_FUNCS)}')
+        self.specs = resolve_metrics(metrics, 'reference', 'ReferenceMetric')
+        self.options = check_options(options, 'reference', ('pred', 'ref', 'quantize'))
+        self.call_options = {k: spec.prepare({'quantize': quantize, **self.options.get(k, {})})
+                             for k, spec in self.specs.items()}
         self.metrics = tuple(metrics)
         self.pred_key, self.ref_key = pred_key, ref_key
         self.include_input = include_input
         self.quantize = quantize
 
+    @property
+    def directions(self) -> dict[str, str]:
+        return {k: spec.direction for k, spec in self.specs.items()}
+
     def _score(self, pred, ref, sample: dict) -> dict[str, float]:
         pred, ref = pred[None].float(), ref[None].float()
-        return {m: metric_value(m, sample, 'ReferenceMetric',
-                                lambda m=m: _FUNCS[m](pred, ref, quantize=self.quantize))
-                for m in self.metrics}
+        return {k: metric_value(k, sample, 'ReferenceMetric',
+                                lambda s=s, k=k: s.function(pred, ref, **self.call_options[k]))
+                for k, s in self.specs.items()}
 
     def evaluate_sample(self, sample: dict) -> dict[str, dict[str, float]]:
         owner = 'ReferenceMetric'
@@ -68,9 +78,5 @@ class ReferenceMetric(BaseImageMetric):
         return rows
 
     def conventions(self) -> dict[str, str]:
-        q = '8-bit quantised' if self.quantize else 'float'
-        return {
-            'PSNR_ref': f'{self.pred_key} vs {self.ref_key}, RGB, [0,1] {q}, capped at 100 dB',
-            'SSIM_ref': f'{self.pred_key} vs {self.ref_key}, RGB channel mean, [0,1] {q}, '
-                        'Gaussian 11×11 σ=1.5, valid window (Wang et al. 2004)',
-        }
+        return {k: s.describe(self.call_options[k], pred_key=self.pred_key, ref_key=self.ref_key)
+                for k, s in self.specs.items()}

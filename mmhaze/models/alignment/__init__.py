@@ -1,4 +1,4 @@
-"""Semantic alignment (see DESIGN.md §2): content/style encoders and a shared semantic space."""
+"""Semantic alignment (docs/design.md §2): content/style encoders and a shared semantic space."""
 from .encoders import HRNET_W18, HRNetContentEncoder, StyleEncoder, hrnet_output_channels
 from .semantic_alignment import SemanticAlignmentNetwork, mean_of_softmaxes
 

@@ -111,14 +111,24 @@ class SemanticAlignmentNetwork(BaseModule):
             reconstruction_head, in_channels=self.content_channels, style_dim=style_dim,
             out_channels=lambda m: channels[m])
 
-    @property
-    def output_names(self) -> set[str]:
+    @staticmethod
+    def _output_names(modalities: Sequence[str], reconstructs: bool) -> set[str]:
         names = {'seg_logits'}
-        for m in self.modalities:
+        for m in modalities:
             names |= {f'content_{m}', f'seg_logits_{m}'}
-            if self.reconstruction_heads is not None:
+            if reconstructs:
                 names |= {f'style_{m}', f'recon_{m}'}
         return names
+
+    @property
+    def output_names(self) -> set[str]:
+        return self._output_names(self.modalities, self.reconstruction_heads is not None)
+
+    @classmethod
+    def declared_output_names(cls, cfg: Mapping) -> set[str]:
+        """The outputs of the network config ``cfg`` would build (read before building)."""
+        return cls._output_names(tuple(cfg.get('modalities', ('vis', 'nir'))),
+                                 cfg.get('reconstruction_head') is not None)
 
     def encode(self, image: torch.Tensor, modality: str = 'vis') -> torch.Tensor:
         """The content code of one modality's image."""

@@ -1,4 +1,4 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Registered blocks of this role (see docs/design.md §2)."""
 from .classical_fusers import (
     AverageFusion,
     LaplacianPyramidFusion,

@@ -1,4 +1,4 @@
-"""Generators (see DESIGN.md §2): SPADE, and the merging generator of two-stream models."""
+"""Generators (see docs/design.md §2): SPADE, and the merging generator of two-stream models."""
 from .merge_generator import ResidualMergeGenerator
 from .spade_generator import SPADE, SPADEGenerator, SPADEResBlock
 

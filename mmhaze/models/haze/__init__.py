@@ -1,4 +1,4 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Registered blocks of this role (see docs/design.md §2)."""
 from .dark_channel_prior import (
     atmospheric_light,
     box_filter,

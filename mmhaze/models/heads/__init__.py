@@ -1,4 +1,4 @@
-"""Heads (see DESIGN.md §2): segmentation and image reconstruction heads."""
+"""Heads (see docs/design.md §2): segmentation and image reconstruction heads."""
 from .adain_reconstruction_head import AdaINReconstructionHead, AdaINResBlock
 from .segmentation_head import SegmentationHead
 

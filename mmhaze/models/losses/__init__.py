@@ -1,5 +1,5 @@
 from .frequency_loss import LowFrequencyL1Loss
-from .fusion_loss import MaxGradientLoss, MaxIntensityLoss, sobel_l1_magnitude
+from .fusion_loss import FusionSSIMLoss, MaxGradientLoss, MaxIntensityLoss, sobel_l1_magnitude
 from .gan_loss import (
     FeatureMatchingLoss,
     HingeGANLoss,
@@ -7,13 +7,11 @@ from .gan_loss import (
     VanillaGANLoss,
     WeightedLogits,
 )
-from .loss_term import LossTerm, build_loss_terms
 from .pixel_loss import CharbonnierLoss, L1Loss, WeightedLoss, reduce_loss
 from .segmentation_loss import SegCrossEntropyLoss
 from .u2fusion_loss import U2FusionLoss, feature_gradient_energy, information_weights
 
-__all__ = ['L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss',
-           'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss', 'VanillaGANLoss',
-           'FeatureMatchingLoss', 'LossTerm', 'build_loss_terms', 'SegCrossEntropyLoss',
-           'WeightedLogits', 'LowFrequencyL1Loss', 'U2FusionLoss', 'feature_gradient_energy',
-           'information_weights']
+__all__ = ['FusionSSIMLoss', 'L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss',
+           'WeightedLoss', 'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss',
+           'VanillaGANLoss', 'FeatureMatchingLoss', 'SegCrossEntropyLoss', 'WeightedLogits',
+           'LowFrequencyL1Loss', 'U2FusionLoss', 'feature_gradient_energy', 'information_weights']

@@ -1,8 +1,10 @@
-"""Unsupervised fusion losses: keep the brighter intensity and the stronger edge of the sources.
+"""Unsupervised fusion losses: keep the brighter intensity, the stronger edge and the structure of
+the sources.
 
-Both compare the fused image Y with the element-wise maximum of the two sources (visible
-reference — usually the *clear* visible image — and IR), as IASSF and many IR-VIS fusion methods
-do. A 1-channel IR is broadcast over the visible image's channels.
+The intensity and gradient terms compare the fused image Y with the element-wise maximum of the
+two sources (visible reference — usually the *clear* visible image — and IR), as IASSF and many
+IR-VIS fusion methods do; the SSIM term compares Y with each source. A 1-channel IR is broadcast
+over the visible image's channels.
 """
 from __future__ import annotations
 
@@ -59,3 +61,31 @@ class MaxGradientLoss(WeightedLoss):
             grad = grad.expand_as(target)
         loss = F.l1_loss(grad, target, reduction='none')
         return self.loss_weight * reduce_loss(loss, self.reduction)
+
+
+@MODELS.register_module()
+class FusionSSIMLoss(WeightedLoss):
+    """``1 − (w·SSIM(Y, vis_ref) + (1 − w)·SSIM(Y, ir))``: keep the structure of both sources.
+
+    kornia's SSIM map (Gaussian ``window_size`` window, σ = 1.5), averaged, on images of range
+    ``max_val``; ``vis_weight`` w balances the two sources (DenseFuse and U2Fusion weigh them
+    equally).
+    """
+
+    def __init__(self, loss_weight: float = 1.0, vis_weight: float = 0.5, window_size: int = 11,
+                 max_val: float = 1.0):
+        super().__init__(loss_weight, 'mean')
+        if not 0.0 <= vis_weight <= 1.0:
+            raise ValueError(f'vis_weight must be in [0, 1], got {vis_weight}')
+        self.vis_weight, self.window_size, self.max_val = vis_weight, window_size, max_val
+
+    def forward(self, fused: torch.Tensor, vis: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
+        vis, ir = match_sources(vis, ir)
+        if fused.shape[1] != vis.shape[1]:
+            fused = fused.expand_as(vis)
+
+        def similarity(ref: torch.Tensor) -> torch.Tensor:
+            return kornia.metrics.ssim(fused, ref, self.window_size, self.max_val).mean()
+
+        w = self.vis_weight
+        return self.loss_weight * (1 - (w * similarity(vis) + (1 - w) * similarity(ir)))

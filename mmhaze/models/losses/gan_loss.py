@@ -66,12 +66,6 @@ def iter_scales(output: Any) -> Iterator[list]:
         yield from iter_scales(item)
 
 
-def iter_features(output: Any) -> Iterator[list[torch.Tensor]]:
-    """The intermediate feature lists (logits excluded) of each scale of each discriminator."""
-    for scale in iter_scales(output):
-        yield scale[:-1]
-
-
 def weighted_mean(values: torch.Tensor, weight: Optional[torch.Tensor]
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean of ``values`` weighted by ``weight``, 1.0 if any weight is positive else 0.0)."""

@@ -1,4 +1,4 @@
-"""Registered blocks of this role (see DESIGN.md §2)."""
+"""Registered blocks of this role (see docs/design.md §2)."""
 from .prompt_embedding import PromptEmbeddingBlock
 from .prompt_generation import PromptGenerationModule, PromptPool
 

@@ -1,4 +1,4 @@
-"""Compatibility layer applied on ``import mmhaze`` (see DESIGN.md §7, §9).
+"""Compatibility layer applied on ``import mmhaze`` (see docs/design.md §7, §9).
 
 - ``mmcv.ops`` fallback when compiled mmcv is missing (:mod:`.mmcv_ops`);
 - every checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`mmhaze.utils.checkpoint`);

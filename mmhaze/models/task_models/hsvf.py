@@ -22,7 +22,6 @@ Outputs a loss may bind: the semantic network's (``content_vis``, ``content_nir`
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
@@ -31,8 +30,13 @@ import torch.nn.functional as F
 
 from mmhaze.registry import MODELS
 
-from .base_adversarial_model import DISCRIMINATOR_SLOT, BaseAdversarialFusionModel
-from .loss_namespace import BatchFields, LossNamespace
+from ..base_models import (
+    BaseAdversarialFusionModel,
+    BatchFields,
+    LossNamespace,
+    fixed_parameters,
+    network_outputs,
+)
 
 OUTPUTS = {'final': 'final_fused', 'semantic': 'dehazed', 'visual': 'visual_fused'}
 MASK_SOURCES = {'fake': ('pred', 'gt'), 'real': ('pred', )}
@@ -72,7 +76,7 @@ class HSVF(BaseAdversarialFusionModel):
         Others: see :class:`BaseAdversarialFusionModel`.
     """
 
-    NETWORK_SLOTS = ('semantic', 'generator', 'visual', 'final', DISCRIMINATOR_SLOT)
+    NETWORK_SLOTS = ('semantic', 'generator', 'visual', 'final')
     # HRNet's receptive field, instance norms and attention windows see the whole image: tiles
     # give a different result (use approximate tiling with overlap, or a whole image).
     TILE_EXACT = False
@@ -83,8 +87,6 @@ class HSVF(BaseAdversarialFusionModel):
                  discriminators: Optional[Mapping] = None,
                  classes: Optional[Sequence[str]] = None, output: Optional[str] = None,
                  region_masks: Optional[Mapping[str, str]] = None, **kwargs):
-        discriminators = {name: {'fake': 'dehazed', 'real': 'unpaired_clear', **dict(cfg)}
-                          for name, cfg in (discriminators or {}).items()}
         super().__init__(discriminators=discriminators or None, **kwargs)
         if tuple(self.data_preprocessor.input_range) != (-1.0, 1.0):
             raise ValueError('model.data_preprocessor.input_range must be (-1, 1) for HSVF: its '
@@ -130,92 +132,91 @@ class HSVF(BaseAdversarialFusionModel):
         self.add_network('visual', visual)
         self.add_network('final', final)
 
-        available = [k for k, slot in (('final', 'final'), ('semantic', 'generator'),
-                                       ('visual', 'visual')) if getattr(self, slot) is not None]
-        if not available and self.semantic is None:
+        if self.semantic is None and self.visual is None:
             raise ValueError('configure at least model.semantic or model.visual')
-        self.output = output or (available[0] if available else None)
+        self.output = self.resolve_output(self._model_config)
+        self.finish_setup()
+
+    # ------------------------------------------------------------------ contract
+    @staticmethod
+    def resolve_output(cfg: Mapping) -> Optional[str]:
+        """What ``pred_fused`` is for config ``cfg``: ``output`` or the last stream it has."""
+        available = [k for k, slot in (('final', 'final'), ('semantic', 'generator'),
+                                       ('visual', 'visual')) if cfg.get(slot) is not None]
+        output = cfg.get('output')
         if output is not None and output not in available:
             raise ValueError(f'model.output={output!r}: this model produces '
                              f'{available or "no image"} (choose from {list(OUTPUTS)})')
-        self.finalize()
+        return output or (available[0] if available else None)
 
-    # ------------------------------------------------------------------ outputs
-    def _semantic_outputs(self) -> set[str]:
-        if self.semantic is None:
-            return set()
-        return set(self.get_network('semantic').output_names) | {'content_shared'}
+    @classmethod
+    def declared_semantic_outputs(cls, cfg: Mapping) -> set[str]:
+        names = network_outputs(cfg.get('semantic'), None)
+        return names | {'content_shared'} if names else names
 
-    def output_names(self) -> set[str]:
-        names = self._semantic_outputs()
-        if self.generator is not None:
+    @classmethod
+    def declared_outputs(cls, cfg: Mapping) -> set[str]:
+        names = cls.declared_semantic_outputs(cfg)
+        if cfg.get('generator') is not None:
             names |= {'dehazed', 'content_sr'}
-        if self.visual is not None:
+        if cfg.get('visual') is not None:
             names.add('visual_fused')
-        if self.final is not None:
+        if cfg.get('final') is not None:
             names.add('final_fused')
-        if self.output is not None:
+        if cls.resolve_output(cfg) is not None:
             names.add('fused')
         return names
 
-    def _required(self, need: set[str]) -> set[str]:
-        """``need`` plus every output those depend on."""
-        need = set(need)
-        if 'fused' in need and self.output is not None:
-            need.add(OUTPUTS[self.output])
-        if 'final_fused' in need:
-            need |= {'dehazed', 'visual_fused'}
-        if 'content_sr' in need:
-            need.add('dehazed')
-        if 'dehazed' in need:
-            need |= {'content_shared', 'seg_logits'}
-        return need
+    @classmethod
+    def declared_discriminators(cls, cfg: Mapping) -> dict:
+        # A region discriminator judges O_SR against unpaired clear images unless told otherwise.
+        return {name: (fake or 'dehazed', real or 'unpaired_clear') for name, (fake, real)
+                in super().declared_discriminators(cfg).items()}
+
+    def _with_dependencies(self, wanted: set[str]) -> set[str]:
+        """``wanted`` plus every output those depend on."""
+        wanted = set(wanted)
+        if 'fused' in wanted and self.output is not None:
+            wanted.add(OUTPUTS[self.output])
+        if 'final_fused' in wanted:
+            wanted |= {'dehazed', 'visual_fused'}
+        if 'content_sr' in wanted:
+            wanted.add('dehazed')
+        if 'dehazed' in wanted:
+            wanted |= {'content_shared', 'seg_logits'}
+        return wanted
 
     # ------------------------------------------------------------------ forward
-    @contextlib.contextmanager
-    def _fixed(self, name: str):
-        """Run a network as a fixed function: eval mode, no parameter gradients (inputs keep
-        theirs) — e.g. the content encoder judging O_SR, or segmenting unpaired images."""
-        net = self.get_network(name)
-        was_training = net.training
-        params = [p for p in net.parameters() if p.requires_grad]
-        net.eval()
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            yield net
-        finally:
-            for p in params:
-                p.requires_grad_(True)
-            net.train(was_training)
-
     def forward_networks(self, inputs: dict[str, torch.Tensor], fields: BatchFields,
-                         need: Optional[set[str]] = None) -> dict[str, Any]:
+                         wanted: Optional[set[str]] = None) -> dict[str, Any]:
         vis, nir = inputs['vis'], inputs['ir']
         size = tuple(vis.shape[-2:])
-        if need is None:  # prediction: the images and the segmentation, no training outputs
-            need = {'fused', 'dehazed', 'seg_logits'} & self.output_names()
-        need = self._required(need)
+        if wanted is None:  # prediction: the images and the segmentation, no training outputs
+            wanted = {'fused', 'dehazed', 'seg_logits'} & self.output_names()
+        wanted = self._with_dependencies(wanted)
         out: dict[str, Any] = {}
-        sem_keys = self._semantic_outputs()
-        if need & sem_keys:
-            reconstruct = bool(need & {k for k in sem_keys if k.startswith(('recon_', 'style_'))})
-            out.update(self.run('semantic', vis, nir, reconstruct=reconstruct))
+        sem_keys = self.declared_semantic_outputs(self._model_config)
+        if wanted & sem_keys:
+            reconstruct = bool(wanted & {k for k in sem_keys
+                                         if k.startswith(('recon_', 'style_'))})
+            out.update(self.call_network('semantic', vis, nir, reconstruct=reconstruct))
             sem = self.get_network('semantic')
             out['content_shared'] = sem.shared_code(out)
             seg_quarter = out['seg_logits']
             out['seg_logits'] = F.interpolate(seg_quarter, size=size, mode='bilinear',
                                               align_corners=False)
-        if 'dehazed' in need:
-            out['dehazed'] = self.run('generator', seg_quarter.softmax(1), out['content_shared'],
-                                      size=size)
-        if 'content_sr' in need:
-            with self._fixed('semantic') as sem:
+        if 'dehazed' in wanted:
+            out['dehazed'] = self.call_network('generator', seg_quarter.softmax(1),
+                                               out['content_shared'], size=size)
+        if 'content_sr' in wanted:
+            # The content encoder judges O_SR as a fixed function (O_SR keeps its gradient).
+            with fixed_parameters(self.get_network('semantic'), eval_mode=True) as sem:
                 out['content_sr'] = sem.encode(out['dehazed'], 'vis')
-        if 'visual_fused' in need:
-            out['visual_fused'] = self.run('visual', vis, nir)
-        if 'final_fused' in need:
-            out['final_fused'] = self.run('final', out['dehazed'], out['visual_fused'], nir)
+        if 'visual_fused' in wanted:
+            out['visual_fused'] = self.call_network('visual', vis, nir)
+        if 'final_fused' in wanted:
+            out['final_fused'] = self.call_network('final', out['dehazed'], out['visual_fused'],
+                                                   nir)
         if self.output is not None and OUTPUTS[self.output] in out:
             out['fused'] = out[OUTPUTS[self.output]]
         return out
@@ -229,7 +230,8 @@ class HSVF(BaseAdversarialFusionModel):
 
     def _real_masks(self, ns: LossNamespace) -> torch.Tensor:
         clear = ns('unpaired_clear')
-        with torch.no_grad(), self._fixed('semantic') as sem:
+        with torch.no_grad(), fixed_parameters(self.get_network('semantic'),
+                                               eval_mode=True) as sem:
             logits = F.interpolate(sem.segment(clear, 'vis'), size=clear.shape[-2:],
                                    mode='bilinear', align_corners=False)
         return one_hot_masks(logits.argmax(1), len(self.classes))

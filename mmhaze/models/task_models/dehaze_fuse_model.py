@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Optional, Union
 
 import torch
@@ -10,8 +10,7 @@ import torch.nn as nn
 
 from mmhaze.registry import MODELS
 
-from .base_adversarial_model import DISCRIMINATOR_SLOT, BaseAdversarialFusionModel
-from .loss_namespace import BatchFields
+from ..base_models import BaseAdversarialFusionModel, BatchFields, network_outputs
 
 # Outputs that are images in a network's value range (converted to the model range).
 IMAGE_OUTPUTS = ('dehazed', 'fused', 'ir_image')
@@ -33,7 +32,9 @@ def convert_range(x: torch.Tensor, src: Sequence[float], dst: Sequence[float]) -
     return (x - a) * ((d - c) / (b - a)) + c
 
 
-@MODELS.register_module()
+# 'IASSF' and 'ConvDehazeFuser' name the configurations of the first releases (a restorer and a
+# prompt fusion U-Net; one joint network): configs written for them keep working.
+@MODELS.register_module(name=['DehazeFuseModel', 'IASSF', 'ConvDehazeFuser'])
 class DehazeFuseModel(BaseAdversarialFusionModel):
     """``dehazer`` (hazy VIS [+ IR] → dehazed) then ``fuser`` (dehazed, IR → fused).
 
@@ -51,7 +52,7 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
     need them.
     """
 
-    NETWORK_SLOTS = ('network', 'dehazer', 'fuser', DISCRIMINATOR_SLOT)
+    NETWORK_SLOTS = ('network', 'dehazer', 'fuser')
 
     def __init__(self, dehazer: Optional[Union[dict, nn.Module]] = None,
                  fuser: Optional[Union[dict, nn.Module]] = None,
@@ -65,24 +66,24 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         self.add_network('network', network)
         self.add_network('dehazer', dehazer)
         self.add_network('fuser', fuser)
-        self.finalize()
+        self.finish_setup()
 
-    def output_names(self) -> set[str]:
-        if self.network is not None:
-            return set(getattr(self.get_network('network'), 'output_names',
-                               ('dehazed', 'fused')))
-        names: set[str] = set()
-        if self.dehazer is not None:
-            names |= {'dehazed', *getattr(self.get_network('dehazer'), 'extra_outputs', ())}
-        return names | self.fuser_output_names()
+    @classmethod
+    def declared_outputs(cls, cfg: Mapping) -> set[str]:
+        if cfg.get('network') is not None:
+            return network_outputs(cfg['network'], None) or {'dehazed', 'fused'}
+        return network_outputs(cfg.get('dehazer'), 'dehazed') | cls.declared_fuser_outputs(cfg)
+
+    @classmethod
+    def declared_fuser_outputs(cls, cfg: Mapping) -> set[str]:
+        """What the fusion step (:meth:`fuse`) returns; empty without a fuser."""
+        return network_outputs(cfg.get('fuser'), 'fused')
 
     def fuser_output_names(self) -> set[str]:
-        """What the fusion step (:meth:`fuse`) returns; empty without a fuser."""
-        if self.fuser is None:
-            return set()
-        return {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())}
+        return self.declared_fuser_outputs(self._model_config)
 
-    def _call(self, name: str, fields: BatchFields, *images: torch.Tensor) -> dict:
+    def call_in_model_range(self, name: str, fields: BatchFields,
+                            *images: torch.Tensor) -> dict:
         """Run slot ``name`` on model-range images; outputs come back in model range.
 
         A network whose ``forward`` takes one image (a plain dehazer such as DehazeFormer) gets
@@ -94,25 +95,25 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         net_range = getattr(net, 'value_range', None) or model_range
         images = [convert_range(x, model_range, net_range) for x in images]
         extra = fields.subset(getattr(net, 'input_fields', ()))
-        out = self.run(name, *images, **extra)
+        out = self.call_network(name, *images, **extra)
         if not isinstance(out, dict):
             out = {'fused' if name == 'fuser' else 'dehazed': out}
         return {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
                 for k, v in out.items()}
 
     def forward_networks(self, inputs: dict[str, torch.Tensor], fields: BatchFields,
-                         need: Optional[set[str]] = None) -> dict[str, torch.Tensor]:
+                         wanted: Optional[set[str]] = None) -> dict[str, torch.Tensor]:
         vis, ir = inputs['vis'], inputs['ir']
         if self.network is not None:
-            return self._call('network', fields, vis, ir)
+            return self.call_in_model_range('network', fields, vis, ir)
         outputs: dict[str, torch.Tensor] = {}
         if self.dehazer is not None:
-            outputs.update(self._call('dehazer', fields, vis, ir))
-        if self.fuser is not None and (need is None or need & self.fuser_output_names()):
+            outputs.update(self.call_in_model_range('dehazer', fields, vis, ir))
+        if self.fuser is not None and (wanted is None or wanted & self.fuser_output_names()):
             outputs.update(self.fuse(fields, outputs.get('dehazed', vis),
                                      outputs.get('ir_image', ir)))
         return outputs
 
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
         """The fusion step on model-range images (subclasses add colour handling)."""
-        return self._call('fuser', fields, vis, ir)
+        return self.call_in_model_range('fuser', fields, vis, ir)

@@ -1,8 +1,8 @@
 """Adversarial training for any fusion model: discriminators and alternating D/G updates.
 
 ``discriminators=dict(<name>=dict(type=..., fake='dehazed', real='unpaired_clear', ...))`` adds
-one discriminator per entry; ``fake`` and ``real`` name what it compares (model outputs and
-batched fields of the loss namespace). Its outputs enter the namespace lazily as
+one discriminator per entry; ``fake`` and ``real`` name what it compares (model outputs, sources
+and batched fields of the loss namespace). Its outputs enter the namespace lazily as
 ``d_<name>_fake`` / ``d_<name>_real`` (and ``d_fake`` / ``d_real``, the lists over all
 discriminators), so GAN losses are ordinary named loss entries::
 
@@ -19,7 +19,6 @@ stepped by the generator loss), each inside its optimizer wrappers' ``optim_cont
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
@@ -29,12 +28,18 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from mmhaze.registry import MODELS
 
-from ..losses.loss_term import LossTerm
-from .base_fusion_model import BaseFusionModel, optim_contexts, update_params
+from .base_fusion_model import BaseFusionModel
+from .contract import DISCRIMINATOR_BINDINGS, DISCRIMINATOR_SLOT
 from .loss_namespace import BatchFields, LossNamespace
+from .network_slots import fixed_parameters
+from .optimization import (
+    holds_any,
+    holds_other_than,
+    optim_contexts,
+    stepping_wrappers,
+    update_params,
+)
 
-DISCRIMINATOR_SLOT = 'discriminators'
-DISCRIMINATOR_OPTIONS = ('fake', 'real')
 DISC_TOTAL = 'loss_disc'
 
 
@@ -77,8 +82,8 @@ class BaseAdversarialFusionModel(BaseFusionModel):
         Other arguments: see :class:`BaseFusionModel`.
     """
 
-    NETWORK_SLOTS: tuple[str, ...] = (DISCRIMINATOR_SLOT,)
-    TRAINING_ONLY_SLOTS: tuple[str, ...] = (DISCRIMINATOR_SLOT,)
+    NETWORK_SLOTS = (DISCRIMINATOR_SLOT,)
+    TRAINING_ONLY_SLOTS = (DISCRIMINATOR_SLOT,)
 
     def __init__(self, discriminators: Optional[Mapping] = None, disc_steps: int = 1,
                  gen_steps: int = 1, **kwargs):
@@ -88,30 +93,38 @@ class BaseAdversarialFusionModel(BaseFusionModel):
                              f'{gen_steps}')
         self.disc_steps = int(disc_steps)
         self.gen_steps = int(gen_steps)
-        self.disc_bindings: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        self.disc_bindings = self.declared_discriminators(dict(discriminators=discriminators))
         if not discriminators:
             self.add_network(DISCRIMINATOR_SLOT, None)
             return
         nets = DiscriminatorDict()
         for name, cfg in discriminators.items():
-            cfg = dict(cfg)
-            self.disc_bindings[name] = (cfg.pop('fake', None), cfg.pop('real', None))
-            nets[name] = MODELS.build(cfg)
+            nets[name] = MODELS.build({k: v for k, v in dict(cfg).items()
+                                       if k not in DISCRIMINATOR_BINDINGS})
         self.add_network(DISCRIMINATOR_SLOT, nets)
 
     @property
     def has_discriminators(self) -> bool:
         return getattr(self, DISCRIMINATOR_SLOT, None) is not None
 
-    # ------------------------------------------------------------------ namespace
-    def extra_loss_keys(self) -> set[str]:
-        if not self.has_discriminators:
+    # ------------------------------------------------------------------ contract
+    @classmethod
+    def declared_discriminators(cls, cfg: Mapping) -> dict[str, tuple[Optional[str],
+                                                                      Optional[str]]]:
+        return {name: (dict(sub).get('fake'), dict(sub).get('real'))
+                for name, sub in (cfg.get(DISCRIMINATOR_SLOT) or {}).items()}
+
+    @classmethod
+    def declared_extra_keys(cls, cfg: Mapping) -> set[str]:
+        names = cls.declared_discriminators(cfg)
+        if not names:
             return set()
         keys = {'d_fake', 'd_real'}
-        for name in self.disc_bindings:
+        for name in names:
             keys |= {f'd_{name}_fake', f'd_{name}_real'}
         return keys
 
+    # ------------------------------------------------------------------ namespace
     def discriminator_inputs(self, name: str, namespace: LossNamespace
                              ) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
         """``(fake, real)`` images discriminator ``name`` compares (subclasses may mask them)."""
@@ -119,8 +132,8 @@ class BaseAdversarialFusionModel(BaseFusionModel):
         return (namespace(fake_key) if fake_key else None,
                 namespace(real_key) if real_key else None)
 
-    def _disc_extras(self, step: str) -> dict[str, Any]:
-        """Lazy namespace entries for the discriminator outputs of this update step."""
+    def _discriminator_entries(self, step: str) -> dict[str, Any]:
+        """Lazy namespace entries for the discriminator outputs of update ``step``."""
 
         def output(ns: LossNamespace, name: str, which: str) -> Any:
             fake, real = self.discriminator_inputs(name, ns)
@@ -137,47 +150,29 @@ class BaseAdversarialFusionModel(BaseFusionModel):
             return net(x)
 
         names = list(self.disc_bindings)
-        extras: dict[str, Any] = {}
+        entries: dict[str, Any] = {}
         for name in names:
             for which in ('fake', 'real'):
-                extras[f'd_{name}_{which}'] = (
+                entries[f'd_{name}_{which}'] = (
                     lambda ns, n=name, w=which: output(ns, n, w))
-        extras['d_fake'] = lambda ns: [ns(f'd_{n}_fake') for n in names]
-        extras['d_real'] = lambda ns: [ns(f'd_{n}_real') for n in names]
-        return extras
+        entries['d_fake'] = lambda ns: [ns(f'd_{n}_fake') for n in names]
+        entries['d_real'] = lambda ns: [ns(f'd_{n}_real') for n in names]
+        return entries
 
     def namespace(self, outputs: dict, inputs: dict, fields: BatchFields,
                   step: str = 'generator') -> LossNamespace:
-        extras = self._disc_extras(step) if self.has_discriminators else None
+        extras = self._discriminator_entries(step) if self.has_discriminators else None
         return LossNamespace(outputs, inputs, fields, extras)
 
-    def needed_outputs(self, terms) -> set[str]:
-        need = super().needed_outputs(terms)
+    def wanted_outputs(self, terms) -> set[str]:
+        wanted = super().wanted_outputs(terms)
         outputs = self.output_names()
         for term in terms:
             for key in term.keys:
                 for name, (fake, real) in self.disc_bindings.items():
                     if key in (f'd_{name}_fake', f'd_{name}_real', 'd_fake', 'd_real'):
-                        need |= {k for k in (fake, real) if k in outputs}
-        return need
-
-    def loss(self, inputs: dict[str, torch.Tensor], data_samples) -> dict[str, torch.Tensor]:
-        """The generator-step losses (mode='loss')."""
-        if not self._checked:
-            self.finalize()
-        return self._step_losses(inputs, data_samples, self.active_losses('generator'),
-                                 'generator')
-
-    def _step_losses(self, inputs: dict, data_samples, terms: list[LossTerm],
-                     step: str) -> dict[str, torch.Tensor]:
-        fields = self.batch_fields(inputs, data_samples)
-        need = self.needed_outputs(terms)
-        if step == 'discriminator':
-            with torch.no_grad():
-                outputs = self.forward_networks(inputs, fields, need)
-        else:
-            outputs = self.forward_networks(inputs, fields, need)
-        return self.compute_losses(terms, self.namespace(outputs, inputs, fields, step))
+                        wanted |= {k for k in (fake, real) if k in outputs}
+        return wanted
 
     # ------------------------------------------------------------------ optimisation
     def train_step(self, data: Union[dict, tuple, list],
@@ -189,8 +184,6 @@ class BaseAdversarialFusionModel(BaseFusionModel):
                 'an adversarial model needs one optimizer for its discriminators and one for '
                 "the rest: optim_wrapper=dict(constructor='MultiOptimWrapperConstructor', "
                 "generator=dict(...), discriminators=dict(...))")
-        if not self._checked:
-            self.finalize()
         disc_wrappers, gen_wrappers = self._split_wrappers(optim_wrapper)
         data = self.data_preprocessor(data, True)
         inputs, samples = data['inputs'], data['data_samples']
@@ -199,7 +192,7 @@ class BaseAdversarialFusionModel(BaseFusionModel):
         if d_terms and disc_wrappers and self.is_trainable(DISCRIMINATOR_SLOT):
             for _ in range(self.disc_steps):
                 with optim_contexts(disc_wrappers, self):
-                    losses = self._step_losses(inputs, samples, d_terms, 'discriminator')
+                    losses = self.step_losses(inputs, samples, d_terms, 'discriminator')
                 parsed, d_vars = self.parse_losses(losses)
                 update_params(disc_wrappers, parsed)
                 d_vars[DISC_TOTAL] = d_vars.pop('loss')
@@ -207,8 +200,10 @@ class BaseAdversarialFusionModel(BaseFusionModel):
         g_terms = self.active_losses('generator')
         if g_terms and gen_wrappers:
             for _ in range(self.gen_steps):
-                with optim_contexts(gen_wrappers, self), self._discriminators_fixed():
-                    losses = self._step_losses(inputs, samples, g_terms, 'generator')
+                # The discriminators judge; they take no gradient from the generator loss.
+                with optim_contexts(gen_wrappers, self), \
+                        fixed_parameters(self.get_network(DISCRIMINATOR_SLOT)):
+                    losses = self.step_losses(inputs, samples, g_terms, 'generator')
                 parsed, g_vars = self.parse_losses(losses)
                 update_params(gen_wrappers, parsed)
                 log_vars.update(g_vars)
@@ -218,38 +213,15 @@ class BaseAdversarialFusionModel(BaseFusionModel):
                         ) -> tuple[list[OptimWrapper], list[OptimWrapper]]:
         """(discriminator wrappers, generator wrappers) that step now."""
         disc_ids = {id(p) for p in self.get_network(DISCRIMINATOR_SLOT).parameters()}
-        active = self.active_optim_wrappers(optim_wrapper)
+        active = stepping_wrappers(optim_wrapper, self.stage)
         if self.is_trainable(DISCRIMINATOR_SLOT) and not (
                 self.stage is not None and self.stage.optimizers is not None):
             # Discriminator wrappers are active while D trains, whatever requires_grad says.
             active += [w for w in optim_wrapper.values()
-                       if w not in active and _holds(w, disc_ids)]
-        disc = [w for w in active if _holds(w, disc_ids)]
+                       if w not in active and holds_any(w, disc_ids)]
+        disc = [w for w in active if holds_any(w, disc_ids)]
         gen = [w for w in active if w not in disc]
-        mixed = [w for w in disc if _holds(w, None, exclude=disc_ids)]
-        if mixed:
+        if any(holds_other_than(w, disc_ids) for w in disc):
             raise ValueError('an optimizer wrapper holds discriminator and generator parameters; '
                              "give the discriminators their own (modules=['discriminators'])")
         return disc, gen
-
-    @contextlib.contextmanager
-    def _discriminators_fixed(self):
-        """Discriminator parameters take no gradient during the generator update."""
-        params = [p for p in self.get_network(DISCRIMINATOR_SLOT).parameters() if p.requires_grad]
-        for p in params:
-            p.requires_grad_(False)
-        try:
-            yield
-        finally:
-            for p in params:
-                p.requires_grad_(True)
-
-
-def _holds(wrapper: OptimWrapper, ids: Optional[set], exclude: Optional[set] = None) -> bool:
-    for group in wrapper.optimizer.param_groups:
-        for p in group['params']:
-            if exclude is not None and id(p) not in exclude:
-                return True
-            if ids is not None and id(p) in ids:
-                return True
-    return False

@@ -9,9 +9,9 @@ import torch.nn as nn
 
 from mmhaze.registry import MODELS
 
+from ..base_models import BatchFields
 from ..protocols import FusionProtocol, PlainProtocol, build_protocol
 from .dehaze_fuse_model import DehazeFuseModel
-from .loss_namespace import BatchFields
 
 COLOR_MODES = ('ycbcr', 'rgb')
 #: Outputs of the fusion step besides ``fused``, in model range, for losses: the fuser's own
@@ -62,12 +62,17 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         self._plain = PlainProtocol()
 
     @property
-    def tile_exact(self) -> bool:
-        # A release protocol's stretch sees the whole image: tiles would be stretched apart.
-        return super().tile_exact and not self.protocol.whole_image
+    def tile_inexact_reasons(self) -> list[str]:
+        reasons = super().tile_inexact_reasons
+        if self.protocol.whole_image:
+            # A release protocol's stretch sees the whole image: tiles would be stretched apart.
+            reasons.append("model.protocol (the fuser's release protocol) stretches each output "
+                           'over its whole image; protocol=\'plain\' tiles')
+        return reasons
 
-    def fuser_output_names(self) -> set[str]:
-        names = super().fuser_output_names()
+    @classmethod
+    def declared_fuser_outputs(cls, cfg: Mapping) -> set[str]:
+        names = super().declared_fuser_outputs(cfg)
         return names | set(FUSER_IO) if names else names
 
     def active_protocol(self) -> FusionProtocol:
@@ -89,7 +94,8 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         ir01 = pre.denormalize(ir).clamp(0.0, 1.0)
         # How the sources reach the fuser (Y or RGB, a release's file reading) is the protocol's.
         vis_in, ir_in, chroma = protocol.read(vis01, ir01, self.color_mode)
-        out = self._call('fuser', fields, pre.normalize(vis_in), pre.normalize(ir_in))
+        out = self.call_in_model_range('fuser', fields, pre.normalize(vis_in),
+                                       pre.normalize(ir_in))
         fuser_out = out.pop('fused')
         fused = pre.denormalize(fuser_out)
         sizes = None if self.training else self.valid_sizes(fields)

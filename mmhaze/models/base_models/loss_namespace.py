@@ -1,7 +1,7 @@
 """What networks and losses read besides the sources: batched sample fields and the namespace.
 
 The loss namespace is one flat set of names a loss entry binds to (see
-:mod:`mmhaze.models.losses.loss_term`):
+:mod:`.loss_terms`):
 
 - the model's outputs (``dehazed``, ``fused``, ``seg_logits`` and whatever else a model lists in
   its ``output_names``, e.g. IASSF's ``haze_density``), in model range;
