@@ -3,8 +3,8 @@
 Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.tex, table.csv}``
 (with ``--save-images`` also ``images/<dataset>/<field>/<stem>.png``: sources, predictions,
 HSVF's intermediates) and prints the Markdown table. Without CHECKPOINT the model brings its own
-weights: training-free networks and ``init_cfg`` (Pretrained) slots, loaded by ``model.init_weights()``; the table's
-meta says so.
+weights: training-free networks and ``init_cfg`` (Pretrained) slots, loaded by
+``model.init_weights()``; the table's meta says so.
 """
 import argparse
 import os
