@@ -156,7 +156,8 @@ def method_colours(labels: Sequence[str]) -> dict[str, tuple]:
 
 def violin_figure(results: RunResults, metric: str):
     """One panel per dataset that has ``metric``, one violin per method (gid
-    ``violin:<method>``), the IQR box, whiskers to the extremes, median and mean marked."""
+    ``violin:<method>``), the IQR box, whiskers to the extremes, median and mean marked (gids
+    ``median:<method>``, ``mean:<method>``)."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     datasets = [d for d in results.datasets if results.has_metric(d, metric)]
@@ -172,7 +173,7 @@ def violin_figure(results: RunResults, metric: str):
         for pos, label in enumerate(labels, start=1):
             values = results.values(dataset, label, metric)
             if len(values):
-                _violin(ax, pos, values, colours[label], gid=f'violin:{label}')
+                _violin(ax, pos, values, colours[label], label)
             else:
                 ax.text(pos, 0.5, 'n/a', transform=ax.get_xaxis_transform(), ha='center',
                         va='center', fontsize=8, color='0.4')
@@ -192,7 +193,9 @@ def violin_figure(results: RunResults, metric: str):
     return fig
 
 
-def _violin(ax, pos: int, values: np.ndarray, colour, gid: str) -> None:
+def _violin(ax, pos: int, values: np.ndarray, colour, label: str) -> None:
+    """The violin of one method (its artists' gids: ``violin:``, ``median:``, ``mean:`` +
+    the method)."""
     if np.ptp(values) > 0 and len(values) > 1:
         body = ax.violinplot([values], [pos], widths=0.8, showextrema=False)['bodies'][0]
     else:  # one value (or all equal): a KDE has no width; draw a flat band
@@ -202,12 +205,12 @@ def _violin(ax, pos: int, values: np.ndarray, colour, gid: str) -> None:
     body.set_edgecolor('black')
     body.set_linewidth(0.5)
     body.set_alpha(0.75)
-    body.set_gid(gid)
+    body.set_gid(f'violin:{label}')
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     ax.vlines(pos, values.min(), values.max(), color='black', linewidth=0.8)
     ax.vlines(pos, q1, q3, color='black', linewidth=4)
-    ax.scatter([pos], [median], zorder=3, **MEDIAN_STYLE)
-    ax.scatter([pos], [values.mean()], zorder=4, **MEAN_STYLE)
+    ax.scatter([pos], [median], zorder=3, gid=f'median:{label}', **MEDIAN_STYLE)
+    ax.scatter([pos], [values.mean()], zorder=4, gid=f'mean:{label}', **MEAN_STYLE)
 
 
 # ---------------------------------------------------------------------------------------------
