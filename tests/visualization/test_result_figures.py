@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from browser_helpers import find_chromium
 
 DATASETS = ('setA', 'setB')
 STEMS = ('img0', 'img1', 'img2')
@@ -190,11 +191,19 @@ class _Links(HTMLParser):
             self._in_bold = False
 
 
-def test_plot_tool_writes_figures_and_a_self_contained_report(runs, tmp_path, tool, capsys):
-    out = tmp_path / 'figures'
+@pytest.fixture(scope='module')
+def report(runs, tmp_path_factory):
+    """The plot tool's figures and HTML report of the two runs (3 methods, 2 datasets)."""
+    from helpers import load_tool
+    out = tmp_path_factory.mktemp('report') / 'figures'
     args = [str(r) for r in runs] + ['--rows', 'hazy input', '--out', str(out), '--html',
                                      '--num-images', '2']
-    assert tool('analysis_tools/plot_results').main(args) == 0
+    assert load_tool('analysis_tools/plot_results').main(args) == 0
+    return out, args
+
+
+def test_plot_tool_writes_figures_and_a_self_contained_report(report, tool, capsys):
+    out, args = report
     figures = {p.name for p in out.glob('*.p*')}
     names = ['violin_MI', 'violin_Qcv', 'grid_setA', 'grid_setB',
              'intermediates_method_b_setA', 'intermediates_method_b_setB']
@@ -236,3 +245,34 @@ def test_bad_input_is_one_line(runs, tmp_path, tool, capsys):
     assert "metrics ['EN'] are in none of the runs" in capsys.readouterr().err
     assert plot.main([str(runs[0]), str(runs[0]), '--out', str(tmp_path / 'o')]) == 2
     assert "method 'method_a' is in both" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(find_chromium() is None,
+                    reason='no Chromium (apt-get install chromium; .ci/run installs it)')
+def test_report_renders_offline_in_chromium(report, tmp_path):
+    """index.html from file:// in headless Chromium: the tables' rows are in the DOM, every
+    image decoded, the page is not blank, and a click on a metric header sorts the rows."""
+    import cv2
+    from browser_helpers import Chromium
+    out, _ = report
+    with Chromium() as browser:
+        page = browser.new_page(1280, 1000)
+        page.goto((out / 'index.html').as_uri())
+        page.wait_for("document.readyState === 'complete'", timeout=30)
+        dom = page.dom()
+        assert dom.count('<tr>') == (3 + 1) + (len(DATASETS) * 3 * len(STEMS) + 1)
+        assert 'violin_MI.png' in dom and 'grid_setA.png' in dom
+        images = page.evaluate('Array.from(document.images).map(i => [i.getAttribute("src"), '
+                               'i.complete && i.naturalWidth > 0])')
+        assert len(images) == 6 + len(DATASETS) * 3 * len(STEMS)  # 6 figures, a thumb per row
+        assert all(ok for _, ok in images), [src for src, ok in images if not ok]
+        shot = cv2.imdecode(np.frombuffer(page.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        assert shot.shape[:2] == (1000, 1280) and shot.std() > 10
+        # sorting: the MI column of the per-image table, ascending then descending
+        column = ("Array.from(document.querySelectorAll('table.per-image tbody tr'))"
+                  ".map(r => parseFloat(r.cells[4].getAttribute('data-value')))")
+        page.evaluate("document.querySelectorAll('table.per-image th')[4].click()")
+        ascending = page.evaluate(column)
+        assert ascending == sorted(ascending) and len(ascending) == 18
+        page.evaluate("document.querySelectorAll('table.per-image th')[4].click()")
+        assert page.evaluate(column) == sorted(ascending, reverse=True)
