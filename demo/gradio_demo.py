@@ -23,6 +23,8 @@ from typing import Optional
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import demo_models  # noqa: E402  (the demo's core, beside this file)
 
+os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # nothing leaves the machine
+
 TITLE = 'mmhaze: seeing through haze with a second sensor'
 DESCRIPTION = ('Upload a hazy visible image (VIS) and its pixel-registered infrared or '
                'near-infrared partner (IR), or pick an example, choose a model, and run. '
@@ -138,7 +140,6 @@ def build_app(runner: demo_models.DemoRunner, models: list, examples: list):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # nothing leaves the machine
     try:
         runner = demo_models.DemoRunner(args.cache_dir, args.zoo_dir, args.releases)
     except ValueError as err:

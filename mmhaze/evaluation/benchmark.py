@@ -313,17 +313,20 @@ def read_run_folder(run_dir: str) -> dict:
     return payload
 
 
-def merge_conventions(metas: Sequence[tuple[str, dict]], strict: bool = True
+def merge_conventions(metas: Sequence[tuple[str, dict]], strict: bool = True,
+                      metrics: Optional[Sequence[str]] = None
                       ) -> tuple[dict[str, str], dict[str, str]]:
     """The directions and conventions of several runs' ``(run_dir, meta)``; a metric computed
     under two different conventions (numbers that do not compare) is an error naming both runs
-    when ``strict``."""
+    when ``strict``. ``metrics``: only these are compared (and returned)."""
     directions: dict[str, str] = {}
     conventions: dict[str, str] = {}
     origin: dict[str, str] = {}
     for run, meta in metas:
         directions.update(meta.get('directions', {}))
         for key, text in meta.get('conventions', {}).items():
+            if metrics and key not in metrics:
+                continue
             if strict and key in conventions and conventions[key] != text:
                 raise ValueError(f'{key} was computed under different conventions in '
                                  f'{origin[key]} ({conventions[key]!r}) and {run} '
@@ -338,14 +341,15 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
                       ) -> tuple[dict, dict[str, str], dict[str, str]]:
     """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions)``.
 
-    A (method, dataset) pair found in two runs, or a metric computed under two different
-    conventions (numbers that do not compare), is an error naming the runs.
+    A (method, dataset) pair found in two runs, or a metric (of ``metrics``, when given)
+    computed under two different conventions (numbers that do not compare), is an error naming
+    the runs.
     """
     summary: dict = OrderedDict()
     origin: dict[tuple, str] = {}
     payloads = [(run, read_run_folder(run)) for run in run_dirs]
     directions, conventions = merge_conventions(
-        [(run, payload['meta']) for run, payload in payloads], strict_conventions)
+        [(run, payload['meta']) for run, payload in payloads], strict_conventions, metrics)
     for run, payload in payloads:
         for method, per in payload['results_by_method'].items():
             for dataset, values in per.items():

@@ -450,12 +450,12 @@ def save_figure(fig, paths: Sequence[str], dpi: int = 150) -> None:
 
 
 def write_figures(results: RunResults, plans: Sequence[FigurePlan], out_dir: str,
-                  formats: Sequence[str] = FORMATS) -> dict[str, list[str]]:
+                  formats: Sequence[str] = FORMATS, dpi: int = 150) -> dict[str, list[str]]:
     """Draw and write every planned figure into ``out_dir`` (refused before anything is
     written when one of the files exists); returns the paths by figure name."""
     paths = {plan.name: plan.paths(out_dir, formats) for plan in plans}
     refuse_existing([p for ps in paths.values() for p in ps])
     os.makedirs(out_dir, exist_ok=True)
     for plan in plans:
-        save_figure(plan.draw(results), paths[plan.name])
+        save_figure(plan.draw(results), paths[plan.name], dpi)
     return paths

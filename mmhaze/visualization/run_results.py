@@ -149,7 +149,7 @@ class RunResults:
             first run that has it for a dataset.
         metrics: the metrics to keep (default: every metric of the per-image rows).
         datasets: the datasets to keep, in this order (default: all, in order of appearance).
-        strict_conventions: refuse runs whose metrics were computed under different
+        strict_conventions: refuse runs whose (kept) metrics were computed under different
             conventions (numbers that do not compare).
     """
 
@@ -159,8 +159,12 @@ class RunResults:
         if not run_dirs:
             raise ValueError('no run folder given')
         self.runs = [RunFolder.read(d) for d in run_dirs]
-        self.directions, self.conventions = merge_conventions(
-            [(r.path, r.meta) for r in self.runs], strict_conventions)
+        try:
+            self.directions, self.conventions = merge_conventions(
+                [(r.path, r.meta) for r in self.runs], strict_conventions, metrics)
+        except ValueError as err:
+            raise ValueError(f'{err} (choose the metrics that do with --metrics, or plot them '
+                             'anyway with --mixed-conventions)') from None
         self.methods: list[MethodRows] = []
         owner: dict[str, str] = {}
         for run in self.runs:

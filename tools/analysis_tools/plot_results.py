@@ -3,7 +3,7 @@
     python tools/analysis_tools/plot_results.py RUN_DIR [RUN_DIR ...] --out DIR [--html] \
         [--metrics MI Qabf ...] [--datasets NAME ...] [--rows 'hazy input' ...] \
         [--images STEM ...] [--num-images 4] [--rank-metric MI] [--zoom X Y W H | --zoom auto] \
-        [--outputs fused dehazed] [--formats png pdf]
+        [--outputs fused dehazed] [--formats png pdf] [--dpi 150]
 
 RUN_DIR is a ``<work_dir>/<timestamp>/`` folder of ``tools/test.py`` (run with
 ``--save-images`` for the image grids) or ``eval_folder.py`` (its images are read from the
@@ -49,6 +49,7 @@ def parse_args(argv=None):
                         default=['fused', 'dehazed'], help='method outputs shown in the grids')
     parser.add_argument('--formats', nargs='+', choices=['png', 'pdf', 'svg'],
                         default=['png', 'pdf'], help='figure formats (default: png pdf)')
+    parser.add_argument('--dpi', type=int, default=150, help='PNG resolution (default: 150)')
     parser.add_argument('--mixed-conventions', action='store_true',
                         help='plot runs even when a metric was computed under different '
                              'conventions')
@@ -82,7 +83,7 @@ def run(args) -> int:
             from mmhaze.visualization.html_report import plan_report_files
             from mmhaze.visualization.result_figures import refuse_existing
             refuse_existing(plan_report_files(results, args.out))
-        paths = write_figures(results, plans, args.out, args.formats)
+        paths = write_figures(results, plans, args.out, args.formats, dpi=args.dpi)
         index = None
         if args.html:
             from mmhaze.visualization.html_report import write_html_report
