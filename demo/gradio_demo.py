@@ -24,6 +24,9 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import demo_models  # noqa: E402  (the demo's core, beside this file)
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # nothing leaves the machine
+# One pair at a time: compiling the metric kernels (minutes on a small CPU) costs more than it
+# saves; MMHAZE_COMPILE_METRICS=auto in the environment turns it back on.
+os.environ.setdefault('MMHAZE_COMPILE_METRICS', '0')
 
 TITLE = 'mmhaze: seeing through haze with a second sensor'
 DESCRIPTION = ('Upload a hazy visible image (VIS) and its pixel-registered infrared or '
