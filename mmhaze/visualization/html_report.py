@@ -26,7 +26,9 @@ import numpy as np
 from mmhaze.evaluation.benchmark import table_cells
 
 from .result_figures import FigurePlan, read_rgb, refuse_existing, safe_name
-from .run_results import RunResults
+from .run_results import COMPARISON_ROW_IMAGES, RunResults
+
+SOURCE_FIELDS = {'vis': 'hazy input', 'ir': 'IR', 'gt_clear': 'clear'}
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
@@ -96,12 +98,11 @@ class _Pair:
 
 
 def _collect_pairs(results: RunResults) -> dict[tuple[str, str], _Pair]:
-    sources = [('vis', 'hazy input'), ('ir', 'IR'), ('gt_clear', 'clear')]
     pairs = {}
     for dataset in results.datasets:
         for stem in results.stems(dataset):
             pair = _Pair(dataset, stem)
-            for field_name, title in sources:
+            for field_name, title in SOURCE_FIELDS.items():
                 path = results.source_path(dataset, field_name, stem)
                 if path:
                     pair.columns[field_name] = (title, path)
@@ -118,12 +119,13 @@ def _collect_pairs(results: RunResults) -> dict[tuple[str, str], _Pair]:
 
 
 def _row_image(results: RunResults, pair: _Pair, label: str) -> Optional[str]:
-    """The column a per-image row's thumbnail shows: the method's fused image (a comparison
-    row: the image it scored)."""
-    if results.is_comparison_row(label):
-        row = results.method(label).row
-        return {'hazy input': 'vis'}.get(row)
+    """The column a per-image row's thumbnail shows: the method's fused image; a comparison row
+    the image it scored (:data:`COMPARISON_ROW_IMAGES`)."""
     key = f'{label}__pred_fused'
+    if results.is_comparison_row(label):
+        method = results.method(label)
+        scored = COMPARISON_ROW_IMAGES.get(method.row)
+        key = scored if scored in SOURCE_FIELDS else f'{method.run.method}__{scored}'
     return key if key in pair.columns else None
 
 
