@@ -14,8 +14,11 @@ message in the page. The server listens on 127.0.0.1 unless ``--host`` says othe
 from __future__ import annotations
 
 import argparse
+import atexit
+import itertools
 import os
 import os.path as osp
+import shutil
 import sys
 import tempfile
 from typing import Optional
@@ -77,16 +80,15 @@ def format_metrics(metrics: dict, directions: Optional[dict] = None) -> str:
     return '\n'.join(lines)
 
 
-def _save_outputs(result: demo_models.PairResult, model_name: str) -> list[str]:
-    """The output PNGs, in a fresh temporary folder, for the download button."""
+def _save_outputs(result: demo_models.PairResult, model_name: str, folder: str,
+                  number: int) -> list[str]:
+    """The output PNGs for the download button, numbered by run."""
     from mmhaze.engine.hooks import write_png
-    folder = tempfile.mkdtemp(prefix='mmhaze_demo_')
     from mmhaze.visualization.result_figures import safe_name
-    stem = safe_name(model_name)
     paths = []
     for what, image in (('fused', result.fused), ('dehazed', result.dehazed)):
         if image is not None:
-            paths.append(osp.join(folder, f'{stem}_{what}.png'))
+            paths.append(osp.join(folder, f'{number:04d}_{safe_name(model_name)}_{what}.png'))
             write_png(paths[-1], image)
     return paths
 
@@ -95,6 +97,10 @@ def build_app(runner: demo_models.DemoRunner, models: list, examples: list):
     """The Gradio page (``gr.Blocks``); its run button is the API endpoint ``/run``."""
     import gradio as gr
     by_name = {m.name: m for m in models}
+    # The downloads of this session, removed when the process ends.
+    downloads_dir = tempfile.mkdtemp(prefix='mmhaze_demo_')
+    atexit.register(shutil.rmtree, downloads_dir, ignore_errors=True)
+    runs = itertools.count(1)
 
     # Gradio finds the progress bar by this default value: its documented form.
     def run(model_name, vis_file, ir_file, progress=gr.Progress()):  # noqa: B008
@@ -108,7 +114,8 @@ def build_app(runner: demo_models.DemoRunner, models: list, examples: list):
         slider = (result.vis, result.fused) if result.fused is not None else None
         notes = ' '.join(result.notes) or f'Done: {model.name} ({model.kind}).'
         return (result.vis, result.dehazed, result.fused, slider,
-                format_metrics(result.metrics), notes, _save_outputs(result, model.name))
+                format_metrics(result.metrics), notes,
+                _save_outputs(result, model.name, downloads_dir, next(runs)))
 
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f'# {TITLE}\n{DESCRIPTION}')
