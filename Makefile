@@ -1,11 +1,13 @@
 # Two commands for a fresh machine:
 #   make demo   install into .venv, train configs/demo/demo_synthetic.py on the CPU, print its table
 #   make test   install into .venv (with test extras) and run the test suite
+# EXTRAS=tests,demo also installs the browser demo's gradio (CI does, for the browser tests).
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-STAMP := $(VENV)/.install-stamp
+EXTRAS ?= tests
+STAMP := $(VENV)/.install-stamp-$(EXTRAS)
 DEMO_CONFIG := configs/demo/demo_synthetic.py
 DEMO_DIR ?= work_dirs/demo/$(shell date +%Y%m%d_%H%M%S)
 PYTEST_ARGS ?=
@@ -22,7 +24,7 @@ $(PY):
 # installed, pulling in torch._dynamo and inductor: ~2 s of every tool's start-up
 # (docs/speed.md). `pip check` then reports it missing for pyiqa; that is expected.
 $(STAMP): $(PY) setup.py setup.cfg pyproject.toml requirements/*.txt
-	$(PIP) install -c requirements/constraints.txt -e '.[tests]'
+	$(PIP) install -c requirements/constraints.txt -e '.[$(EXTRAS)]'
 	$(PIP) uninstall -y -q bitsandbytes
 	touch $(STAMP)
 
@@ -36,7 +38,7 @@ test: install
 	$(PY) -m pytest tests --durations=15 -q $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check mmhaze tools tests configs
+	$(VENV)/bin/ruff check mmhaze tools tests configs demo
 
 clean-venv:
 	rm -rf $(VENV)

@@ -21,5 +21,6 @@ setup(
     extras_require={
         'tests': read_requirements('tests.txt'),
         'docs': read_requirements('docs.txt'),
+        'demo': read_requirements('demo.txt'),
     },
 )

@@ -114,3 +114,14 @@ class RecordLosses(Hook):
         self.rows[runner.iter + 1] = dict(  # 1-based, as the log counts
             {k: v.item() for k, v in outputs.items()},
             stage=model.stage.name if model.stage else None)
+
+
+def load_demo(name: str):
+    """Import ``demo/<name>.py`` (``demo/`` is a folder of scripts beside ``tools/``; it goes
+    first on sys.path, as when the demo runs)."""
+    import importlib
+    import sys
+    folder = str(REPO_ROOT / 'demo')
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)

@@ -1,9 +1,10 @@
 """Test a checkpoint and write the benchmark files: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
 Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.tex, table.csv}``
-and prints the Markdown table. Without CHECKPOINT the model brings its own weights: training-free
-networks and ``init_cfg`` (Pretrained) slots, loaded by ``model.init_weights()``; the table's
-meta says so.
+(with ``--save-images`` also ``images/<dataset>/<field>/<stem>.png``: sources, predictions,
+HSVF's intermediates) and prints the Markdown table. Without CHECKPOINT the model brings its own
+weights: training-free networks and ``init_cfg`` (Pretrained) slots, loaded by
+``model.init_weights()``; the table's meta says so.
 """
 import argparse
 import os
@@ -22,6 +23,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='also dump the metrics to this JSON file (must not exist)')
     parser.add_argument('--save-preds', help='write pred_dehazed / pred_fused PNGs into this dir')
     parser.add_argument('--show-dir', help='write visual grids into this dir')
+    parser.add_argument('--save-images', action='store_true',
+                        help='write the sources, predictions and intermediate images of every '
+                             'pair into the run folder (images/), for '
+                             'tools/analysis_tools/plot_results.py')
     parser.add_argument('--method-name', help='row name in the tables (default: config name)')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
@@ -60,7 +65,7 @@ def run_test(args) -> int:
     cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                          args.unsafe_load)
     prepare_test(cfg, args.checkpoint, out=args.out, save_preds=args.save_preds,
-                 show_dir=args.show_dir)
+                 show_dir=args.show_dir, save_images=args.save_images)
     runner = build_runner(cfg)
     if args.checkpoint is None:
         note, weights = None, init_without_checkpoint(runner)

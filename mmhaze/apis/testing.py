@@ -33,9 +33,11 @@ NO_CHECKPOINT = 'no checkpoint: training-free / init_cfg weights'
 
 
 def prepare_test(cfg: Config, checkpoint: Optional[str], out: Optional[str] = None,
-                 save_preds: Optional[str] = None, show_dir: Optional[str] = None) -> None:
+                 save_preds: Optional[str] = None, show_dir: Optional[str] = None,
+                 save_images: bool = False) -> None:
     """Point the config at ``checkpoint`` (None: the model brings its own weights, see
-    :func:`init_without_checkpoint`) and add the hooks the test flags ask for."""
+    :func:`init_without_checkpoint`) and add the hooks the test flags ask for
+    (``save_images``: every image of each pair into the run folder's ``images/``)."""
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise ConfigError(f'checkpoint not found: {checkpoint}')
     cfg.load_from = checkpoint
@@ -49,9 +51,10 @@ def prepare_test(cfg: Config, checkpoint: Optional[str], out: Optional[str] = No
     for path, flag in ((save_preds, '--save-preds'), (show_dir, '--show-dir')):
         if path:
             _refuse_nonempty(path, flag)
-    if save_preds or show_dir:
+    if save_preds or show_dir or save_images:
         hooks = list(cfg.get('custom_hooks') or [])
-        hooks.append(dict(type='SavePredictionsHook', pred_dir=save_preds, grid_dir=show_dir))
+        hooks.append(dict(type='SavePredictionsHook', pred_dir=save_preds, grid_dir=show_dir,
+                          run_images=save_images))
         cfg.custom_hooks = hooks
 
 

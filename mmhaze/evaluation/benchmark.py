@@ -168,10 +168,13 @@ def _with_counts(summary: dict, counts: dict) -> dict:
                 for d, values in per.items()} for m, per in summary.items()}
 
 
-def format_tables(summary: dict, directions: dict[str, str], conventions: dict[str, str],
-                  counts: Optional[dict] = None, notes: Sequence[str] = ()) -> dict[str, str]:
-    """Markdown, LaTeX and CSV renderings of the summary; ``counts`` (of
-    :func:`count_images`) adds a column ``N`` per dataset, ``notes`` go under the tables."""
+def table_cells(summary: dict, directions: dict[str, str], conventions: dict[str, str],
+                counts: Optional[dict] = None, notes: Sequence[str] = ()
+                ) -> tuple[list[tuple[str, str]], list[str], list[tuple[str, list]], list[str]]:
+    """What every rendering of the summary shows: the columns ``(dataset, metric)``, their
+    headers (``MI↑``, prefixed by the dataset when there are several), one row per method of
+    ``(text, raw value, best)`` cells (the best value per column, when several methods are
+    listed) and the footnotes (each column's convention, then ``notes``)."""
     if counts is not None:
         summary = _with_counts(summary, counts)
     cols = _columns(summary)
@@ -181,22 +184,30 @@ def format_tables(summary: dict, directions: dict[str, str], conventions: dict[s
             for d, k in cols]
     footnotes = [f'{k}: {conventions[k]}' for k in dict.fromkeys(k for _, k in cols)
                  if k in conventions] + list(notes)
+    rows = []
+    for method, per in summary.items():
+        values = [per.get(d, {}).get(k) for d, k in cols]
+        rows.append((method, [(_fmt(v), v, best.get(col) == method)
+                              for col, v in zip(cols, values)]))
+    return cols, head, rows, footnotes
 
+
+def format_tables(summary: dict, directions: dict[str, str], conventions: dict[str, str],
+                  counts: Optional[dict] = None, notes: Sequence[str] = ()) -> dict[str, str]:
+    """Markdown, LaTeX and CSV renderings of the summary; ``counts`` (of
+    :func:`count_images`) adds a column ``N`` per dataset, ``notes`` go under the tables."""
+    cols, head, rows, footnotes = table_cells(summary, directions, conventions, counts, notes)
     md = ['| method | ' + ' | '.join(head) + ' |', '|---|' + '---:|' * len(cols)]
     tex_rows = []
     csv_buf = io.StringIO()
     writer = csv.writer(csv_buf)
     writer.writerow(['method'] + [f'{d}/{k}' for d, k in cols])
-    for method, per in summary.items():
-        cells, tcells = [], []
-        for col in cols:
-            s = _fmt(per.get(col[0], {}).get(col[1]))
-            bold = best.get(col) == method
-            cells.append(f'**{s}**' if bold else s)
-            tcells.append(f'\\textbf{{{s}}}' if bold else s)
-        md.append(f'| {method} | ' + ' | '.join(cells) + ' |')
-        tex_rows.append(method.replace('_', r'\_') + ' & ' + ' & '.join(tcells) + r' \\')
-        writer.writerow([method] + [per.get(d, {}).get(k, '') for d, k in cols])
+    for method, cells in rows:
+        md.append(f'| {method} | ' + ' | '.join(f'**{s}**' if bold else s
+                                               for s, _, bold in cells) + ' |')
+        tex_rows.append(method.replace('_', r'\_') + ' & ' + ' & '.join(
+            f'\\textbf{{{s}}}' if bold else s for s, _, bold in cells) + r' \\')
+        writer.writerow([method] + ['' if v is None else v for _, v, _ in cells])
     if footnotes:
         md += [''] + [f'- {f}' for f in footnotes]
 
@@ -302,29 +313,44 @@ def read_run_folder(run_dir: str) -> dict:
     return payload
 
 
+def merge_conventions(metas: Sequence[tuple[str, dict]], strict: bool = True,
+                      metrics: Optional[Sequence[str]] = None
+                      ) -> tuple[dict[str, str], dict[str, str]]:
+    """The directions and conventions of several runs' ``(run_dir, meta)``; a metric computed
+    under two different conventions (numbers that do not compare) is an error naming both runs
+    when ``strict``. ``metrics``: only these are compared (and returned)."""
+    directions: dict[str, str] = {}
+    conventions: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    for run, meta in metas:
+        directions.update(meta.get('directions', {}))
+        for key, text in meta.get('conventions', {}).items():
+            if metrics and key not in metrics:
+                continue
+            if strict and key in conventions and conventions[key] != text:
+                raise ValueError(f'{key} was computed under different conventions in '
+                                 f'{origin[key]} ({conventions[key]!r}) and {run} '
+                                 f'({text!r}); the numbers do not compare')
+            conventions.setdefault(key, text)
+            origin.setdefault(key, run)
+    return directions, conventions
+
+
 def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] = None,
                       datasets: Optional[Sequence[str]] = None, strict_conventions: bool = True
                       ) -> tuple[dict, dict[str, str], dict[str, str]]:
     """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions)``.
 
-    A (method, dataset) pair found in two runs, or a metric computed under two different
-    conventions (numbers that do not compare), is an error naming the runs.
+    A (method, dataset) pair found in two runs, or a metric (of ``metrics``, when given)
+    computed under two different conventions (numbers that do not compare), is an error naming
+    the runs.
     """
     summary: dict = OrderedDict()
     origin: dict[tuple, str] = {}
-    directions: dict[str, str] = {}
-    conventions: dict[str, str] = {}
-    conv_origin: dict[str, str] = {}
-    for run in run_dirs:
-        payload = read_run_folder(run)
-        directions.update(payload['meta'].get('directions', {}))
-        for key, text in payload['meta'].get('conventions', {}).items():
-            if strict_conventions and key in conventions and conventions[key] != text:
-                raise ValueError(f'{key} was computed under different conventions in '
-                                 f'{conv_origin[key]} ({conventions[key]!r}) and {run} '
-                                 f'({text!r}); the numbers do not compare')
-            conventions.setdefault(key, text)
-            conv_origin.setdefault(key, run)
+    payloads = [(run, read_run_folder(run)) for run in run_dirs]
+    directions, conventions = merge_conventions(
+        [(run, payload['meta']) for run, payload in payloads], strict_conventions, metrics)
+    for run, payload in payloads:
         for method, per in payload['results_by_method'].items():
             for dataset, values in per.items():
                 if datasets and dataset not in datasets:
