@@ -1,4 +1,4 @@
-"""Test a checkpoint and write the benchmark files: ``python tools/test.py CONFIG [CHECKPOINT]``.
+"""Test a checkpoint and write the result files: ``python tools/test.py CONFIG [CHECKPOINT]``.
 
 Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.tex, table.csv}``
 (with ``--save-images`` also ``images/<dataset>/<field>/<stem>.png``: sources, predictions,

@@ -1,4 +1,4 @@
-"""Before and after ``runner.test()``: checkpoint, prediction dirs, benchmark files."""
+"""Before and after ``runner.test()``: checkpoint, prediction dirs, result files."""
 from __future__ import annotations
 
 import json
@@ -28,7 +28,7 @@ def _refuse_nonempty(path: str, flag: str) -> None:
         raise ConfigError(f'{flag} {path} exists and is not a folder')
 
 
-#: What the benchmark files say when ``tools/test.py`` ran without a checkpoint.
+#: What the result files say when ``tools/test.py`` ran without a checkpoint.
 NO_CHECKPOINT = 'no checkpoint: training-free / init_cfg weights'
 
 
@@ -111,13 +111,13 @@ def test_evaluators(runner) -> list:
 def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Optional[str],
                 out: Optional[str] = None, notes: Sequence[str] = (),
                 weights: Optional[dict[str, str]] = None) -> Optional[dict]:
-    """Write the run folder's benchmark files (rank 0) and print the table; ``notes`` (e.g.
+    """Write the run folder's result files (rank 0) and print the table; ``notes`` (e.g.
     a non-strict checkpoint) go under the tables and into ``summary.json``.
 
     ``checkpoint=None``: the meta says :data:`NO_CHECKPOINT` and lists ``weights`` (slot →
     where its weights came from, from :func:`init_without_checkpoint`).
     """
-    from mmhaze.evaluation.benchmark import collect_dropped, collect_rows, write_run_folder
+    from mmhaze.evaluation.result_tables import collect_dropped, collect_rows, write_run_folder
     if not is_main_process():
         return None
     all_metrics = [m for ev in test_evaluators(runner) for m in ev.metrics]
@@ -295,7 +295,7 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     """
     from mmengine.logging import print_log
 
-    from mmhaze.evaluation.benchmark import collect_dropped, collect_rows, write_run_folder
+    from mmhaze.evaluation.result_tables import collect_dropped, collect_rows, write_run_folder
     folders = dict(pred_fused=_Folder(fused, '--fused'), ir=_Folder(ir, '--ir'),
                    vis=_Folder(vis, '--vis'))
     if clear:

@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from mmhaze.evaluation.benchmark import table_cells
+from mmhaze.evaluation.result_tables import table_cells
 
 from .result_figures import FigurePlan, read_rgb, refuse_existing, safe_name
 from .run_results import COMPARISON_ROW_IMAGES, RunResults

@@ -2,7 +2,7 @@
 them.
 
 A run folder is what ``tools/test.py`` or ``tools/analysis_tools/eval_folder.py`` wrote
-(``per_image.csv``, ``summary.json``, ... : :mod:`mmhaze.evaluation.benchmark`). Its images are
+(``per_image.csv``, ``summary.json``, ... : :mod:`mmhaze.evaluation.result_tables`). Its images are
 found in one of two places:
 
 - ``tools/test.py --save-images``: ``<run>/images/<dataset>/<field>/<stem>.png`` with the
@@ -30,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 
-from mmhaze.evaluation.benchmark import (
+from mmhaze.evaluation.result_tables import (
     DATASET_LEVEL,
     ID_COLUMNS,
     merge_conventions,

@@ -1,4 +1,4 @@
-"""make_synthetic / make_hazy converters and the browse / benchmark tools, run in-process."""
+"""make_synthetic / make_hazy converters and the browse / speed-benchmark tools, run in-process."""
 import json
 
 import numpy as np

@@ -1,5 +1,5 @@
 """tools/test.py (two datasets, MultiTestLoop) → --save-preds PNGs → eval_folder.py gives the
-same per-image values → benchmark_table.py merges run folders."""
+same per-image values → results_table.py merges run folders."""
 import csv
 import json
 import math
@@ -116,17 +116,17 @@ def test_eval_folder_bad_input(tested, tool, tmp_path, capsys):
     assert rc == 2 and "unknown keys ['mIoU']" in capsys.readouterr().err
 
 
-def test_benchmark_table_merges_runs(tested, tool, tmp_path, capsys):
+def test_results_table_merges_runs(tested, tool, tmp_path, capsys):
     root, run = tested
     folder_run = next(p for p in (root / 'folder').iterdir() if p.is_dir()) if (
         root / 'folder').exists() else None
     if folder_run is None:
         pytest.skip('needs the eval_folder run of the previous test')
     out = tmp_path / 'merged'
-    assert tool('analysis_tools/benchmark_table').main(
+    assert tool('analysis_tools/results_table').main(
         [str(run), str(folder_run), '--metrics', 'MI', 'Qcv', '--out', str(out)]) == 0
     md = (out / 'table.md').read_text()
     head = '| setA MI↑ | setA Qcv↓ | setB MI↑ | setB Qcv↓ | folder MI↑ | folder Qcv↓ |'
     assert f'| method {head}' in md
-    assert tool('analysis_tools/benchmark_table').main([str(run), str(run)]) == 2
+    assert tool('analysis_tools/results_table').main([str(run), str(run)]) == 2
     assert 'is in both' in capsys.readouterr().err

@@ -137,7 +137,7 @@ def _mi_full_range(tool, root):
 
 
 def test_a_mean_over_fewer_images_is_counted_in_the_tables(tmp_path):
-    from mmhaze.evaluation.benchmark import write_run_folder
+    from mmhaze.evaluation.result_tables import write_run_folder
     rows = [dict(dataset='d', method='m', image='a', EN=7.0, MI=float('nan')),
             dict(dataset='d', method='m', image='b', EN=5.0, MI=3.0)]
     paths = write_run_folder(str(tmp_path / 'run'), rows, {}, {}, {'EN': '↑', 'MI': '↑'})

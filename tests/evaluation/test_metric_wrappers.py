@@ -99,7 +99,7 @@ def test_skip_errors_leaves_images_out_and_says_which(monkeypatch):
     from mmhaze.evaluation.functional import vif
     assert out['toy/VIF'] == pytest.approx(vif(f, a, b).item(), rel=1e-12)
     assert "FusionMetric (skip_errors=True): left out image 'tiny': MetricComputeError" in log[1]
-    from mmhaze.evaluation.benchmark import collect_dropped
+    from mmhaze.evaluation.result_tables import collect_dropped
     assert [d['image'] for d in collect_dropped([metric])] == ['broken', 'tiny']
 
 
@@ -115,7 +115,7 @@ def test_seg_metric_miou_through_mmseg():
     # IoU: a = 1/3 (1 ∩, 3 ∪), b = 2/3, c = 2/3 (pixel 255 ignored)
     assert out['seg/mIoU'] == pytest.approx((1 / 3 + 2 / 3 + 2 / 3) / 3)
     assert metric.dataset_rows == [dict(dataset='seg', method='model', mIoU=out['seg/mIoU'])]
-    from mmhaze.evaluation.benchmark import collect_rows, summarise
+    from mmhaze.evaluation.result_tables import collect_rows, summarise
     rows, conventions, directions = collect_rows([metric], 'ours')
     assert summarise(rows)['ours']['seg']['mIoU'] == pytest.approx(out['seg/mIoU'])
     assert directions == {'mIoU': '↑'} and 'mmseg' in conventions['mIoU']

@@ -58,7 +58,7 @@ def test_resume_continues_from_the_checkpoint(trained, tmp_path, repo_root, tool
     assert (work / 'iter_6.pth').is_file()
 
 
-def test_test_tool_writes_the_benchmark_run_folder(trained, tmp_path, repo_root, tool, capsys):
+def test_test_tool_writes_the_result_run_folder(trained, tmp_path, repo_root, tool, capsys):
     out_json = tmp_path / 'metrics.json'
     preds = tmp_path / 'preds'
     rc = tool('test').main([str(repo_root / BASELINE), str(trained / 'iter_4.pth'),

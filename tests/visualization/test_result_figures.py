@@ -30,7 +30,7 @@ def _values(method_index, dataset_index, stem_index):
 
 def _write_run(root, name, method_index, with_input_row, hsvf=False):
     from mmhaze.engine.hooks import write_png
-    from mmhaze.evaluation.benchmark import write_run_folder
+    from mmhaze.evaluation.result_tables import write_run_folder
     run = root / name / '20260101_000000'
     rows = []
     for d, dataset in enumerate(DATASETS):

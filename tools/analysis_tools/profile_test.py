@@ -3,7 +3,7 @@
     python tools/analysis_tools/profile_test.py CONFIG [CHECKPOINT] [--synthetic H W N]
         [--compile-metrics auto|1|0] [--cfg-options ...] [--work-dir DIR] [--out FILE.json]
 
-Runs the test exactly as ``tools/test.py`` does (same config preparation, Runner, benchmark
+Runs the test exactly as ``tools/test.py`` does (same config preparation, Runner, result
 files) with timers around the parts, and prints seconds per image of each part and the test
 loop's overhead beyond forward + metrics. Without CHECKPOINT the model is tested with its
 random initialisation (speed does not depend on the weights). ``--synthetic H W N`` swaps the
@@ -13,7 +13,7 @@ at 480×640 without the data; metrics whose parameter files are missing (PI with
 
 Parts (per image): ``data`` = waiting for the dataloader, ``forward`` = ``model.test_step``
 (preprocessing, network, un-padding), ``metrics`` = ``evaluator.process`` + ``evaluate``,
-``hooks`` = the per-iteration hooks (logging, ``--save-preds``), ``writing`` = the benchmark
+``hooks`` = the per-iteration hooks (logging, ``--save-preds``), ``writing`` = the result
 files (``finish_test``), ``other`` = the rest of the wall time (Runner setup is excluded).
 The median image (steady state) and the first image (warm-up, metric compilation) are shown
 apart; the metrics' ``evaluate`` (means over the set) is counted in ``metrics``.

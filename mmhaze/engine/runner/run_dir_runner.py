@@ -13,7 +13,7 @@ from mmhaze.utils.fileio import claim_run_dir
 @RUNNERS.register_module()
 class UniqueRunDirRunner(Runner):
     """``Runner`` whose ``timestamp`` (hence ``log_dir = <work_dir>/<timestamp>``, the log file,
-    the config dump and the benchmark files of ``tools/test.py``) is claimed atomically: a run
+    the config dump and the result files of ``tools/test.py``) is claimed atomically: a run
     starting in the same second as another gets ``<timestamp>_1`` instead of sharing, and then
     losing, its folder. ``tools/train.py`` and ``tools/test.py`` build this runner unless the
     config names a ``runner_type``.

@@ -1,6 +1,6 @@
 """Full-reference image quality: PSNR and SSIM of a prediction against a reference.
 
-Conventions (the defaults are printed in the benchmark tables):
+Conventions (the defaults are printed in the result tables):
 
 - images are B×C×H×W floats in [0, ``data_range``]; RGB is evaluated per channel and averaged;
 - ``quantize=True`` first rounds both to 8 bits (``round(x·255)/255``), i.e. evaluates what a

@@ -1,4 +1,4 @@
-"""Base of mmhaze's metrics: per-image rows kept for the benchmark files, means reported."""
+"""Base of mmhaze's metrics: per-image rows kept for the result files, means reported."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-# Row label of the evaluated model's own outputs (the benchmark writer names it by the method).
+# Row label of the evaluated model's own outputs (the result-table writer names it by the method).
 MODEL_ROW = 'model'
 # Dataset column of samples from a dataset without a name (no log-key prefix then).
 UNNAMED_DATASET = 'default'

@@ -1,4 +1,4 @@
-"""Benchmark files of a test run: per-image CSV, summary JSON, and Markdown/LaTeX/CSV tables.
+"""Result files of a test run: per-image CSV, summary JSON, and Markdown/LaTeX/CSV tables.
 
 Layout of a run folder (``tools/test.py`` writes ``<work_dir>/<timestamp>/``)::
 
@@ -18,7 +18,7 @@ Nothing is averaged over fewer images silently: ``summary.json`` holds ``image_c
 (``dropped``: the opt-ins ``skip_errors=True`` / ``--allow-missing``) or a metric's mean skips
 NaN values, the tables gain a column ``N`` and a note says which means cover fewer images.
 :func:`merge_run_folders` joins several run folders into one table
-(``tools/analysis_tools/benchmark_table.py``).
+(``tools/analysis_tools/results_table.py``).
 """
 from __future__ import annotations
 
@@ -259,7 +259,7 @@ def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
                      conventions: dict[str, str], directions: dict[str, str],
                      main_method: Optional[str] = None, notes: Sequence[str] = (),
                      dropped: Sequence[dict] = ()) -> dict[str, str]:
-    """Write the five benchmark files into ``run_dir``; returns their paths and the Markdown.
+    """Write the five result files into ``run_dir``; returns their paths and the Markdown.
 
     ``notes`` (e.g. a checkpoint loaded non-strictly) go under the tables and into the meta;
     ``dropped`` lists the images left out (``dict(dataset, image, reason, ...)``).

@@ -2,7 +2,7 @@ import csv
 import json
 import math
 
-from mmhaze.evaluation.benchmark import format_tables, summarise, write_run_folder
+from mmhaze.evaluation.result_tables import format_tables, summarise, write_run_folder
 
 ROWS = [
     dict(dataset='msrs', method='ours', image='1', PSNR_ref=20.0, NIQE=3.0),

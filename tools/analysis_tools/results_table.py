@@ -1,6 +1,6 @@
 """Merge run folders (methods × datasets) into one paper-style table.
 
-    python tools/analysis_tools/benchmark_table.py RUN_DIR [RUN_DIR ...] \
+    python tools/analysis_tools/results_table.py RUN_DIR [RUN_DIR ...] \
         [--metrics MI Qabf Qcv SCD VIFF NIQE SF] [--datasets msrs m3fd roadscene] [--out DIR]
 
 RUN_DIR is a ``<work_dir>/<timestamp>/`` folder written by ``tools/test.py`` or
@@ -13,7 +13,8 @@ import sys
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Merge benchmark run folders into one table')
+    parser = argparse.ArgumentParser(
+        description='Merge the run folders of tools/test.py and eval_folder.py into one table')
     parser.add_argument('run_dirs', nargs='+', help='run folders (with summary.json)')
     parser.add_argument('--metrics', nargs='+', help='columns, in this order (default: all)')
     parser.add_argument('--datasets', nargs='+', help='datasets, in this order (default: all)')
@@ -25,7 +26,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmhaze.evaluation.benchmark import format_tables, merge_run_folders, write_tables
+    from mmhaze.evaluation.result_tables import format_tables, merge_run_folders, write_tables
     try:
         summary, directions, conventions = merge_run_folders(
             args.run_dirs, args.metrics, args.datasets,
