@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import add_runner_options, parse_runner_options
 
 
 def parse_args(argv=None):
@@ -28,22 +28,14 @@ def parse_args(argv=None):
                              'pair into the run folder (images/), for '
                              'tools/analysis_tools/plot_results.py')
     parser.add_argument('--method-name', help='row name in the tables (default: config name)')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow loading a trusted checkpoint that is not weights_only-safe')
     parser.add_argument('--non-strict', action='store_true',
                         help='test a checkpoint that does not fit the model exactly (the '
                              'weights that fit are loaded; the tables say so)')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the networks (slow first batch per input size, '
                              'faster after; docs/speed.md)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. test_dataloader.dataset.num_samples=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_options(parser, 'test_dataloader.dataset.num_samples=10')
+    return parse_runner_options(parser, argv)
 
 
 def main(argv=None):

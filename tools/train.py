@@ -1,9 +1,8 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import add_runner_options, parse_runner_options
 
 
 def parse_args(argv=None):
@@ -16,17 +15,8 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='mixed-precision training (CUDA)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the total batch size')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow loading a trusted checkpoint that is not weights_only-safe')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. model.channels=16 train_cfg.max_iters=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    # torchrun passes --local-rank; older launchers --local_rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_options(parser, 'model.channels=16 train_cfg.max_iters=10')
+    return parse_runner_options(parser, argv)
 
 
 def main(argv=None):

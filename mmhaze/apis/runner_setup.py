@@ -12,10 +12,9 @@ import torch
 from mmengine.config import Config
 
 from mmhaze.utils.checkpoint import UNSAFE_LOAD_ENV
+from mmhaze.utils.cli import LAUNCHERS
 
 from .config_check import ConfigError, check_config, load_config
-
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 def prepare_config(config: str, cfg_options: Optional[dict] = None,
