@@ -1,4 +1,4 @@
-"""LRRNet (Li, Xu, Wu, Kittler; IEEE TPAMI 45(9):11040–11052, 2023), as released.
+"""LRRNet (Li, Xu, Wu, Lu, Kittler; IEEE TPAMI, 2023, doi:10.1109/TPAMI.2023.3268209), as released.
 
 A learnable low-rank representation: each source is encoded by an unrolled LISTA solver whose
 codes split into a low-rank and a sparse part; a small decoder maps each part back to an

@@ -1,4 +1,4 @@
-"""SAGE's fusion network (Wu, Liu, Liu, Fan, Liu, Zhong; CVPR 2025), as released: the distilled
+"""SAGE's fusion network (Wu, Liu, Fu, Peng, Liu, Fan, Liu; CVPR 2025), as released: the distilled
 sub-network the release ships (the teacher, with its SAM-based semantic guidance, is for
 training only)."""
 from __future__ import annotations
