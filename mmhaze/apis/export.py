@@ -134,12 +134,11 @@ class OnnxExportWrapper(nn.Module):
                               'covers the whole image, which padding to pad_size_divisor '
                               f'{pre.pad_size_divisor} would change; export with '
                               'pad_size_divisor=1 or a protocol without stretch')
-        library_reads = [r for r in (getattr(protocol, 'vis_read', None),
-                                     getattr(protocol, 'ir_read', None)) if r not in (None, 'rgb')]
+        library_reads = list(getattr(protocol, 'library_steps', ()))
         if library_reads:
-            # Pillow's and OpenCV's gray conversions run in NumPy on 8-bit files: no graph op.
+            # Pillow's and OpenCV's conversions run in NumPy on 8-bit files: no graph op.
             raise ExportError(f'{type(model).__name__} with {protocol!r}: the release reads its '
-                              f'sources through {", ".join(sorted(set(library_reads)))} (Pillow/'
+                              f'sources through {", ".join(library_reads)} (Pillow/'
                               'OpenCV on 8-bit files), which a graph cannot hold; export with '
                               "protocol='plain' and read the files that way before the graph")
         self.model = model

@@ -96,7 +96,9 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
             value = tf_to_torch(np.asarray(value))
         elif not isinstance(value, torch.Tensor):
             value = torch.as_tensor(np.asarray(value))
-        value = value.detach().to(torch.float32).contiguous()
+        value = value.detach()
+        # Weights become float32; integer state (batch norms' num_batches_tracked) keeps its type.
+        value = (value.to(torch.float32) if value.is_floating_point() else value).contiguous()
         if key not in target:
             errors.append(f'{name} → {key}: not a parameter of the mmhaze model')
         elif tuple(value.shape) != tuple(target[key]):
@@ -137,13 +139,14 @@ def read_tf_checkpoint(src: str) -> dict[str, np.ndarray]:
 
 
 def read_torch_state_dict(src: str) -> dict[str, torch.Tensor]:
-    """A released PyTorch state dict (plain, or under ``state_dict``/``model``; a DataParallel
-    ``module.`` prefix is stripped), loaded with ``weights_only=True``."""
+    """A released PyTorch state dict (plain, or under ``state_dict``/``model``/``weight`` —
+    DIDFuse saves ``{'weight': ..., 'epoch': ...}``; a DataParallel ``module.`` prefix is
+    stripped), loaded with ``weights_only=True``."""
     import torch
     if not osp.isfile(src):
         raise FileNotFoundError(f'{src} not found')
     obj = torch.load(src, map_location='cpu', weights_only=True)
-    for key in ('state_dict', 'model'):
+    for key in ('state_dict', 'model', 'weight'):
         if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
             obj = obj[key]
     if not isinstance(obj, Mapping):
@@ -156,28 +159,31 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
+TF_CHECKPOINT_PARTS = ('.index', '.data-00000-of-00001', '.meta')
+
+
 def same_file(a: str, b: str) -> bool:
-    """Whether two paths name the same file (links and ``..`` resolved; a TF checkpoint prefix
-    counts as its files)."""
-    def real(path: str) -> str:
-        return osp.realpath(osp.expanduser(path))
-    if real(a) == real(b):
+    """Whether two paths name one file (after symlinks; hard links too, when both exist); a TF
+    checkpoint prefix counts as each of its files."""
+    a, b = osp.expanduser(a), osp.expanduser(b)
+    if osp.realpath(a) == osp.realpath(b):
         return True
-    return any(osp.exists(real(a) + ext) and real(a) + ext == real(b)
-               for ext in ('.index', '.data-00000-of-00001', '.meta'))
+    if osp.exists(a) and osp.exists(b) and osp.samefile(a, b):
+        return True
+    return any(osp.exists(a + part) and same_file(a + part, b) for part in TF_CHECKPOINT_PARTS)
 
 
-def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = ()
-                 ) -> Optional[str]:
+def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = (),
+                 sources: Sequence[str] = ()) -> Optional[str]:
     """The converters' one-line error for a missing input (``(what, path)`` pairs), an output
-    that is one of the inputs, or an existing output without ``--force``; None when the paths
-    are fine."""
-    for what, path in required:
-        if same_file(path, dst):
-            return f'{dst} is the {what} itself: write the converted file elsewhere'
+    that is one of the ``sources`` (even with ``--force``: a converter never overwrites its
+    input) or an existing output without ``--force``; None when the paths are fine."""
     for what, path in required:
         if not osp.isfile(path):
             return f'{what} not found: {path}'
+    for src in sources:
+        if same_file(dst, src):
+            return f'{dst} is the input {src}: write the converted checkpoint elsewhere'
     if osp.exists(dst) and not force:
         return f'{dst} exists (use --force to overwrite)'
     return None
@@ -193,29 +199,37 @@ def write_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: dict
     print(f'wrote {dst}: {len(state_dict)} tensors, {n:,} parameters{where}')
 
 
+SINGLE_INPUT = (('src', 'the released checkpoint (or its .npz export)'),)
+
+
 def run_converter(argv: Optional[Sequence[str]], description: str,
-                  convert: Callable[[str], dict[str, torch.Tensor]], network: str,
-                  source: str, prefix: str = 'fuser.') -> int:
-    """The shared command line of the converters: ``SRC DST [--force]``."""
+                  convert: Callable[..., dict[str, torch.Tensor]], network: str,
+                  source: str, prefix: str = 'fuser.',
+                  inputs: Sequence[tuple[str, str]] = SINGLE_INPUT) -> int:
+    """The shared command line of the converters: ``SRC DST [--force]`` (``inputs``: the
+    names and helps of the released files, passed to ``convert`` in that order, when a
+    release is more than one file)."""
     import argparse
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('src', help='the released checkpoint (or its .npz export)')
+    for name, help_text in inputs:
+        parser.add_argument(name, help=help_text)
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
-    refusal = (f'{args.dst} is the released checkpoint itself: write the converted file '
-               'elsewhere' if same_file(args.src, args.dst) else refuse_paths(args.dst, args.force))
+    srcs = [getattr(args, name) for name, _ in inputs]
+    refusal = refuse_paths(args.dst, args.force, sources=srcs)
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
     try:
-        state_dict = convert(args.src)
+        state_dict = convert(*srcs)
     except FileNotFoundError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     except ConversionError as err:
-        print(f'error: {args.src}: {err}', file=sys.stderr)
+        print(f'error: {", ".join(srcs)}: {err}', file=sys.stderr)
         return 1
-    write_converted(state_dict, args.dst, dict(converted_from=osp.basename(args.src.rstrip('/')),
-                                               network=network, source=source), prefix)
+    converted_from = ', '.join(osp.basename(s.rstrip('/')) for s in srcs)
+    write_converted(state_dict, args.dst, dict(converted_from=converted_from, network=network,
+                                               source=source), prefix)
     return 0

@@ -172,6 +172,32 @@ def test_export_wrapper_reproduces_predict(config):
                                        sample.get(name).data, rtol=0, atol=1e-6)
 
 
+#: The released networks of the model zoo, each through its ``*_release_tno.py`` config.
+ZOO_RELEASE_CONFIGS = sorted(str(p.relative_to(REPO_ROOT))
+                             for p in (REPO_ROOT / 'configs').glob('*/*_release_tno.py'))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', ZOO_RELEASE_CONFIGS)
+def test_zoo_networks_export_with_the_plain_protocol(config, tmp_path, capsys):
+    """A released network's release protocol reads files through Pillow/OpenCV and is refused
+    (above); the network itself exports through ``tools/deployment/pytorch2onnx.py`` with
+    ``--cfg-options model.protocol=plain`` and a checkpoint (seeded weights here; ~20 s each on
+    2 cores)."""
+    from helpers import load_tool
+    model = seeded_model(config, protocol='plain')
+    checkpoint = tmp_path / 'seeded.pth'
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    out = tmp_path / 'plain.onnx'
+    rc = load_tool('deployment/pytorch2onnx').main([
+        config, str(checkpoint), '--out', str(out), '--shape', str(EXPORT_SIZE),
+        str(EXPORT_SIZE), '--cfg-options', 'model.protocol=plain'])
+    summary = capsys.readouterr().out
+    print(f'{config} (plain): {summary.strip().splitlines()[-1]}')  # docs/deployment.md
+    assert rc == 0 and out.is_file(), summary
+    assert 'pred_fused' in summary and 'max |Δ|' in summary
+
+
 def test_survey_covers_every_model_config():
     assert 'configs/iassf/iassf_official_msrs.py' in SIGNATURES
     assert 'configs/iassf/_iassf_evaluation.py' not in SIGNATURES  # no model: a partial
@@ -194,8 +220,9 @@ def test_dynamic_export_of_each_model_kind(config, tmp_path):
     block that does not generalise (IASSF tiny: ~60 s on 2 cores)."""
     model = seeded_model(config)
     out = str(tmp_path / 'dynamic.onnx')
-    if config in DYNAMIC_REFUSALS:
-        with pytest.raises(ExportError, match=DYNAMIC_REFUSALS[config]):
+    refusal = DYNAMIC_REFUSALS.get(config) or _library_read_refusal(model)
+    if refusal:
+        with pytest.raises(ExportError, match=refusal):
             export_onnx(model, out, shape=(EXPORT_SIZE, EXPORT_SIZE), dynamic=True)
         return
     result = export_onnx(model, out, shape=(EXPORT_SIZE, EXPORT_SIZE), dynamic=True)

@@ -1,6 +1,11 @@
 """Every config of configs/{dehazeformer,u2fusion,two_stage} and of the model zoo
-(configs/{seafusion,ifcnn,sdnet,densefuse}/) builds its model and runs one
-train step (configs with losses; one per training stage) and one test step.
+(configs/{seafusion,ifcnn,sdnet,densefuse,tardal,lrrnet,sage,didfuse}/) builds its model and runs
+one train step (one per training stage) and one test step.
+
+A released network's config (``*_release_*.py``) has no losses — it is tested as released, its
+fuser frozen — so its train step trains that fuser, unfrozen, on an L1 loss of the fused image
+to the visible one: every released network is shown to train (gradients reach all its
+parameters, batch norms in training mode).
 
 The datasets are not needed: the model gets synthetic 32 px batches. Pretrained slots are built
 but not loaded (``init_cfg`` loading is tested through tools/test.py); U2Fusion's loss reads a
@@ -22,7 +27,9 @@ from mmhaze.apis.config_check import check_config
 from mmhaze.datasets import SyntheticFusionDataset
 from mmhaze.registry import MODELS
 
-ZOO = ('seafusion', 'ifcnn', 'sdnet', 'densefuse')
+# Zoo fusers with configs of their own; the first four also in two-stage configs/two_stage/.
+TWO_STAGE_ZOO = ('seafusion', 'ifcnn', 'sdnet', 'densefuse')
+ZOO = TWO_STAGE_ZOO + ('tardal', 'lrrnet', 'sage', 'didfuse')
 FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO
 CONFIGS = sorted(str(p.relative_to(REPO_ROOT / 'configs'))
                  for folder in FOLDERS for p in (REPO_ROOT / 'configs' / folder).glob('[!_]*.py'))
@@ -37,11 +44,17 @@ EXPECTED = {
                   'dcp_average_roadscene-test.py', 'dcp_laplacian_roadscene-test.py',
                   'dcp_u2fusion_roadscene-test.py', 'dehazeformer-t_u2fusion_synthetic.py',
                   'dehazeformer-tiny_u2fusion-tiny_staged_synthetic.py'} |
-                 {f'{d}_{m}_roadscene-test.py' for d in ('dcp', 'dehazeformer-s') for m in ZOO},
+                 {f'{d}_{m}_roadscene-test.py' for d in ('dcp', 'dehazeformer-s')
+                  for m in TWO_STAGE_ZOO},
     **{m: {f'{m}_release_tno.py', f'{m}_release_roadscene.py'} for m in ZOO},
     'seafusion': {'seafusion_release_tno.py', 'seafusion_release_roadscene.py',
                   'seafusion_content_msrs.py'},
+    'didfuse': {'didfuse_release_tno.py', 'didfuse_release_roadscene.py',
+                'didfuse_release_epfl-rgbnir.py'},
 }
+# The train step of a released network's config (it has no losses; see the docstring).
+RELEASE_TRAINING = dict(losses=dict(fusion=dict(type='L1Loss', pred='fused', target='vis')),
+                        optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3)))
 
 
 @pytest.fixture(scope='module')
@@ -59,11 +72,18 @@ def test_the_expected_configs_exist_with_readme_and_metafile():
         assert (REPO_ROOT / 'configs' / folder / 'metafile.yml').is_file()
 
 
-def _model_cfg(cfg: Config, vgg: Path) -> dict:
+def _is_release(name: str, model: dict) -> bool:
+    return '_release_' in name and not model.get('losses')
+
+
+def _model_cfg(cfg: Config, vgg: Path, release: bool = False) -> dict:
     model = cfg.model.to_dict()
     for slot in ('dehazer', 'fuser'):
         if isinstance(model.get(slot), dict):
             model[slot].pop('init_cfg', None)
+    if release:
+        model['fuser'].pop('frozen', None)
+        model['losses'] = RELEASE_TRAINING['losses']
     for loss in (model.get('losses') or {}).values():
         if loss and loss.get('type') == 'U2FusionLoss':
             loss.update(vgg_weights=str(vgg), vgg_input_size=32)
@@ -81,7 +101,8 @@ def test_config_builds_and_runs_a_train_and_a_test_step(name, vgg_file):
     cfg = Config.fromfile(REPO_ROOT / 'configs' / name)
     check_config(cfg)
     torch.manual_seed(0)
-    model_cfg = _model_cfg(cfg, vgg_file)
+    release = _is_release(name, cfg.model)
+    model_cfg = _model_cfg(cfg, vgg_file, release)
     model = MODELS.build(model_cfg)
     dehazer = model_cfg.get('dehazer') or {}
     if dehazer.get('type') == 'DehazeFormer' and dehazer.get('arch') in ('s', 'b', 'm', 'l'):
@@ -89,12 +110,17 @@ def test_config_builds_and_runs_a_train_and_a_test_step(name, vgg_file):
         dehazer['depths'] = (2, 2, 2, 2, 2)
         model = MODELS.build(model_cfg)
     if model.losses:
-        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        wrapper = build_optim_wrapper(
+            model, RELEASE_TRAINING['optim_wrapper'] if release else cfg.optim_wrapper)
+        before = {k: p.detach().clone() for k, p in model.named_parameters() if p.requires_grad}
         for index in range(len(model.stages)) if model.stages else [None]:
             model.set_stage(index)
             model.train()
             log = model.train_step(_batch(seed=1 if index is None else index), wrapper)
             assert log and all(torch.isfinite(v) for v in log.values()), log
+        if release:  # every trainable tensor of the released network took a step
+            assert before and all(not torch.equal(v, model.state_dict()[k])
+                                  for k, v in before.items()), name
     model.eval()
     with torch.no_grad():
         samples = model.test_step(_batch(2, 31))

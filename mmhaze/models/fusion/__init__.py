@@ -14,16 +14,20 @@ from .densefuse import (
     DenseFuseEncoder,
     l1_norm_fusion,
 )
+from .didfuse import DIDFUSE_PROTOCOLS, DIDFuse, DIDFuseDecoder, DIDFuseEncoder
 from .ifcnn import IFCNN, IFCNN_PROTOCOLS
 from .joint_attention_fusion import (
     JointAttentionBlock,
     JointAttentionFusion,
     JointWindowAttention,
 )
+from .lrrnet import LRRNET_PROTOCOLS, LRRNet
 from .prompt_fusion_unet import PromptEmbeddingFusionUNet, PromptFusionBlock, channel_plan
-from .release_layers import dense_forward, reflect_conv, same_conv, tf_leaky_relu
+from .release_layers import ConvNormAct, dense_forward, reflect_conv, same_conv, tf_leaky_relu
+from .sage import SAGE, SAGE_PROTOCOLS
 from .sdnet import SDNET_PROTOCOLS, SDNet
 from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAFusionNet
+from .tardal import TARDAL_PROTOCOLS, TarDAL
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
 
 __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'AverageFusion',
@@ -32,4 +36,6 @@ __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'Av
            'JointAttentionBlock', 'JointAttentionFusion', 'SeAFusionNet', 'SEAFUSION_PROTOCOLS',
            'GradientResidualDenseBlock', 'IFCNN', 'IFCNN_PROTOCOLS', 'SDNet', 'SDNET_PROTOCOLS',
            'DenseFuse', 'DenseFuseEncoder', 'DenseFuseDecoder', 'DENSEFUSE_PROTOCOLS',
-           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu']
+           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu',
+           'ConvNormAct', 'TarDAL', 'TARDAL_PROTOCOLS', 'LRRNet', 'LRRNET_PROTOCOLS', 'SAGE',
+           'SAGE_PROTOCOLS', 'DIDFuse', 'DIDFuseEncoder', 'DIDFuseDecoder', 'DIDFUSE_PROTOCOLS']

@@ -23,9 +23,15 @@ DENSEFUSE_PROTOCOLS = {
 FUSION_RULES = ('addition', 'l1')
 
 
-def l1_norm_fusion(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """DenseFuse's l1-norm rule: per pixel, weights ∝ the channel sum of |features|."""
+def l1_norm_fusion(a: torch.Tensor, b: torch.Tensor, window: int = 0) -> torch.Tensor:
+    """DenseFuse's l1-norm rule: per pixel, weights ∝ the channel sum of |features|;
+    ``window`` > 0 averages that activity over a (2·window + 1)² box first, zero-padded
+    (DIDFuse's ``l1_addition``)."""
     la, lb = a.abs().sum(1, keepdim=True), b.abs().sum(1, keepdim=True)
+    if window:
+        size = 2 * window + 1
+        la, lb = (F.avg_pool2d(x, size, stride=1, padding=window, count_include_pad=True)
+                  for x in (la, lb))
     total = la + lb
     # Where both are all zero the release divides 0 by 0; take the mean there instead.
     wa = torch.where(total > 0, la / total.clamp_min(1e-12), torch.full_like(la, 0.5))

@@ -1,8 +1,10 @@
 """Small layers shared by the ports of released fusion networks (U2Fusion, DenseFuse, SDNet,
-SeAFusion): TF-style padding and activations, and dense concatenation in either order."""
+SeAFusion, TarDAL, SAGE, DIDFuse): TF-style padding and activations, dense concatenation in
+either order, and the conv–batch-norm–activation unit of the PyTorch releases."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -34,3 +36,24 @@ def dense_forward(x: torch.Tensor, convs: Iterable[nn.Module],
         new = act(conv(x))
         x = torch.cat([new, x] if new_first else [x, new], dim=1)
     return x
+
+
+class ConvNormAct(nn.Module):
+    """k×k conv (stride 1, output the input's size), then an optional batch norm, then an
+    optional activation module (its parameters, e.g. PReLU's slope, are part of the unit).
+
+    ``padding_mode``: ``'zeros'`` (PyTorch's ``padding=k // 2``) or ``'reflect'`` (a
+    ``ReflectionPad2d(k // 2)`` in front of an unpadded conv).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 norm: bool = True, act: Optional[nn.Module] = None,
+                 padding_mode: str = 'zeros'):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
+                              padding_mode=padding_mode)
+        self.norm = nn.BatchNorm2d(out_channels) if norm else nn.Identity()
+        self.act = act if act is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.conv(x)))

@@ -32,17 +32,32 @@ import torch
 
 from mmhaze.registry import MODELS
 
-from .reading import GRAY_READS, quantize, read_gray, seafusion_rgb_to_ycrcb, seafusion_ycrcb_to_rgb
+from .reading import (
+    GRAY_READS,
+    opencv_rgb_to_ycrcb,
+    opencv_ycrcb_to_rgb,
+    quantize,
+    read_gray,
+    seafusion_rgb_to_ycrcb,
+    seafusion_ycrcb_to_rgb,
+)
 
 APPLY_TO = ('network', 'rgb')
 STRETCHES = (None, 'minmax', 'max')
-ROUNDINGS = (None, 'half_up', 'truncate')
+#: ``'half_even'``: NumPy's ``rint`` (skimage's ``img_as_ubyte``); ``'half_up'``:
+#: ``uint8(y + 0.5)``; ``'truncate'``: ``uint8(y)``.
+ROUNDINGS = (None, 'half_up', 'half_even', 'truncate')
 #: The stretch's float arithmetic: ``'divide'`` ``(o − min)·255 / (max − min)`` (U2Fusion's
 #: release), ``'normalize'`` ``(o − min) / (max − min) · 255`` (SeAFusion's ``tensor2img``),
 #: ``'bytescale'`` ``(o − min) · s`` with ``s = 255 / (max − min)`` rounded to the data's
 #: float type first (scipy's ``bytescale``/``imsave`` of the TF1 era).
 STRETCH_FORMS = ('divide', 'normalize', 'bytescale')
-LUMAS = ('jpeg', 'seafusion')
+#: Y/chroma formulas: full-range JPEG YCbCr (kornia), SeAFusion's Y/Cr/Cb formulas and inverse
+#: matrix, or OpenCV's 8-bit ``RGB2YCrCb`` / ``YCrCb2RGB`` (the library itself, on 8-bit values).
+LUMAS = ('jpeg', 'seafusion', 'opencv')
+#: Per-source normalisation before the network: ``'minmax'``, (x − min)/(max − min + ε) of
+#: each source's 0–255 values (LRRNet's ``normalize_tensor``).
+SOURCE_NORMS = (None, 'minmax')
 VIS_READS = (None, 'rgb') + GRAY_READS
 PRECISIONS = {'float32': torch.float32, 'float64': torch.float64}
 
@@ -144,9 +159,21 @@ class ReleaseProtocol(FusionProtocol):
             for ``'ycbcr'`` mode (the benchmark recolours gray outputs with it); in ``'rgb'``
             mode the gray sources are replicated to 3 channels (IFCNN's ``GRAY2BGR``).
         luma: the Y/chroma formulas of ``split_luma``/``merge_luma``: ``'jpeg'`` (full-range
-            JPEG YCbCr) or ``'seafusion'`` (SeAFusion's Y/Cr/Cb formulas and inverse matrix,
-            each clamped).
+            JPEG YCbCr), ``'seafusion'`` (SeAFusion's Y/Cr/Cb formulas and inverse matrix,
+            each clamped) or ``'opencv'`` (OpenCV's 8-bit YCrCb: chroma [Cr, Cb]; merging
+            rounds Y to 8 bits first, as a release that writes its uint8 output into the
+            YCrCb image does).
+        merge: the formulas of ``merge_luma`` when they are not ``luma``'s own (SAGE splits
+            with OpenCV and merges with SeAFusion's matrix on [Y, Cr, Cb]); one of ``LUMAS``.
         stretch_form: the stretch's arithmetic, one of ``STRETCH_FORMS``.
+        stretch_eps: added to the stretch's span (max − min), in the output's units
+            (LRRNet's ``save_image``: + 1e-5, so the maximum maps just below 255 and truncates
+            to 254).
+        source_norm: None or ``'minmax'``: each source, after it was read, normalised to
+            (x − min)/(max − min + ``source_norm_eps``) on its 0–255 values in float32 (LRRNet).
+            The preprocessor's reflect padding repeats image values, so min and max are the
+            un-padded image's.
+        source_norm_eps: ε of ``source_norm``, in 0–255 units.
         output_gray: convert the quantised multi-channel output to gray by this reading
             (IFCNN saves ``cvtColor(out, …2GRAY)``); None keeps the channels.
     """
@@ -155,7 +182,9 @@ class ReleaseProtocol(FusionProtocol):
                  rounding: Optional[str] = 'half_up', precision: str = 'float64',
                  apply_to: str = 'network', vis_read: Optional[str] = None,
                  ir_read: Optional[str] = None, luma: str = 'jpeg',
-                 stretch_form: str = 'divide', output_gray: Optional[str] = None):
+                 stretch_form: str = 'divide', output_gray: Optional[str] = None,
+                 merge: Optional[str] = None, stretch_eps: float = 0.0,
+                 source_norm: Optional[str] = None, source_norm_eps: float = 0.0):
         if source_bits is not None and not 1 <= int(source_bits) <= 16:
             raise ValueError(f'source_bits must be in 1..16 or None, got {source_bits}')
         if stretch not in STRETCHES:
@@ -172,6 +201,13 @@ class ReleaseProtocol(FusionProtocol):
             raise ValueError(f'ir_read must be one of {(None,) + GRAY_READS}, got {ir_read!r}')
         if luma not in LUMAS:
             raise ValueError(f'luma must be one of {LUMAS}, got {luma!r}')
+        if merge not in (None,) + LUMAS:
+            raise ValueError(f'merge must be one of {(None,) + LUMAS}, got {merge!r}')
+        if source_norm not in SOURCE_NORMS:
+            raise ValueError(f'source_norm must be one of {SOURCE_NORMS}, got {source_norm!r}')
+        if stretch_eps < 0 or source_norm_eps < 0:
+            raise ValueError(f'stretch_eps and source_norm_eps must be >= 0, got '
+                             f'{stretch_eps}, {source_norm_eps}')
         if stretch_form not in STRETCH_FORMS:
             raise ValueError(f'stretch_form must be one of {STRETCH_FORMS}, got '
                              f'{stretch_form!r}')
@@ -185,16 +221,23 @@ class ReleaseProtocol(FusionProtocol):
         self.precision, self.apply_to = precision, apply_to
         self.vis_read, self.ir_read, self.luma = vis_read, ir_read, luma
         self.stretch_form, self.output_gray = stretch_form, output_gray
-        self.whole_image = stretch is not None
+        self.merge = merge or luma
+        self.stretch_eps = float(stretch_eps)
+        self.source_norm, self.source_norm_eps = source_norm, float(source_norm_eps)
+        self.whole_image = stretch is not None or source_norm is not None
 
     def split_luma(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.luma == 'seafusion':
             return seafusion_rgb_to_ycrcb(rgb)
+        if self.luma == 'opencv':
+            return opencv_rgb_to_ycrcb(rgb)
         return super().split_luma(rgb)
 
     def merge_luma(self, y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
-        if self.luma == 'seafusion':
+        if self.merge == 'seafusion':
             return seafusion_ycrcb_to_rgb(y, chroma)
+        if self.merge == 'opencv':
+            return opencv_ycrcb_to_rgb(y, chroma)
         return super().merge_luma(y, chroma)
 
     def read(self, vis: torch.Tensor, ir: torch.Tensor, color_mode: str = 'ycbcr'
@@ -219,7 +262,17 @@ class ReleaseProtocol(FusionProtocol):
         if color_mode == 'rgb':
             channels = max(vis.shape[1], ir.shape[1])
             vis_in, ir_in = match_channels(vis_in, channels), match_channels(ir_in, channels)
-        return vis_in, ir_in, chroma
+        return self._normalize_source(vis_in), self._normalize_source(ir_in), chroma
+
+    @property
+    def library_steps(self) -> list[str]:
+        """The steps that run Pillow or OpenCV on 8-bit values in NumPy (read by the ONNX
+        exporter, which refuses them: no graph op reproduces them bit for bit)."""
+        steps = {r for r in (self.vis_read, self.ir_read, self.output_gray)
+                 if r not in (None, 'rgb')}
+        if 'opencv' in (self.luma, self.merge):
+            steps.add('opencv_ycrcb')
+        return sorted(steps)
 
     @property
     def export_tolerance(self) -> Optional[float]:
@@ -233,8 +286,18 @@ class ReleaseProtocol(FusionProtocol):
     def _quantize_source(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.source_bits is None else quantize(x, self.source_bits)
 
+    def _normalize_source(self, x: torch.Tensor) -> torch.Tensor:
+        if self.source_norm is None:
+            return x
+        # On the 0–255 values, as the release (x·255 of an 8-bit value /255 is exact in float32).
+        v = x.float() * 255.0
+        lo = v.flatten(1).amin(dim=1)[:, None, None, None]
+        hi = v.flatten(1).amax(dim=1)[:, None, None, None]
+        return ((v - lo) / (hi - lo + self.source_norm_eps)).to(x.dtype)
+
     def prepare(self, vis: torch.Tensor, ir: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._quantize_source(vis), self._quantize_source(ir)
+        return (self._normalize_source(self._quantize_source(vis)),
+                self._normalize_source(self._quantize_source(ir)))
 
     def finish(self, fused: torch.Tensor,
                sizes: Optional[Sequence[tuple[int, int]]] = None) -> torch.Tensor:
@@ -249,6 +312,9 @@ class ReleaseProtocol(FusionProtocol):
             span = hi - lo
             # A flat image has no range to stretch: scale 1 (255/255), as scipy's bytescale.
             span = torch.where(span > 0, span, torch.full_like(span, 255.0))
+            if self.stretch_eps:
+                # NumPy 1.x adds a Python float to a float32 scalar in float64.
+                span = (span.double() + self.stretch_eps).to(span.dtype)
             lo, span = lo[:, None, None, None], span[:, None, None, None]
             # The order of the release's arithmetic decides the ties: the published files were
             # made so (U2Fusion: ((o − min)·255)/(max − min)).
@@ -263,6 +329,8 @@ class ReleaseProtocol(FusionProtocol):
         x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)
+        elif self.rounding == 'half_even':
+            x = torch.round(x)
         elif self.rounding == 'truncate':
             x = torch.floor(x)
         x = (x / 255.0).to(fused.dtype)
@@ -275,7 +343,9 @@ class ReleaseProtocol(FusionProtocol):
                 f'rounding={self.rounding!r}, precision={self.precision!r}, '
                 f'apply_to={self.apply_to!r}, vis_read={self.vis_read!r}, '
                 f'ir_read={self.ir_read!r}, luma={self.luma!r}, '
-                f'stretch_form={self.stretch_form!r}, output_gray={self.output_gray!r})')
+                f'stretch_form={self.stretch_form!r}, output_gray={self.output_gray!r}, '
+                f'merge={self.merge!r}, stretch_eps={self.stretch_eps}, '
+                f'source_norm={self.source_norm!r}, source_norm_eps={self.source_norm_eps})')
 
 
 def build_protocol(protocol: Union[str, Mapping, FusionProtocol, None],

@@ -1,9 +1,11 @@
 """How released test scripts read and coloured images, as functions on batched tensors.
 
-The gray conversions run the libraries the releases used (Pillow, OpenCV) on the 8-bit values,
-so they are exact by construction, including their integer rounding (Pillow's RGB → YCbCr →
-'F' path loses one grey level on 22 of the 256 grey values, e.g. 11 → 10). They run on the
-CPU, once per image, outside training.
+The gray and YCrCb conversions run the libraries the releases used (Pillow, OpenCV) on the
+8-bit values, so they are exact by construction, including their integer rounding (Pillow's
+RGB → YCbCr → 'F' path loses one grey level on 22 of the 256 grey values, e.g. 11 → 10). They
+run on the CPU, once per image, outside training. OpenCV's 8-bit fixed-point coefficients have
+changed between versions (here its gray and its YCrCb Y differ by one level on ~0.3 % of random
+colours), so a release read with another OpenCV version may differ by one level on such pixels.
 """
 from __future__ import annotations
 
@@ -30,6 +32,12 @@ def _to_uint8_images(x: torch.Tensor) -> np.ndarray:
         x = x.expand(-1, 3, -1, -1)
     arr = torch.round(x.detach().float().clamp(0, 1) * 255).to(torch.uint8)
     return arr.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _to_tensor_images(arr: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """B×H×W×C uint8 → B×C×H×W in [0, 1] on ``like``'s device and dtype."""
+    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)
+    return x.to(device=like.device, dtype=like.dtype) / 255.0
 
 
 def _pillow_l(rgb: np.ndarray) -> np.ndarray:
@@ -90,3 +98,25 @@ def seafusion_ycrcb_to_rgb(y: torch.Tensor, crcb: torch.Tensor) -> torch.Tensor:
     bias = torch.tensor([0.0, -0.5, -0.5], dtype=flat.dtype, device=flat.device)
     out = (flat + bias).mm(_SEAFUSION_INVERSE.to(flat))
     return out.reshape(b, h, w, 3).permute(0, 3, 1, 2).clamp(0.0, 1.0)
+
+
+# ------------------------------------------------------------------ OpenCV's YCrCb
+def opencv_rgb_to_ycrcb(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """OpenCV's 8-bit ``cvtColor(…, RGB2YCrCb)`` of an RGB image (B×3, [0, 1], 8-bit values):
+    (Y, [Cr, Cb]), each the library's uint8 result /255 (what ``cv2.imread`` then
+    ``BGR2YCrCb`` gives a release)."""
+    images = _to_uint8_images(rgb)
+    ycrcb = np.stack([cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2YCrCb)
+                      for img in images])
+    out = _to_tensor_images(ycrcb, rgb)
+    return out[:, :1], out[:, 1:]
+
+
+def opencv_ycrcb_to_rgb(y: torch.Tensor, crcb: torch.Tensor) -> torch.Tensor:
+    """OpenCV's 8-bit ``cvtColor(…, YCrCb2RGB)``: Y and [Cr, Cb] (B×1 and B×2 in [0, 1]) are
+    rounded to 8 bits, converted by the library's fixed-point formulas (saturated) and
+    returned /255."""
+    images = _to_uint8_images(torch.cat([y, crcb], dim=1))
+    rgb = np.stack([cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_YCrCb2RGB)
+                    for img in images])
+    return _to_tensor_images(rgb, y)

@@ -1,0 +1,65 @@
+"""Convert TarDAL's released PyTorch state dict into an mmhaze checkpoint.
+
+    python tools/model_converters/tardal_official_to_mmhaze.py tardal++.pt DST [--force]
+
+The release (the first-release generator of github.com/JinyuanLiu-CV/TarDAL, as collected by
+VIF-Benchmark's ``Checkpoint/TarDAL/``: ``tardal.pt``, ``tardal+.pt``, ``tardal++.pt``, three
+weight sets of one network) maps key by key onto :class:`~mmhaze.models.fusion.TarDAL` under
+``fuser.`` (a whole-model checkpoint: ``init_cfg=dict(type='Pretrained', checkpoint=DST,
+prefix='fuser.')``): ``encoder.{0,1}`` → ``stem.{conv,norm}``, ``dense.i.{0,1}`` →
+``dense.i.{conv,norm}``, ``fuse.{0,1,2}.{0,1}`` → ``decoder.{0,1,2}.{conv,norm}``,
+``fuse.3.0`` → ``head``; batch-norm statistics included. The file loads with
+``weights_only=True``. Any key that does not map, and any parameter left without one, is an
+error.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
+
+from mmhaze.utils.weight_conversion import (
+    convert_tensors,
+    prefixed_shapes,
+    read_torch_state_dict,
+    run_converter,
+)
+
+PREFIX = 'fuser.'
+_PART = {'0': 'conv', '1': 'norm'}
+_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
+RULES = [
+    (rf'^encoder\.([01])\.{_BN}$', lambda m: f'{PREFIX}stem.{_PART[m[1]]}.{m[2]}'),
+    (rf'^dense\.(\d+)\.([01])\.{_BN}$', lambda m: f'{PREFIX}dense.{m[1]}.{_PART[m[2]]}.{m[3]}'),
+    (r'^fuse\.3\.0\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
+    (rf'^fuse\.([012])\.([01])\.{_BN}$',
+     lambda m: f'{PREFIX}decoder.{m[1]}.{_PART[m[2]]}.{m[3]}'),
+]
+
+
+def target_shapes() -> dict[str, torch.Size]:
+    from mmhaze.models.fusion import TarDAL
+    return prefixed_shapes(TarDAL(), PREFIX)
+
+
+def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``fuser.*``) of a released state dict."""
+    return convert_tensors(official, RULES, target_shapes())
+
+
+def convert(src: str) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
+    return convert_state_dict(read_torch_state_dict(src))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_converter(argv, "Convert TarDAL's released generator state dict", convert,
+                         network='TarDAL', source='JinyuanLiu-CV/TarDAL (VIF-Benchmark)',
+                         prefix=PREFIX)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
