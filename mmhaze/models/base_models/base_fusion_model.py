@@ -235,13 +235,15 @@ class BaseFusionModel(NetworkSlots, TilingDeclarations, BaseModel):
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_layout_hint(self, state_keys: Iterable[str]) -> Optional[str]:
-        """Why ``state_keys`` cannot be this model's (None when they could): a checkpoint whose
-        weights sit at none of the model's slots predates the model layer."""
+        """Why ``state_keys`` cannot be this model's (None when they could): weights under none
+        of the model's slots belong to another model, or to an IASSF / ConvDehazeFuser
+        checkpoint written before the model layer (which one tool converts)."""
         keys = list(state_keys)
         slots = set(self.network_names)
         if not keys or any(k.split('.', 1)[0] in slots for k in keys):
             return None
         tops = sorted({k.split('.', 1)[0] for k in keys})
-        return (f'its weights sit at {tops[:6]}, none under the model\'s network slots '
-                f'{sorted(slots)}: it was written before the model layer; convert it once with '
-                'python tools/model_converters/upgrade_model_layer_checkpoint.py IN OUT')
+        return (f'its weights sit at {tops[:6]}, under none of the model\'s network slots '
+                f'{sorted(slots)}: it is a checkpoint of another model, or one of IASSF / '
+                'ConvDehazeFuser written before the model layer (convert those once with python '
+                'tools/model_converters/upgrade_model_layer_checkpoint.py IN OUT)')

@@ -54,6 +54,22 @@ def _unknown(where: str, name: str, known: Sequence[str], what: str) -> str:
             f'known: {list(known)}')
 
 
+def _checked_names(cfg: dict, key: str, where: str, known: Optional[Sequence[str]], what: str,
+                   problems: list[str]) -> Optional[tuple[str, ...]]:
+    """``cfg[key]`` as names, each checked against ``known`` (None: not checked); None when the
+    key is absent or not a list of names (a problem then)."""
+    if cfg.get(key) is None:
+        return None
+    names = _names(cfg[key])
+    if names is None:
+        problems.append(f'{where}.{key}: a list of names, each {what}')
+        return None
+    for name in names:
+        if known is not None and name not in known:
+            problems.append(_unknown(f'{where}.{key}', name, known, what))
+    return names
+
+
 def read_stages(cfgs: Optional[Sequence[Any]], slots: Sequence[str], losses: Sequence[str],
                 frozen: Iterable[str] = (), optimizers: Optional[Sequence[str]] = None
                 ) -> tuple[list[TrainingStage], list[str]]:
@@ -98,24 +114,10 @@ def read_stages(cfgs: Optional[Sequence[Any]], slots: Sequence[str], losses: Seq
             elif net in frozen:
                 problems.append(f'{where}.train: {net!r} is frozen (frozen=True) and never '
                                 'trains')
-        stage_losses = None
-        if cfg.get('losses') is not None:
-            stage_losses = _names(cfg['losses'])
-            if stage_losses is None:
-                problems.append(f'{where}.losses: a list of names of model.losses')
-            for loss in stage_losses or ():
-                if loss not in losses:
-                    problems.append(_unknown(f'{where}.losses', loss, losses,
-                                             'an entry of model.losses'))
-        stage_optimizers = None
-        if cfg.get('optimizers') is not None:
-            stage_optimizers = _names(cfg['optimizers'])
-            if stage_optimizers is None:
-                problems.append(f'{where}.optimizers: a list of optim_wrapper keys')
-            for opt in stage_optimizers or ():
-                if optimizers is not None and opt not in optimizers:
-                    problems.append(_unknown(f'{where}.optimizers', opt, optimizers,
-                                             'a key of optim_wrapper'))
+        stage_losses = _checked_names(cfg, 'losses', where, losses, 'an entry of model.losses',
+                                      problems)
+        stage_optimizers = _checked_names(cfg, 'optimizers', where, optimizers,
+                                          'a key of optim_wrapper', problems)
         stages.append(TrainingStage(name, length, by_epoch, train, stage_losses,
                                     stage_optimizers))
     if len(units) > 1:
