@@ -453,12 +453,43 @@ def _check_composed_model(c: _Checker, cfg: Config) -> bool:
     for entry in contract.losses.values():
         c.node(entry.constructor, entry.where, R.MODELS)
     c.errors += [_as_config_key(p) for p in contract.problems]
+    _check_predictions(c, cfg, contract)
     checked = set(contract.slots) | {'losses', 'stages'}
     for key, value in model.items():
         if key not in checked and key not in _LAYER_KEYS and isinstance(value, (dict, list,
                                                                                  tuple)):
             c.node(value, f'model.{key}', R.MODELS, R.MODELS, depth=1)
     return True
+
+
+def _check_predictions(c: _Checker, cfg: Config, contract) -> None:
+    """A metric reading ``pred_dehazed`` / ``pred_fused`` of a model that does not output
+    ``dehazed`` / ``fused`` would fail on the first test image: one line now."""
+    for split in ('val', 'test'):
+        evaluator = cfg.get(f'{split}_evaluator')
+        metrics = evaluator.get('metrics') if isinstance(evaluator, dict) and \
+            'type' not in evaluator else evaluator
+        for i, metric in enumerate(metrics if isinstance(metrics, (list, tuple)) else [metrics]):
+            while isinstance(metric, dict) and isinstance(metric.get('metric'), dict):
+                metric = metric['metric']  # a wrapper (ExtraRowMetric) scores its inner metric
+            if not isinstance(metric, dict) or not isinstance(metric.get('type'), str):
+                continue
+            cls = R.METRICS.get(metric['type'])
+            if not inspect.isclass(cls):
+                continue
+            params, _ = _init_params(cls)
+            pred = metric.get('pred_key', params['pred_key'].param.default
+                              if 'pred_key' in params else None)
+            if not isinstance(pred, str) or not pred.startswith('pred_') or \
+                    pred == 'pred_sem_seg':
+                continue
+            if pred[len('pred_'):] not in contract.outputs:
+                where = f'{split}_evaluator' + (f'[{i}]' if isinstance(metrics, (list, tuple))
+                                                else '')
+                c.errors.append(
+                    f'config key `{where}`: {metric["type"]} scores {pred}, but the model '
+                    f'({contract.model_type}) outputs {sorted(contract.outputs)}; set its '
+                    'pred_key or drop it')
 
 
 def _as_config_key(problem: str) -> str:

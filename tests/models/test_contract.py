@@ -118,6 +118,7 @@ def test_a_subclass_cannot_drop_its_parents_slot(gan_cfg):
                                   step='discriminator')))
     cfg.optim_wrapper = dict(constructor='MultiOptimWrapperConstructor',
                              discriminators=cfg.optim_wrapper.discriminators)
+    cfg.val_evaluator = cfg.test_evaluator = dict(type='FusionMetric', metrics=['MI'])
     check_config(cfg)  # the discriminators' slot and optimizer entry are the model's
     model = MODELS.build(cfg.model)
     assert model.network_names == ['discriminators', 'generator']
@@ -149,3 +150,14 @@ def test_a_model_built_with_a_typo_refuses_with_the_same_line(gan_cfg):
     assert str(err.value).startswith("DehazeFuseModel: model.losses.dehaze.target: 'gt_claer' "
                                      "is not something this model provides (did you mean "
                                      "'gt_clear'?)")
+
+
+def test_a_metric_scoring_an_output_the_model_lacks_is_one_line(repo_root):
+    cfg = load_config(str(repo_root / 'configs/two_stage/dcp_average_synthetic.py'))
+    check_config(cfg)
+    cfg.model.dehazer = None  # a fuser alone: no dehazed output for the dehazer rows to score
+    lines = problems(cfg)
+    assert len(lines) == 4 and all('scores pred_dehazed, but the model (TwoStageDehazeFuse) '
+                                   "outputs ['fused', 'fuser_ir', 'fuser_out', 'fuser_vis']"
+                                   in line for line in lines)
+    assert lines[0].startswith('config key `val_evaluator[2]`: FusionMetric')
