@@ -118,7 +118,7 @@ def test_a_subclass_cannot_drop_its_parents_slot(gan_cfg):
                                   step='discriminator')))
     cfg.optim_wrapper = dict(constructor='MultiOptimWrapperConstructor',
                              discriminators=cfg.optim_wrapper.discriminators)
-    cfg.val_evaluator = cfg.test_evaluator = dict(type='FusionMetric', metrics=['MI'])
+    cfg.val_evaluator = cfg.test_evaluator = [dict(type='FusionMetric', metrics=['MI'])]
     check_config(cfg)  # the discriminators' slot and optimizer entry are the model's
     model = MODELS.build(cfg.model)
     assert model.network_names == ['discriminators', 'generator']
