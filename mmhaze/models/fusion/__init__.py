@@ -7,6 +7,8 @@ from .classical_fusers import (
     match_sources,
     max_abs,
 )
+from .csf import CSF, CSF_PROTOCOLS, CSFClassifier, CSFDecoder, CSFEncoder
+from .cufd import CUFD, CUFD_PROTOCOLS
 from .densefuse import (
     DENSEFUSE_PROTOCOLS,
     DenseFuse,
@@ -20,10 +22,12 @@ from .joint_attention_fusion import (
     JointAttentionFusion,
     JointWindowAttention,
 )
+from .pmgi import PMGI, PMGI_PROTOCOLS
 from .prompt_fusion_unet import PromptEmbeddingFusionUNet, PromptFusionBlock, channel_plan
-from .release_layers import dense_forward, reflect_conv, same_conv, tf_leaky_relu
+from .release_layers import ConvBN, dense_forward, reflect_conv, same_conv, tf_leaky_relu
 from .sdnet import SDNET_PROTOCOLS, SDNet
 from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAFusionNet
+from .stdfusionnet import STDFUSIONNET_PROTOCOLS, STDFusionNet
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
 
 __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'AverageFusion',
@@ -32,4 +36,7 @@ __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'Av
            'JointAttentionBlock', 'JointAttentionFusion', 'SeAFusionNet', 'SEAFUSION_PROTOCOLS',
            'GradientResidualDenseBlock', 'IFCNN', 'IFCNN_PROTOCOLS', 'SDNet', 'SDNET_PROTOCOLS',
            'DenseFuse', 'DenseFuseEncoder', 'DenseFuseDecoder', 'DENSEFUSE_PROTOCOLS',
-           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu']
+           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu',
+           'ConvBN', 'STDFusionNet', 'STDFUSIONNET_PROTOCOLS', 'PMGI', 'PMGI_PROTOCOLS', 'CSF',
+           'CSF_PROTOCOLS', 'CSFEncoder', 'CSFDecoder', 'CSFClassifier', 'CUFD',
+           'CUFD_PROTOCOLS']

@@ -1,5 +1,6 @@
 """Small layers shared by the ports of released fusion networks (U2Fusion, DenseFuse, SDNet,
-SeAFusion): TF-style padding and activations, and dense concatenation in either order."""
+SeAFusion, STDFusionNet, PMGI, CSF, CUFD): TF-style padding and activations, TF1's batch
+normalisation, and dense concatenation in either order."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -34,3 +35,21 @@ def dense_forward(x: torch.Tensor, convs: Iterable[nn.Module],
         new = act(conv(x))
         x = torch.cat([new, x] if new_first else [x, new], dim=1)
     return x
+
+
+#: ``tf.layers.batch_normalization``'s defaults: ε = 1e-3, moving averages with decay 0.99.
+TF_BN_EPS = 1e-3
+TF_BN_MOMENTUM = 0.01
+
+
+class ConvBN(nn.Module):
+    """A conv followed by TF1's ``tf.layers.batch_normalization`` (ε = 1e-3; in eval mode the
+    moving statistics, as the releases' ``training=False`` test graphs)."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(conv.out_channels, eps=TF_BN_EPS, momentum=TF_BN_MOMENTUM)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
