@@ -58,19 +58,89 @@ class CSFDecoder(nn.Module):
 
 class CSFClassifier(nn.Module):
     """Encoder features → two logits (visible, infrared): four 5×5 convs 24 → 32 → 64 → 32 → 2,
-    each with batch normalisation (ε = 1e-3), leaky ReLU 0.2 and a 2×2 max pool ('SAME': odd
-    sizes keep their last row/column), then the spatial mean. 123,590 parameters (+ 260
-    batch-norm statistics)."""
+    each with batch normalisation (ε = 1e-3, always its moving statistics: the release runs it
+    with ``training=False``), leaky ReLU 0.2 and a 2×2 max pool ('SAME': odd sizes keep their
+    last row/column), then the spatial mean. 123,590 parameters (+ 260 batch-norm statistics).
+
+    :meth:`input_gradient` is the gradient of one logit with respect to the features, written
+    out layer by layer rather than by autograd, so that it runs under ``torch.no_grad``, exports
+    to ONNX and breaks ties as TF's gradients do.
+    """
 
     def __init__(self, widths: tuple[int, ...] = (24, 32, 64, 32, 2)):
         super().__init__()
         self.layers = nn.ModuleList([ConvBN(reflect_conv(a, b, 5))
                                      for a, b in zip(widths[:-1], widths[1:])])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _normalize(layer: ConvBN, x: torch.Tensor) -> torch.Tensor:
+        bn = layer.bn
+        return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                            training=False, eps=bn.eps)
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and each layer's pre-activation."""
+        pre = []
         for layer in self.layers:
-            x = F.max_pool2d(tf_leaky_relu(layer(x)), 2, 2, ceil_mode=True)
-        return x.mean(dim=(2, 3))
+            z = self._normalize(layer, layer.conv(x))
+            pre.append(z)
+            x = F.max_pool2d(tf_leaky_relu(z), 2, 2, ceil_mode=True)
+        return x.mean(dim=(2, 3)), pre
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(x)[0]
+
+    def input_gradient(self, x: torch.Tensor, cls: int) -> torch.Tensor:
+        """``∂ logit_cls / ∂ x`` per sample (B×24×H×W). As TF differentiates the release's
+        graph: a 2×2 window's gradient goes to its first maximum in raster order, leaky ReLU's
+        ``max(z, 0.2z)`` passes 1 where z ≥ 0 (else 0.2)."""
+        _, pre = self._forward(x)
+        last = F.max_pool2d(pre[-1], 2, 2, ceil_mode=True)
+        one_hot = (torch.arange(last.shape[1], device=x.device) == cls).to(x.dtype)
+        grad = one_hot.view(1, -1, 1, 1) / (last.shape[-2] * last.shape[-1])
+        grad = grad.expand_as(last)
+        for layer, z in zip(reversed(self.layers), reversed(pre)):
+            grad = max_pool_input_gradient(tf_leaky_relu(z), grad)
+            grad = grad * torch.where(z >= 0, 1.0, 0.2).to(z.dtype)
+            bn = layer.bn
+            grad = grad * (bn.weight / torch.sqrt(bn.running_var + bn.eps)).view(1, -1, 1, 1)
+            grad = F.conv_transpose2d(grad, layer.conv.weight)  # onto the padded input
+            grad = reflect_pad_input_gradient(grad, layer.conv.padding[0])
+        return grad
+
+
+def max_pool_input_gradient(y: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """The input gradient of a 2×2, stride-2 max pool (odd sizes: ceil mode) of ``y`` given the
+    output gradient: each window's to its first maximum in raster order."""
+    h, w = y.shape[-2:]
+    padded = F.pad(y, (0, w % 2, 0, h % 2), value=float('-inf'))
+    pooled = F.max_pool2d(padded, 2, 2)
+    taken = torch.zeros_like(pooled, dtype=torch.bool)
+    parts = []
+    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        hit = (padded[..., dy::2, dx::2] == pooled) & ~taken
+        taken = taken | hit
+        parts.append(grad * hit.to(grad.dtype))
+    b, c, ph, pw = grad.shape
+    out = torch.stack(parts, -1).view(b, c, ph, pw, 2, 2).permute(0, 1, 2, 4, 3, 5)
+    return out.reshape(b, c, 2 * ph, 2 * pw)[..., :h, :w]
+
+
+def reflect_pad_input_gradient(grad: torch.Tensor, pad: int) -> torch.Tensor:
+    """The gradient with respect to ``x`` of ``F.pad(x, (pad,) * 4, 'reflect')``, given the
+    gradient of the padded tensor: each padded row/column adds onto the one it mirrors."""
+    if pad == 0:
+        return grad
+    for dim in (-2, -1):
+        size = grad.shape[dim] - 2 * pad
+        core = grad.narrow(dim, pad, size)
+        # Padded index pad − 1 − i mirrors i + 1; the far side's mirrors end at size − 2.
+        near = grad.narrow(dim, 0, pad).flip(dim)
+        far = grad.narrow(dim, pad + size, pad).flip(dim)
+        before = (0, 0, 1, size - 1 - pad) if dim == -2 else (1, size - 1 - pad)
+        after = (0, 0, size - 1 - pad, 1) if dim == -2 else (size - 1 - pad, 1)
+        grad = core + F.pad(near, before) + F.pad(far, after)
+    return grad
 
 
 @MODELS.register_module()
@@ -94,6 +164,12 @@ class CSF(BaseModule):
     gradient / ``s``. The IR saliency is shifted to the visible one's mean; the weights are
     ``softmax(sal_vis / T, sal_ir / T)`` per element (computed as a sigmoid of the difference,
     the same value without overflow). They are constants: no gradient flows through them.
+
+    The weights are discontinuous in the features: a pooling window's gradient goes to its
+    maximum, and with T = 1.5e-4 the softmax is nearly a switch. Where two values of a window
+    are within float32 noise, two correct float32 evaluations (TF's convolutions and PyTorch's
+    differ by ~1e-6) can route it differently; ``configs/csf/README.md`` gives the measured
+    effect on the release's outputs.
     """
 
     value_range = (-1.0, 1.0)
@@ -119,11 +195,8 @@ class CSF(BaseModule):
     def class_saliency(self, image: torch.Tensor, cls: int) -> torch.Tensor:
         """``|∂ logit_cls / ∂ features|`` of the classifier at the encoder features of
         ``image`` (B×24×H×W), per sample; a constant."""
-        with torch.enable_grad():
-            feats = self.encoder(image).detach().requires_grad_(True)
-            logit = self.classifier(feats)[:, cls].sum()  # samples are independent (eval BN)
-            (grad,) = torch.autograd.grad(logit, feats)
-        return grad.abs().detach()
+        feats = self.encoder(image).detach()
+        return self.classifier.input_gradient(feats, cls).abs().detach()
 
     def fusion_weights(self, vis: torch.Tensor, ir: torch.Tensor
                        ) -> tuple[torch.Tensor, torch.Tensor]:
