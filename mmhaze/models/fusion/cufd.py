@@ -1,5 +1,5 @@
-"""CUFD: common and unique feature decomposition fusion (Xu, Gong, Tian, Huang, Ma; CVIU 218,
-2022), as released (TensorFlow; the checkpoints and ``generate.py`` of VIF-Benchmark)."""
+"""CUFD: common and unique feature decomposition fusion (Xu, Gong, Tian, Huang, Ma; CVIU 2022,
+103407), as released (TensorFlow; the checkpoints and ``generate.py`` of VIF-Benchmark)."""
 from __future__ import annotations
 
 from typing import Optional

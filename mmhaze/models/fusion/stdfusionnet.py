@@ -1,4 +1,4 @@
-"""STDFusionNet (Ma, Tang, Xu, Zhang, Tian; IEEE TIM 70:5009513, 2021), as released (TensorFlow)."""
+"""STDFusionNet (Ma, Tang, Xu, Zhang, Xiao; IEEE TIM 70, 2021), as released (TensorFlow)."""
 from __future__ import annotations
 
 from collections.abc import Callable
