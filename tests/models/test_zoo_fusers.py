@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -384,7 +385,7 @@ def published_samples(method: str, shared_data: Path, tno_samples: list) -> list
     return [dataset[i] for i in range(len(dataset))]
 
 
-def file_reading(path: str, release_read: str) -> str:
+def file_reading(path: str, release_read: Optional[str]) -> Optional[str]:
     """The gray reading a release's Pillow call made of this file: its RGB → YCbCr → 'F' path
     is lossless for an 8-bit 'L' file ('pillow_l'); the protocol's default assumes gray
     sources stored as RGB, as in tno_anchor."""
@@ -425,7 +426,7 @@ def test_release_reproduces_the_published_images(method, shared_data, tno_sample
     for sample in published_samples(method, shared_data, tno_samples):
         meta = sample['data_samples'].metainfo
         model.protocol = build_protocol(dict(release, **{
-            f'{k}_read': file_reading(meta[f'{k}_path'], release[f'{k}_read'])
+            f'{k}_read': file_reading(meta[f'{k}_path'], release.get(f'{k}_read'))
             for k in ('vis', 'ir')}))
         with torch.no_grad():
             out = model.test_step(pseudo_collate([sample]))[0]
