@@ -6,8 +6,9 @@ mmhaze key (first match wins; the replacement may be a function of the match). E
 tensor must map onto exactly one parameter of the target, with the same shape, and every target
 parameter must receive one: anything else is one :class:`ConversionError` listing all problems.
 The only tensors dropped are those a converter names as known and unused (``ignore``, e.g.
-batch-norm statistics a released forward never reads) and optimizer slots (Adam moments,
-``beta1_power`` ...), which are reported once as a notice.
+batch-norm statistics a released forward never reads), optimizer slots (Adam moments,
+``beta1_power`` ...) and step counters (an integer scalar ``global_step`` / ``Variable``), which
+are reported once as a notice, with their number.
 
 TF1 checkpoints are read from an ``.npz`` export (no TensorFlow needed) or, when TensorFlow is
 installed, from the checkpoint prefix itself; TF kernels are ``[kh, kw, in, out]`` and become
@@ -32,6 +33,11 @@ Rule = tuple[str, Union[str, Callable[[re.Match], str]]]
 #: Names of optimizer state in TF1 checkpoints (Adam's moments and powers, RMSProp, momentum).
 OPTIMIZER_SLOT = re.compile(r'(/(Adam|Adam_\d+|RMSProp|RMSProp_\d+|Momentum)$)|'
                             r'(^beta[12]_power(_\d+)?$)')
+#: TF1's global step: an integer scalar named ``global_step`` or, when created as a bare
+#: ``tf.Variable(0)``, ``Variable`` (``Variable_1`` ...).
+STEP_COUNTER = re.compile(r'^(global_step|Variable(_\d+)?)$')
+#: PyTorch's batch-norm update counter: in a state dict, not a weight of any release.
+BN_COUNTER = 'num_batches_tracked'
 TF_HINT = ('TensorFlow is not installed (mmhaze does not need it): export the checkpoint to an '
            '.npz where it is (three lines, see the converter\'s docstring) and pass the .npz')
 
@@ -43,6 +49,12 @@ class ConversionError(ValueError):
 def is_optimizer_slot(name: str) -> bool:
     """Whether a checkpoint tensor is optimizer state rather than a weight."""
     return bool(OPTIMIZER_SLOT.search(name))
+
+
+def is_step_counter(name: str, value: object) -> bool:
+    """Whether a checkpoint tensor is a training-step counter (an integer scalar so named)."""
+    arr = np.asarray(value)
+    return bool(STEP_COUNTER.match(name)) and arr.ndim == 0 and arr.dtype.kind in 'iu'
 
 
 def map_name(name: str, rules: Sequence[Rule]) -> Optional[str]:
@@ -79,10 +91,14 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
     out: dict[str, torch.Tensor] = {}
     errors: list[str] = []
     slots: list[str] = []
+    counters: list[str] = []
     unused: list[str] = []
     for name in sorted(tensors):
         if is_optimizer_slot(name):
             slots.append(name)
+            continue
+        if is_step_counter(name, tensors[name]):
+            counters.append(name)
             continue
         if any(re.search(p, name) for p in ignore):
             unused.append(name)
@@ -111,9 +127,12 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
     if errors:
         raise ConversionError('cannot convert the checkpoint:\n  ' + '\n  '.join(errors))
     notice = notice or (lambda m: warnings.warn(m, stacklevel=3))
-    if slots:
-        notice(f'dropped {len(slots)} optimizer slot tensors (training state, not weights), '
-               f'e.g. {slots[0]!r}')
+    if slots or counters:
+        what = ' and '.join(part for part in (
+            f'{len(slots)} optimizer slot tensors' if slots else '',
+            f'{len(counters)} step counter{"s" * (len(counters) != 1)}' if counters else '')
+            if part)
+        notice(f'dropped {what} (training state, not weights), e.g. {(slots + counters)[0]!r}')
     if unused:
         notice(f'dropped {len(unused)} tensors the released forward does not use, e.g. '
                f'{unused[0]!r}')
@@ -159,31 +178,64 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
-TF_CHECKPOINT_PARTS = ('.index', '.data-00000-of-00001', '.meta')
+def without_bn_counters(shapes: Mapping[str, torch.Size]) -> dict[str, torch.Size]:
+    """``shapes`` less PyTorch's batch-norm counters, which no release holds."""
+    return {k: v for k, v in shapes.items() if not k.endswith('.' + BN_COUNTER)}
+
+
+def bn_counters(shapes: Mapping[str, torch.Size]) -> dict[str, torch.Tensor]:
+    """A zero counter for each batch-norm counter key of ``shapes`` (what a freshly built
+    network holds)."""
+    import torch
+    return {k: torch.tensor(0, dtype=torch.long) for k in shapes
+            if k.endswith('.' + BN_COUNTER)}
+
+
+def convert_tf_file(src: str, rules: Sequence[Rule], target: Mapping[str, torch.Size],
+                    ignore: Sequence[str] = (),
+                    notice: Optional[Callable[[str], None]] = None) -> dict[str, torch.Tensor]:
+    """:func:`convert_tensors` of a TF checkpoint (or its ``.npz``) whose errors and notices
+    name the file: for releases whose weights come from several files."""
+    def named(message: str) -> None:
+        (notice or (lambda m: warnings.warn(m, stacklevel=4)))(f'{src}: {message}')
+    try:
+        return convert_tensors(read_tf_checkpoint(src), rules, target, ignore=ignore,
+                               tf_layout=True, notice=named)
+    except ConversionError as err:
+        raise ConversionError(f'{src}: {err}') from None
+
+
+def source_files(src: str) -> list[str]:
+    """The files a converter reads for ``src``: the file itself, or a TF checkpoint prefix's
+    ``.index``, ``.meta`` and data shards."""
+    import glob
+    if osp.isfile(src):
+        return [src]
+    return [src] + sorted(glob.glob(glob.escape(src) + '.index') +
+                          glob.glob(glob.escape(src) + '.meta') +
+                          glob.glob(glob.escape(src) + '.data-*'))
 
 
 def same_file(a: str, b: str) -> bool:
-    """Whether two paths name one file (after symlinks; hard links too, when both exist); a TF
-    checkpoint prefix counts as each of its files."""
+    """Whether two paths name one file (after symlinks and ``~``; hard links too, when both
+    exist)."""
     a, b = osp.expanduser(a), osp.expanduser(b)
     if osp.realpath(a) == osp.realpath(b):
         return True
-    if osp.exists(a) and osp.exists(b) and osp.samefile(a, b):
-        return True
-    return any(osp.exists(a + part) and same_file(a + part, b) for part in TF_CHECKPOINT_PARTS)
+    return osp.exists(a) and osp.exists(b) and osp.samefile(a, b)
 
 
 def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = (),
-                 sources: Sequence[str] = ()) -> Optional[str]:
+                 inputs: Sequence[str] = ()) -> Optional[str]:
     """The converters' one-line error for a missing input (``(what, path)`` pairs), an output
-    that is one of the ``sources`` (even with ``--force``: a converter never overwrites its
-    input) or an existing output without ``--force``; None when the paths are fine."""
+    that is one of the ``inputs`` (even with ``--force``: a tool never overwrites its input) or
+    an existing output without ``--force``; None when the paths are fine."""
     for what, path in required:
         if not osp.isfile(path):
             return f'{what} not found: {path}'
-    for src in sources:
-        if same_file(dst, src):
-            return f'{dst} is the input {src}: write the converted checkpoint elsewhere'
+    for path in inputs:
+        if same_file(dst, path):
+            return f'{dst} is an input of the conversion ({path}); choose another output'
     if osp.exists(dst) and not force:
         return f'{dst} exists (use --force to overwrite)'
     return None
@@ -199,37 +251,43 @@ def write_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: dict
     print(f'wrote {dst}: {len(state_dict)} tensors, {n:,} parameters{where}')
 
 
-SINGLE_INPUT = (('src', 'the released checkpoint (or its .npz export)'),)
-
-
 def run_converter(argv: Optional[Sequence[str]], description: str,
                   convert: Callable[..., dict[str, torch.Tensor]], network: str,
-                  source: str, prefix: str = 'fuser.',
-                  inputs: Sequence[tuple[str, str]] = SINGLE_INPUT) -> int:
-    """The shared command line of the converters: ``SRC DST [--force]`` (``inputs``: the
-    names and helps of the released files, passed to ``convert`` in that order, when a
-    release is more than one file)."""
+                  source: Union[str, Callable[..., str]], prefix: str = 'fuser.',
+                  sources: Sequence[tuple[str, str]] = (
+                      ('src', 'the released checkpoint (or its .npz export)'),)) -> int:
+    """The shared command line of the converters: ``SRC [SRC2 ...] DST [--force]``.
+
+    ``sources``: (name, help) of each positional input, passed to ``convert`` in order (a
+    release whose weights come in several files). ``source``: where the release comes from, or
+    a function of the inputs saying it (after a successful conversion), printed and recorded.
+    """
     import argparse
     parser = argparse.ArgumentParser(description=description)
-    for name, help_text in inputs:
+    for name, help_text in sources:
         parser.add_argument(name, help=help_text)
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
-    srcs = [getattr(args, name) for name, _ in inputs]
-    refusal = refuse_paths(args.dst, args.force, sources=srcs)
+    srcs = [getattr(args, name) for name, _ in sources]
+    refusal = refuse_paths(args.dst, args.force,
+                           inputs=[f for src in srcs for f in source_files(src)])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
     try:
         state_dict = convert(*srcs)
+        origin = source(*srcs) if callable(source) else source
     except FileNotFoundError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
     except ConversionError as err:
-        print(f'error: {", ".join(srcs)}: {err}', file=sys.stderr)
+        where = '' if len(srcs) > 1 else f'{srcs[0]}: '  # several inputs: the error names one
+        print(f'error: {where}{err}', file=sys.stderr)
         return 1
-    converted_from = ', '.join(osp.basename(s.rstrip('/')) for s in srcs)
+    if callable(source):
+        print(f'converting {origin}')
+    converted_from = ' + '.join(osp.basename(src.rstrip('/')) for src in srcs)
     write_converted(state_dict, args.dst, dict(converted_from=converted_from, network=network,
-                                               source=source), prefix)
+                                               source=origin), prefix)
     return 0

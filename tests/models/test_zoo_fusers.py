@@ -1,7 +1,8 @@
 """The model zoo's released fusers (SeAFusion, IFCNN, SDNet, DenseFuse; TarDAL, LRRNet, SAGE,
-DIDFuse): architectures and parameter counts, their converters, their release protocols
-(reproducing the published images, or for TarDAL, which published none, the official code's
-outputs on three crops: tests/fixtures/zoo/), and each as the fuser of a two-stage pipeline.
+DIDFuse; and, for what all releases share, the TF1 releases of tests/models/test_zoo_tf1_fusers.py):
+architectures and parameter counts, their converters, their release protocols (reproducing the
+published images, or for TarDAL, which published none, the official code's outputs on three
+crops: tests/fixtures/zoo/), and each as the fuser of a two-stage pipeline.
 
 Reproduction runs the networks on the published pairs (576×768 TNO, 1024×768 for SAGE; the bulk
 of this file's time); everything else runs on ≤ 32 px inputs.
@@ -16,10 +17,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import REPO_ROOT, load_tool
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
+from zoo_helpers import (
+    CONVERTERS,
+    OFFICIAL_FIXTURES,
+    TINY_DEHAZER,
+    ZOO,
+    compare_pixels,
+    compare_with_published,
+    n_params,
+    pair_sample,
+    read_image,
+    release_model,
+    weight_files,
+)
+from zoo_helpers import tno_samples as load_tno_samples
 
 from mmhaze.datasets import SyntheticFusionDataset
 from mmhaze.models.fusion import (
@@ -43,25 +56,8 @@ from mmhaze.models.protocols.reading import (
     seafusion_rgb_to_ycrcb,
     seafusion_ycrcb_to_rgb,
 )
-from mmhaze.registry import DATASETS, MODELS
+from mmhaze.registry import MODELS
 
-# method → (network, released weights (a file or the files in the converter's order),
-# published TNO images in tno_anchor's layout or None, parameters)
-ZOO = {
-    'seafusion': ('SeAFusionNet', 'zoo/seafusion/SeAFusion.pth', 'tno_anchor/fused', 166_657),
-    'ifcnn': ('IFCNN', 'zoo/ifcnn/IFCNN-MAX.pth', 'tno_anchor/ifcnn_published', 83_587),
-    'sdnet': ('SDNet', 'zoo/sdnet/sdnet_tf_weights.npz', 'tno_anchor/sdnet_published', 28_705),
-    'densefuse': ('DenseFuse', 'zoo/densefuse/densefuse_tf_weights.npz',
-                  'tno_anchor/densefuse_published', 74_193),
-    'tardal': ('TarDAL', 'zoo/tardal/tardal++.pt', None, 296_577),
-    'lrrnet': ('LRRNet',
-               'zoo/lrrnet/final_lrr_net_lam2_1.5_wir_3.0_lam3_gram_2000_epoch_4_block_4.model',
-               None, 49_204),
-    'sage': ('SAGE', 'zoo/sage/checkpoints.pt', None, 135_617),
-    'didfuse': ('DIDFuse', ('zoo/didfuse/Encoder_weight_IJCAI.pkl',
-                            'zoo/didfuse/Decoder_weight_IJCAI.pkl'), None, 260_935),
-}
-CONVERTERS = {m: load_tool(f'model_converters/{m}_official_to_mmhaze') for m in ZOO}
 # The released outputs of the other methods, each with its sources: (config, visible, IR,
 # published output), paths under the shared data (README: zoo/<method>/).
 PUBLISHED = {
@@ -80,55 +76,10 @@ PUBLISHED = {
                  f'zoo/didfuse/published/NIR_IJCAI/F{k}.png') for k in (1, 2, 3)],
 }
 # TarDAL published no images: the official code's outputs on three crops (tests/fixtures/zoo/).
-TARDAL_FIXTURE = Path(__file__).resolve().parents[1] / 'fixtures/zoo/tardal_official_crops.npz'
+TARDAL_FIXTURE = OFFICIAL_FIXTURES / 'tardal_official_crops.npz'
 TARDAL_CROPS = {'tno01': ('tno_anchor/vi/01.png', 'tno_anchor/ir/01.png'),
                 'sage00000': ('zoo/sage/inputs/Vis/00000.png', 'zoo/sage/inputs/Ir/00000.png'),
                 'sage00002': ('zoo/sage/inputs/Vis/00002.png', 'zoo/sage/inputs/Ir/00002.png')}
-TINY_DEHAZER = dict(type='DehazeFormer', arch='t', embed_dims=(8, 16, 16, 16, 8),
-                    depths=(1, 1, 1, 1, 1), num_heads=(1, 2, 2, 1, 1), window_size=4)
-
-
-def n_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def weight_files(method: str) -> tuple[str, ...]:
-    weights = ZOO[method][1]
-    return (weights,) if isinstance(weights, str) else weights
-
-
-def convert_release(method: str, shared_data: Path) -> dict[str, torch.Tensor]:
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # the converters' notices (tested below)
-        return CONVERTERS[method].convert(*(str(shared_data / w) for w in weight_files(method)))
-
-
-def release_model(config: str, method: str, shared_data: Path) -> torch.nn.Module:
-    """The config's model with the converted release weights, in eval mode."""
-    cfg = Config.fromfile(REPO_ROOT / f'configs/{method}/{config}')
-    model_cfg = cfg.model.to_dict()
-    model_cfg['fuser'].pop('init_cfg')
-    model = MODELS.build(model_cfg)
-    model.load_state_dict(convert_release(method, shared_data), strict=True)
-    return model.eval()
-
-
-def pair_sample(root: Path, vis: np.ndarray, ir: np.ndarray, stem: str = 'pair') -> dict:
-    """A packed test sample of the two 8-bit images (written as PNGs in the tno layout and
-    read back by the dataset, as any file would be)."""
-    from PIL import Image
-    for folder, image in (('vi', vis), ('ir', ir)):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image).save(root / folder / f'{stem}.png')
-    dataset = DATASETS.build(dict(
-        type='PairedFusionDataset', data_root=str(root), layout='tno', test_mode=True,
-        pipeline=[dict(type='LoadFusionImages', ir_channels=1), dict(type='PackFusionInputs')]))
-    return dataset[0]
-
-
-def read_image(path: Path) -> np.ndarray:
-    from PIL import Image
-    return np.array(Image.open(path))
 
 
 # ------------------------------------------------------------------------------- networks
@@ -137,8 +88,10 @@ def test_parameter_counts_are_the_releases(method):
     net = MODELS.build(dict(type=ZOO[method][0]))
     assert n_params(net) == ZOO[method][3]
     assert net.protocols['release']['type'] == 'ReleaseProtocol'
-    out = net.eval()(torch.rand(1, 1, 9, 11), torch.rand(1, 1, 9, 11))
-    assert out.shape[-2:] == (9, 11) and torch.isfinite(out).all()
+    side = getattr(net, 'min_input_size', 1)  # CSF's classifier pools 3 times: 17 px
+    size = (max(9, side), max(11, side + 2))
+    out = net.eval()(torch.rand(1, 1, *size), torch.rand(1, 1, *size))
+    assert out.shape[-2:] == size and torch.isfinite(out).all()
 
 
 def test_component_counts_and_options():
@@ -350,9 +303,11 @@ def test_converters_map_every_parameter(method, shared_data, tmp_path, capsys):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter('always')
         assert CONVERTERS[method].main([*srcs, str(dst)]) == 0
-    # SeAFusion: batch norms never applied; SDNet: decomposition path; DenseFuse: Adam slots
+    # SeAFusion: batch norms never applied; SDNet: decomposition path; DenseFuse: Adam slots;
+    # PMGI: its batch-norm tensors; CSF, CUFD: Adam/RMSProp slots, step counters, copies
     dropped = [str(w.message) for w in record if 'dropped' in str(w.message)]
-    assert bool(dropped) == (method in ('seafusion', 'sdnet', 'densefuse')), dropped
+    assert bool(dropped) == (method in ('seafusion', 'sdnet', 'densefuse', 'pmgi', 'csf',
+                                        'cufd')), dropped
     state = torch.load(dst, weights_only=True)['state_dict']
     # the printed count is every value written: batch-norm statistics too, where there are any
     has_statistics = any(k.endswith('running_mean') for k in state)
@@ -378,7 +333,7 @@ def test_converters_never_overwrite_their_input(method, shared_data, tmp_path, c
     link.symlink_to(copies[-1])
     for dst in (copies[-1], link):
         assert CONVERTERS[method].main([*map(str, copies), str(dst), '--force']) == 2
-        assert 'is the input' in capsys.readouterr().err
+        assert 'is an input of the conversion' in capsys.readouterr().err
     assert hashlib.sha256(copies[-1].read_bytes()).hexdigest() == digest
 
 
@@ -426,39 +381,17 @@ def test_unmapped_or_missing_tensors_are_errors(shared_data):
 def tno_samples(shared_data):
     from mmhaze.utils import register_all_modules
     register_all_modules(init_default_scope=True)  # module scope: before the autouse fixture
-    dataset = DATASETS.build(dict(
-        type='PairedFusionDataset', data_root=str(shared_data / 'tno_anchor'), layout='tno',
-        test_mode=True,
-        pipeline=[dict(type='LoadFusionImages', ir_channels=1), dict(type='PackFusionInputs')]))
-    assert len(dataset) == 3
-    return [dataset[i] for i in range(3)]
-
-
-def compare_with_published(fused: torch.Tensor, published: np.ndarray) -> tuple[int, float]:
-    """(max grey-level difference, fraction of differing values) of a 3×H×W prediction."""
-    pred = torch.round(fused * 255).to(torch.int64).numpy()
-    pub = published.astype(np.int64)
-    pub = np.repeat(pub[None], 3, 0) if pub.ndim == 2 else pub.transpose(2, 0, 1)
-    diff = np.abs(pred - pub)
-    return int(diff.max()), float((diff > 0).mean())
+    return load_tno_samples(shared_data)
 
 
 @pytest.mark.shared_data('zoo', 'tno_anchor')
 @pytest.mark.parametrize('method', sorted(m for m in ZOO if ZOO[m][2]))
 def test_release_reproduces_the_published_tno_images(method, shared_data, tno_samples):
     """The release_tno config's model with the converted weights gives the published images:
-    at most 1 grey level off on at most 1e-3 of the pixels (measured: < 7e-5)."""
+    at most 1 grey level off on at most 1e-3 of the pixels (measured: < 9e-5)."""
     from PIL import Image
-    _, weights, published, _ = ZOO[method]
-    cfg = Config.fromfile(REPO_ROOT / f'configs/{method}/{method}_release_tno.py')
-    model_cfg = cfg.model.to_dict()
-    model_cfg['fuser'].pop('init_cfg')
-    model = MODELS.build(model_cfg)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # the converters' notices (tested above)
-        state = CONVERTERS[method].convert(str(shared_data / weights))
-    model.load_state_dict(state, strict=True)
-    model.eval()
+    published = ZOO[method][2]
+    model = release_model(f'{method}_release_tno.py', method, shared_data)
     report = {}
     for sample in tno_samples:
         with torch.no_grad():
@@ -468,16 +401,6 @@ def test_release_reproduces_the_published_tno_images(method, shared_data, tno_sa
         report[stem] = compare_with_published(out.pred_fused.data, pub)
     print(method, report)
     assert all(m <= 1 and frac <= 1e-3 for m, frac in report.values()), report
-
-
-def compare_pixels(fused: torch.Tensor, published: np.ndarray) -> tuple[int, float]:
-    """(max grey-level difference, fraction of pixels differing in any channel) of a 3×H×W
-    prediction against an 8-bit gray or RGB image."""
-    pred = torch.round(fused * 255).to(torch.int64).numpy()
-    pub = published.astype(np.int64)
-    pub = np.repeat(pub[None], 3, 0) if pub.ndim == 2 else pub.transpose(2, 0, 1)
-    diff = np.abs(pred - pub)
-    return int(diff.max()), float((diff.max(0) > 0).mean())
 
 
 # LRRNet on a whole 576×768 TNO pair (256 code channels, four LISTA iterations per source) takes

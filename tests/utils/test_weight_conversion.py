@@ -1,4 +1,6 @@
 """Key-mapping conversion of released checkpoints (mmhaze/utils/weight_conversion.py)."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
@@ -7,8 +9,12 @@ from mmhaze.utils.weight_conversion import (
     ConversionError,
     convert_tensors,
     is_optimizer_slot,
+    is_step_counter,
     read_tf_checkpoint,
     read_torch_state_dict,
+    refuse_paths,
+    run_converter,
+    source_files,
     tf_to_torch,
 )
 
@@ -60,3 +66,52 @@ def test_readers(tmp_path):
         read_tf_checkpoint(str(tmp_path / 'absent.npz'))
     torch.save({'state_dict': {'module.a': torch.zeros(2)}}, tmp_path / 'w.pth')
     assert list(read_torch_state_dict(str(tmp_path / 'w.pth'))) == ['a']
+
+
+def test_step_counters_are_dropped_and_counted_only_when_integer_scalars():
+    tensors = dict(_tf(), **{'Variable': np.array(1200, np.int32),
+                             'enc/conv0/bias/RMSProp': np.zeros(4, np.float32)})
+    notices = []
+    out = convert_tensors(tensors, RULES, TARGET, tf_layout=True, notice=notices.append)
+    assert len(out) == 2
+    assert notices == ["dropped 1 optimizer slot tensors and 1 step counter (training state, "
+                       "not weights), e.g. 'enc/conv0/bias/RMSProp'"]
+    assert is_step_counter('global_step', np.int64(3))
+    # a float tensor named like a counter is a weight: it must map
+    assert not is_step_counter('Variable', np.zeros(4, np.float32))
+    with pytest.raises(ConversionError, match="'Variable'"):
+        convert_tensors(dict(_tf(), Variable=np.zeros(4, np.float32)), RULES, TARGET,
+                        tf_layout=True)
+
+
+def test_output_that_is_an_input_is_refused_even_with_force(tmp_path):
+    src = tmp_path / 'w.npz'
+    np.savez(src, **_tf())
+    prefix = tmp_path / 'model.ckpt'
+    for ext in ('.index', '.data-00000-of-00001'):
+        (tmp_path / f'model.ckpt{ext}').write_bytes(b'')
+    assert 'is an input' in refuse_paths(str(src), True, inputs=source_files(str(src)))
+    assert 'is an input' in refuse_paths(str(prefix) + '.index', True,
+                                         inputs=source_files(str(prefix)))
+    assert refuse_paths(str(tmp_path / 'out.pth'), False, inputs=[str(src)]) is None
+    assert 'exists' in refuse_paths(str(src), False)
+
+
+def test_run_converter_takes_several_sources_and_says_where_the_release_comes_from(tmp_path,
+                                                                                  capsys):
+    first, second = tmp_path / 'a.npz', tmp_path / 'b.npz'
+    np.savez(first, **_tf())
+    np.savez(second, **{'dec/conv0/kernel': np.zeros((3, 3, 2, 4), np.float32)})
+
+    def convert(a, b):
+        return convert_tensors(read_tf_checkpoint(a), RULES, TARGET, tf_layout=True)
+
+    dst = tmp_path / 'out.pth'
+    code = run_converter([str(first), str(second), str(dst)], 'test', convert, network='Net',
+                         source=lambda a, b: f'release {osp.basename(a)}',
+                         sources=(('a', 'first'), ('b', 'second')))
+    assert code == 0 and 'converting release a.npz' in capsys.readouterr().out
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert meta['converted_from'] == 'a.npz + b.npz' and meta['source'] == 'release a.npz'
+    assert run_converter([str(first), str(second), str(second), '--force'], 'test', convert,
+                         network='Net', source='x', sources=(('a', ''), ('b', ''))) == 2

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmhaze.utils import UNSAFE_LOAD_ENV, safe_torch_load
     from mmhaze.utils.weight_conversion import refuse_paths, write_converted
-    refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], sources=[args.src])
+    refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], inputs=[args.src])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2

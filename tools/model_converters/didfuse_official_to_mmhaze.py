@@ -70,7 +70,7 @@ def convert(encoder_src: str, decoder_src: str) -> dict[str, torch.Tensor]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_converter(argv, "Convert DIDFuse's released encoder and decoder", convert,
                          network='DIDFuse', source='Zhaozixiang1228/IVIF-DIDFuse', prefix=PREFIX,
-                         inputs=(('encoder', 'Encoder_weight_IJCAI.pkl of the release'),
+                         sources=(('encoder', 'Encoder_weight_IJCAI.pkl of the release'),
                                  ('decoder', 'Decoder_weight_IJCAI.pkl of the release')))
 
 

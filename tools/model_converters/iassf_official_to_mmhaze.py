@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     from mmhaze.utils.weight_conversion import refuse_paths, write_converted
     refusal = refuse_paths(args.dst, args.force,
                            [('checkpoint', args.src), ('config', args.config)],
-                           sources=[args.src, args.config])
+                           inputs=[args.src, args.config])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2

@@ -56,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from mmhaze.utils.checkpoint import safe_torch_load, save_safe_checkpoint
     from mmhaze.utils.errors import UserError
     from mmhaze.utils.weight_conversion import refuse_paths
-    refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], sources=[args.src])
+    refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], inputs=[args.src])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2

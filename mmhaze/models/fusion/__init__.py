@@ -7,6 +7,8 @@ from .classical_fusers import (
     match_sources,
     max_abs,
 )
+from .csf import CSF, CSF_PROTOCOLS, CSFClassifier, CSFDecoder, CSFEncoder
+from .cufd import CUFD, CUFD_PROTOCOLS
 from .densefuse import (
     DENSEFUSE_PROTOCOLS,
     DenseFuse,
@@ -22,11 +24,20 @@ from .joint_attention_fusion import (
     JointWindowAttention,
 )
 from .lrrnet import LRRNET_PROTOCOLS, LRRNet
+from .pmgi import PMGI, PMGI_PROTOCOLS
 from .prompt_fusion_unet import PromptEmbeddingFusionUNet, PromptFusionBlock, channel_plan
-from .release_layers import ConvNormAct, dense_forward, reflect_conv, same_conv, tf_leaky_relu
+from .release_layers import (
+    ConvBN,
+    ConvNormAct,
+    dense_forward,
+    reflect_conv,
+    same_conv,
+    tf_leaky_relu,
+)
 from .sage import SAGE, SAGE_PROTOCOLS
 from .sdnet import SDNET_PROTOCOLS, SDNet
 from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAFusionNet
+from .stdfusionnet import STDFUSIONNET_PROTOCOLS, STDFusionNet
 from .tardal import TARDAL_PROTOCOLS, TarDAL
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
 
@@ -38,4 +49,7 @@ __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'Av
            'DenseFuse', 'DenseFuseEncoder', 'DenseFuseDecoder', 'DENSEFUSE_PROTOCOLS',
            'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu',
            'ConvNormAct', 'TarDAL', 'TARDAL_PROTOCOLS', 'LRRNet', 'LRRNET_PROTOCOLS', 'SAGE',
-           'SAGE_PROTOCOLS', 'DIDFuse', 'DIDFuseEncoder', 'DIDFuseDecoder', 'DIDFUSE_PROTOCOLS']
+           'SAGE_PROTOCOLS', 'DIDFuse', 'DIDFuseEncoder', 'DIDFuseDecoder', 'DIDFUSE_PROTOCOLS',
+           'ConvBN', 'STDFusionNet', 'STDFUSIONNET_PROTOCOLS', 'PMGI', 'PMGI_PROTOCOLS', 'CSF',
+           'CSF_PROTOCOLS', 'CSFEncoder', 'CSFDecoder', 'CSFClassifier', 'CUFD',
+           'CUFD_PROTOCOLS']

@@ -1,6 +1,7 @@
 """Small layers shared by the ports of released fusion networks (U2Fusion, DenseFuse, SDNet,
-SeAFusion, TarDAL, SAGE, DIDFuse): TF-style padding and activations, dense concatenation in
-either order, and the conv–batch-norm–activation unit of the PyTorch releases."""
+SeAFusion, TarDAL, SAGE, DIDFuse, STDFusionNet, PMGI, CSF, CUFD): TF-style padding and
+activations, TF1's batch normalisation, dense concatenation in either order, and the
+conv–batch-norm–activation unit of the PyTorch releases."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -57,3 +58,21 @@ class ConvNormAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.norm(self.conv(x)))
+
+
+#: ``tf.layers.batch_normalization``'s defaults: ε = 1e-3, moving averages with decay 0.99.
+TF_BN_EPS = 1e-3
+TF_BN_MOMENTUM = 0.01
+
+
+class ConvBN(nn.Module):
+    """A conv followed by TF1's ``tf.layers.batch_normalization`` (ε = 1e-3; in eval mode the
+    moving statistics, as the releases' ``training=False`` test graphs)."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(conv.out_channels, eps=TF_BN_EPS, momentum=TF_BN_MOMENTUM)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))

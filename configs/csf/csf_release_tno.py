@@ -1,0 +1,16 @@
+# The released CSF on TNO, as VIF-Benchmark's generate.py saves its outputs: the 'release'
+# protocol (how the release read its sources and saved its output) is applied to pred_fused
+# itself. No published images: tests/models/test_zoo_fusers.py compares with the official code's
+# outputs on crops of ../shared/data/tno_anchor (3.9e-7; 2.1e-3 where the saliency's max-pool
+# routing flips on float32 near-ties: see the README).
+#   python tools/test.py configs/csf/csf_release_tno.py     (no checkpoint argument: the
+#   fuser loads checkpoints/csf_release.pth through its init_cfg)
+_base_ = [
+    '../_base_/models/csf.py', '../_base_/datasets/tno.py', '../_base_/default_runtime.py',
+    '../_base_/fusion_evaluation.py'
+]
+model = dict(fuser=dict(frozen=True))
+test_evaluator = {{_base_.fusion_evaluator}}
+val_evaluator = test_evaluator
+test_cfg = {{_base_.release_test_cfg}}
+val_cfg = {{_base_.release_val_cfg}}
