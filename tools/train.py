@@ -15,6 +15,9 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='mixed-precision training (CUDA)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the total batch size')
+    parser.add_argument('--scale-stages', action='store_true',
+                        help='fit model.stages (and the schedulers on their bounds) to '
+                             'train_cfg.max_iters/max_epochs, each stage keeping its share')
     add_runner_options(parser, 'model.channels=16 train_cfg.max_iters=10')
     return parse_runner_options(parser, argv)
 
@@ -36,7 +39,7 @@ def run_train(args) -> int:
         prepare_config,
     )
     cfg = prepare_config(args.config, args.cfg_options, args.work_dir, args.launcher,
-                         args.unsafe_load)
+                         args.unsafe_load, scale_stages=args.scale_stages)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

@@ -10,6 +10,9 @@ env_cfg = dict(
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
+    # A console line with the ETA at most every 10 s (the logger's every 50 iterations can be
+    # minutes apart on a CPU).
+    progress=dict(type='ProgressHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Never writes NaN/inf weights, so max_keep_ckpts cannot rotate the last good one away.
     checkpoint=dict(type='FiniteCheckpointHook', interval=1, max_keep_ckpts=3),

@@ -3,7 +3,8 @@
 # attention windows and prompt-pool sizes shrink; every block and switch of the official model
 # (_base_/models/iassf.py) stays: encoder, both PGMs and PEBs, the official haze density, the
 # DehazeFormer U-Net with its stem skip, the 5-block fusion U-Net, the losses, IR as 3 channels
-# (the 1-channel synthetic thermal is replicated, with one warning), inputs in [-1, 1].
+# (the synthetic thermal plane replicated by the dataset, as LoadFusionImages(ir_channels=3)
+# reads the release's IR), inputs in [-1, 1].
 _base_ = [
     '../_base_/models/iassf.py', '../_base_/datasets/synthetic_thermal_demo.py',
     '../_base_/schedules/adamw_cosine_iter.py', '../_base_/default_runtime.py'
@@ -24,6 +25,11 @@ model = dict(
                               depths=(4, 4, 4, 2, 2), num_heads=(2, 2, 4, 1, 1),
                               window_size=window)),
     fuser=dict(window_size=window, prompt_generator=dict(pool_size=pool)))
+
+# IASSF reads IR as 3 channels (_base_/models/iassf.py): the dataset gives it that way.
+train_dataloader = dict(dataset=dict(ir_channels=3))
+val_dataloader = dict(dataset=dict(ir_channels=3))
+test_dataloader = dict(dataset=dict(ir_channels=3))
 
 warmup = 45
 optim_wrapper = dict(optimizer=dict(lr=3e-3))

@@ -356,6 +356,9 @@ def _check_dataloader(c: _Checker, loader: dict, path: str) -> None:
     params, _ = _signature_args(DataLoader.__init__, DataLoader)
     c.check_args(loader, path, 'DataLoader', params, 'dataloader',
                  skip=_DATALOADER_RUNNER_KEYS)
+    if loader.get('persistent_workers') and loader.get('num_workers', 0) == 0:
+        c.errors.append(f'config key `{path}.persistent_workers`: True needs worker processes '
+                        f'({path}.num_workers is 0): set it False too')
 
 
 def _check_loop(c: _Checker, loop: Any, split: str) -> None:

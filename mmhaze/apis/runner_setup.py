@@ -19,16 +19,21 @@ from .config_check import ConfigError, check_config, load_config
 
 def prepare_config(config: str, cfg_options: Optional[dict] = None,
                    work_dir: Optional[str] = None, launcher: str = 'none',
-                   unsafe_load: bool = False) -> Config:
+                   unsafe_load: bool = False, scale_stages: bool = False) -> Config:
     """Load and validate a config, and apply the options every tool shares.
 
-    ``work_dir``: command line > config > ``./work_dirs/<config name>``.
+    ``work_dir``: command line > config > ``./work_dirs/<config name>``. ``scale_stages``: fit
+    ``model.stages`` to ``train_cfg``'s length first (:mod:`.stage_scaling`).
     """
     if launcher not in LAUNCHERS:
         raise ConfigError(f'--launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if unsafe_load:
         os.environ[UNSAFE_LOAD_ENV] = '1'
     cfg = load_config(config, cfg_options)
+    if scale_stages:
+        from .stage_scaling import scale_stages as fit_stages
+        change = fit_stages(cfg)
+        print(change or '--scale-stages: model.stages already fit train_cfg', flush=True)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

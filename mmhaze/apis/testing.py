@@ -117,7 +117,12 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Opt
     ``checkpoint=None``: the meta says :data:`NO_CHECKPOINT` and lists ``weights`` (slot →
     where its weights came from, from :func:`init_without_checkpoint`).
     """
-    from mmhaze.evaluation.result_tables import collect_dropped, collect_rows, write_run_folder
+    from mmhaze.evaluation.result_tables import (
+        collect_dropped,
+        collect_notes,
+        collect_rows,
+        write_run_folder,
+    )
     if not is_main_process():
         return None
     all_metrics = [m for ev in test_evaluators(runner) for m in ev.metrics]
@@ -128,7 +133,7 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Opt
     if checkpoint is None:
         meta['weights'] = dict(weights or {})
     paths = write_run_folder(runner.log_dir, rows, meta, conventions, directions,
-                             main_method=method, notes=notes,
+                             main_method=method, notes=[*notes, *collect_notes(all_metrics)],
                              dropped=collect_dropped(all_metrics))
     if out is not None:
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -295,7 +300,12 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     """
     from mmengine.logging import print_log
 
-    from mmhaze.evaluation.result_tables import collect_dropped, collect_rows, write_run_folder
+    from mmhaze.evaluation.result_tables import (
+        collect_dropped,
+        collect_notes,
+        collect_rows,
+        write_run_folder,
+    )
     folders = dict(pred_fused=_Folder(fused, '--fused'), ir=_Folder(ir, '--ir'),
                    vis=_Folder(vis, '--vis'))
     if clear:
@@ -335,6 +345,6 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
                 folders=dict(ir=ir, vis=vis, fused=fused, clear=clear, dehazed=dehazed),
                 time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
     paths = write_run_folder(run_dir, rows, meta, conventions, directions, main_method=method,
-                             dropped=dropped)
+                             notes=collect_notes(built), dropped=dropped)
     paths['run_dir'] = run_dir
     return paths

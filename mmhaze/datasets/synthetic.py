@@ -39,13 +39,16 @@ class SyntheticFusionDataset(BaseDataset):
         unpaired_clear: also deal each item the clear visible image of another scene (family
             ``seed + 1000003``, same size) as ``unpaired_clear`` — the clear-domain examples of
             models trained adversarially on unpaired data (HSVF). Doubles the render time.
+        ir_channels: 1 (default) or 3 (the one IR plane replicated, as ``LoadFusionImages``
+            gives a model that reads 3-channel IR, e.g. IASSF's released network).
     """
 
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
 
     def __init__(self, num_samples: int = 100, img_size: Union[int, Sequence[int]] = 256,
                  seed: int = 0, modality: str = 'thermal', haze: Optional[dict] = None,
-                 store_uint8: bool = True, unpaired_clear: bool = False, **kwargs):
+                 store_uint8: bool = True, unpaired_clear: bool = False, ir_channels: int = 1,
+                 **kwargs):
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
         if int(num_samples) < 1:
@@ -59,6 +62,9 @@ class SyntheticFusionDataset(BaseDataset):
         self.haze_params = HazeParams(**(haze or {}))
         self.store_uint8 = store_uint8
         self.unpaired_clear = bool(unpaired_clear)
+        if ir_channels not in (1, 3):
+            raise ValueError(f'ir_channels must be 1 or 3, got {ir_channels}')
+        self.ir_channels = int(ir_channels)
         kwargs.setdefault('serialize_data', False)  # records are tiny
         super().__init__(**kwargs)
 
@@ -72,7 +78,8 @@ class SyntheticFusionDataset(BaseDataset):
         ir = scene.thermal if self.modality == 'thermal' else scene.nir
         cast = to_uint8 if self.store_uint8 else (lambda x: x.astype(np.float32))
         info.update(
-            vis=cast(scene.hazy_vis), ir=cast(ir)[..., None], gt_clear=cast(scene.clear_vis),
+            vis=cast(scene.hazy_vis), ir=np.repeat(cast(ir)[..., None], self.ir_channels, -1),
+            gt_clear=cast(scene.clear_vis),
             gt_sem_seg=scene.labels.astype(np.int64), depth=scene.depth,
             haze=scene.haze, ori_shape=self.img_size, img_shape=self.img_size,
             vis_path=f'synthetic://{self.seed}/{info["sample_idx"]}/vis',

@@ -65,6 +65,12 @@ def collect_rows(metrics: Iterable,
     return list(merged.values()), conventions, directions
 
 
+def collect_notes(metrics: Iterable) -> list[str]:
+    """The metrics' own lines for under the tables (e.g. a metric left out for want of its
+    parameter file), each once."""
+    return list(dict.fromkeys(n for metric in metrics for n in getattr(metric, 'notes', ())))
+
+
 def collect_dropped(metrics: Iterable) -> list[dict]:
     """The images the metrics left out (``skip_errors=True``): ``dict(dataset, image, metric,
     reason)`` each."""

@@ -58,7 +58,21 @@ def test_pi_missing_parameter_file_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv('MMHAZE_SHARED_DATA', str(shared))
     from mmhaze.evaluation.metrics import NoReferenceMetric
     with pytest.raises(FileNotFoundError, match=f'parameter file {NRQM_FILE} not found'):
-        NoReferenceMetric(metrics=['PI'])
+        NoReferenceMetric(metrics=['PI'], missing_files='error')
+
+
+def test_a_metric_without_its_parameter_file_is_left_out_with_a_note(tmp_path, monkeypatch):
+    """By default a run goes on without the metric: one warning line, one note under the tables,
+    no column (HSVF's tiny configs test on a machine without the FADE release)."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMHAZE_SHARED_DATA', str(tmp_path / 'empty'))
+    from mmhaze.evaluation.metrics import NoReferenceMetric
+    metric = NoReferenceMetric(metrics=['NIQE', 'FADE'])
+    assert metric.specs == {} and metric.directions == {} and metric.conventions() == {}
+    assert [n.split(':')[0] for n in metric.notes] == ['NIQE not computed', 'FADE not computed']
+    assert 'natural_fogfree_image_features_ps8.mat' in metric.notes[1]
+    sample = dict(pred_fused=torch.rand(3, 32, 32), img_id='a')
+    assert metric.evaluate_sample(sample) == {'model': {}}
 
 
 @pytest.mark.shared_data(*NIQE_FILES)

@@ -1,4 +1,8 @@
-"""mmengine's Runner whose run folder is unique even when two runs start in the same second."""
+"""mmengine's Runner with a unique run folder and a quiet console.
+
+The run folder is unique even when two runs start in the same second; the console shows a
+header, progress and results (``mmhaze.engine.runner.console``), the log file everything.
+"""
 from __future__ import annotations
 
 import os.path as osp
@@ -9,6 +13,8 @@ from mmengine.runner import Runner
 from mmhaze.registry import RUNNERS
 from mmhaze.utils.fileio import claim_run_dir
 
+from .console import CONSOLE, quiet_console
+
 
 @RUNNERS.register_module()
 class UniqueRunDirRunner(Runner):
@@ -18,6 +24,24 @@ class UniqueRunDirRunner(Runner):
     losing, its folder. ``tools/train.py`` and ``tools/test.py`` build this runner unless the
     config names a ``runner_type``.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.logger.info(self.header(), extra=CONSOLE)
+
+    def build_logger(self, *args, **kwargs):
+        logger = super().build_logger(*args, **kwargs)
+        quiet_console(logger)
+        return logger
+
+    def header(self) -> str:
+        """One line: the config, the model and its size, the run folder and its log file."""
+        from mmhaze.utils.modules import unwrap
+        model = unwrap(self.model)
+        params = sum(p.numel() for p in model.parameters())
+        config = self.cfg.filename or '(config object)'
+        return (f'{config}: {type(model).__name__}, {params:,} parameters; run folder '
+                f'{self.log_dir} (full log: {osp.basename(self.log_dir)}.log there)')
 
     def setup_env(self, env_cfg: dict) -> None:
         super().setup_env(env_cfg)

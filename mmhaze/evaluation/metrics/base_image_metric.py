@@ -48,6 +48,8 @@ class BaseImageMetric(BaseMetric):
         self.per_image_rows: list[dict] = []
         #: images left out with ``skip_errors=True``: ``dict(dataset, image, metric, reason)``
         self.skipped: list[dict] = []
+        #: lines for under the tables (e.g. a metric left out for want of its parameter file)
+        self.notes: list[str] = []
 
     @property
     def dataset_name(self) -> Optional[str]:

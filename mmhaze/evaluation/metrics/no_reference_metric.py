@@ -1,8 +1,11 @@
 """No-reference quality of a prediction: NIQE and PI (through pyiqa) and FADE."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Optional
+
+from mmengine.logging import print_log
 
 from mmhaze.registry import METRICS
 
@@ -29,8 +32,9 @@ class NoReferenceMetric(BaseImageMetric):
     """NIQE, PI and FADE (any metric registered with ``kind='no_reference'``) of ``pred_key``
     (lower is better for all three).
 
-    Parameter files are checked when the metric is built, so a missing one stops the run at
-    once with a message naming the file and where to put it.
+    Parameter files are looked up when the metric is built. A metric whose file is missing is
+    left out of the run with one warning line and a note under the tables saying which file and
+    where it comes from (``missing_files='error'``: the run stops at once with that message).
 
     Args:
         metrics: any of ``'NIQE'``, ``'PI'``, ``'FADE'``.
@@ -42,6 +46,7 @@ class NoReferenceMetric(BaseImageMetric):
         fade_model_dir: folder of the two FADE ``*_ps8.mat`` files (default
             ``$MMHAZE_SHARED_DATA/fade``).
         options: per-key options of the functions (besides the arguments above).
+        missing_files: ``'skip'`` (default) or ``'error'`` (see above).
         skip_errors: leave out (and log, and count) an image whose evaluation fails (e.g. one
             smaller than NIQE's 192×192) instead of stopping the run.
     """
@@ -50,7 +55,7 @@ class NoReferenceMetric(BaseImageMetric):
                  include_input: bool = False, niqe_model_path: Optional[str] = None,
                  nrqm_model_path: Optional[str] = None, niqe_color_space: str = 'yiq',
                  fade_model_dir: Optional[str] = None, options: Optional[dict] = None,
-                 collect_device: str = 'cpu',
+                 missing_files: str = 'skip', collect_device: str = 'cpu',
                  prefix: Optional[str] = None, dataset_name: Optional[str] = None,
                  skip_errors: bool = False):
         super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
@@ -63,9 +68,22 @@ class NoReferenceMetric(BaseImageMetric):
                      PI=dict(niqe_model_path=niqe_model_path, nrqm_model_path=nrqm_model_path),
                      FADE=dict(model_dir=fade_model_dir))
         self.options = check_options(options, 'no_reference', ('image', ))
-        # Parameter files are read now: a missing one stops the run before the first image.
-        self.call_options = {k: spec.prepare({**named.get(k, {}), **self.options.get(k, {})})
-                             for k, spec in self.specs.items()}
+        if missing_files not in ('skip', 'error'):
+            raise ValueError(f"NoReferenceMetric: missing_files must be 'skip' or 'error', got "
+                             f'{missing_files!r}')
+        # Parameter files are read now, before the first image.
+        self.call_options = {}
+        for key, spec in list(self.specs.items()):
+            try:
+                self.call_options[key] = spec.prepare({**named.get(key, {}),
+                                                       **self.options.get(key, {})})
+            except FileNotFoundError as err:
+                if missing_files == 'error':
+                    raise
+                del self.specs[key]
+                self.notes.append(f'{key} not computed: {err}')
+                print_log(f'NoReferenceMetric: {key} is left out of this run: {err}',
+                          logger='current', level=logging.WARNING)
 
     @property
     def directions(self) -> dict[str, str]:

@@ -3,7 +3,7 @@
 - ``mmcv.ops`` fallback when compiled mmcv is missing (:mod:`.mmcv_ops`);
 - every checkpoint is read with ``torch.load(weights_only=True)`` (:mod:`mmhaze.utils.checkpoint`);
 - local file writes through mmengine's fileio are atomic (:mod:`mmhaze.utils.fileio`);
-- two third-party notices irrelevant to mmhaze are dropped (:func:`quiet_third_party_notices`).
+- three third-party notices irrelevant to mmhaze are dropped (:func:`quiet_third_party_notices`).
 
 Each part applies when the module it patches is first imported (:mod:`.import_hooks`), or at
 once if it already is, so ``import mmhaze`` itself imports neither torch nor mmengine.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import warnings
 from types import ModuleType
 from typing import Optional
 
@@ -65,6 +66,10 @@ def quiet_third_party_notices() -> None:
     # extensions, which the CPU compile path never does.
     logging.getLogger('torch.utils.cpp_extension').addFilter(
         _DropMessage('No CUDA runtime is found'))
+    # mmcv-lite has no deformable attention (a compiled op); mmseg's HRNet imports the module
+    # that would offer it and mmcv warns on every start. No mmhaze model uses it, and one that
+    # did would fail at once with mmcv's own error.
+    warnings.filterwarnings('ignore', message='Fail to import ``MultiScaleDeformableAttention``')
 
 
 def apply_compat() -> None:
