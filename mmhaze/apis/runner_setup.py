@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import sys
 from typing import Optional
 
 import torch
@@ -105,16 +106,47 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 
 
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``resume='auto'``: the latest checkpoint in the work dir; a path: that checkpoint."""
+    """``resume='auto'``: the latest checkpoint in the work dir; a path: that checkpoint.
+
+    With ``'auto'`` and nothing to resume (no ``last_checkpoint`` in the work dir) training
+    starts from the beginning after one ``warning:`` line on stderr: a job script may pass
+    ``--resume`` on its first launch as on every restart.
+    """
     if resume is None:
         return
+    if resume == 'auto':
+        resume = latest_checkpoint(cfg.work_dir)
+        if resume is None:
+            print(f'warning: --resume: {cfg.work_dir} holds no checkpoint to resume (no '
+                  'last_checkpoint file); training starts from the beginning', file=sys.stderr)
+            return
+    elif not osp.isfile(resume):
+        raise ConfigError(f'--resume: checkpoint not found: {resume}')
     cfg.resume = True
-    if resume != 'auto':
-        if not osp.isfile(resume):
-            raise ConfigError(f'--resume: checkpoint not found: {resume}')
-        cfg.load_from = resume
-    else:
-        cfg.load_from = None
+    cfg.load_from = resume
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``<work_dir>/last_checkpoint`` names (None without that file).
+
+    In a work dir copied or moved since, the file still names the old path: the checkpoint of
+    that name in ``work_dir`` is taken first. A name that is in neither place is one error listing
+    the checkpoints there.
+    """
+    from mmhaze.engine.hooks.finite_training_hooks import LAST_CHECKPOINT_FILE
+    from mmhaze.utils.fileio import checkpoint_files
+    pointer = osp.join(work_dir, LAST_CHECKPOINT_FILE)
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    for candidate in (osp.join(work_dir, osp.basename(named)), named):
+        if named and osp.isfile(candidate):
+            return candidate
+    present = [n for n in checkpoint_files(work_dir) if n != LAST_CHECKPOINT_FILE]
+    raise ConfigError(f'--resume: {pointer} names {named or "nothing"}, which does not exist; '
+                      f'checkpoints in {work_dir}: {present or "none"} (pass one with --resume '
+                      'PATH)')
 
 
 def build_runner(cfg: Config):

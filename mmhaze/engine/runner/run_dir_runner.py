@@ -1,13 +1,20 @@
-"""mmengine's Runner whose run folder is unique even when two runs start in the same second."""
+"""mmengine's Runner with a run folder of its own, a work dir claimed by one training at a time,
+and checkpoints that are resumed only into the model they belong to."""
 from __future__ import annotations
 
 import os.path as osp
+from typing import Optional
 
 from mmengine.dist import broadcast_object_list, is_main_process
 from mmengine.runner import Runner
 
 from mmhaze.registry import RUNNERS
-from mmhaze.utils.fileio import claim_run_dir
+from mmhaze.utils.errors import UserError
+from mmhaze.utils.fileio import checkpoint_files, claim_run_dir, claim_work_dir
+
+
+class WorkDirError(UserError, RuntimeError):
+    """The work dir cannot take this training (in use, or holding another run's checkpoints)."""
 
 
 @RUNNERS.register_module()
@@ -17,7 +24,22 @@ class UniqueRunDirRunner(Runner):
     starting in the same second as another gets ``<timestamp>_1`` instead of sharing, and then
     losing, its folder. ``tools/train.py`` and ``tools/test.py`` build this runner unless the
     config names a ``runner_type``.
+
+    What a training writes at the top of the work dir — checkpoints and ``last_checkpoint`` —
+    is never overwritten by another run:
+
+    - ``train()`` claims the work dir (:func:`~mmhaze.utils.fileio.claim_work_dir`, a lock the
+      kernel drops when the process ends): a second live training there is refused in one line;
+    - a fresh training (no ``--resume``) into a work dir that holds checkpoints is refused in
+      one line (it would overwrite ``iter_N.pth`` of the earlier run): resume that run, or
+      train into another work dir;
+    - the config is dumped into the run folder (``<work_dir>/<timestamp>/<config>.py``), so each
+      run keeps the config it ran with;
+    - ``--resume`` first checks that the checkpoint's weights fit the model (another model's
+      checkpoint is one line, not a traceback from the optimizer's state).
     """
+
+    _work_dir_claim = None
 
     def setup_env(self, env_cfg: dict) -> None:
         super().setup_env(env_cfg)
@@ -37,3 +59,65 @@ class UniqueRunDirRunner(Runner):
             osp.splitext(osp.basename(self.cfg.filename))[0] if self.cfg.filename else None)
         name = f'{base}_{timestamp}' if base else timestamp
         return MMLogger.check_instance_created(name) or DefaultScope.check_instance_created(name)
+
+    def dump_config(self) -> None:
+        """Dump the config into the run folder (mmengine: the work dir, where the next run in
+        that work dir would replace it)."""
+        if not is_main_process():
+            return
+        name = (osp.basename(self.cfg.filename) if self.cfg.filename
+                else f'{self.timestamp}.py')
+        self.cfg.dump(osp.join(self.log_dir, name))
+
+    # ------------------------------------------------------------------ training
+    def train(self):
+        self._claim_work_dir()
+        try:
+            return super().train()
+        finally:
+            if self._work_dir_claim is not None:
+                self._work_dir_claim.release()
+                self._work_dir_claim = None
+
+    def _checkpoint_dir(self) -> str:
+        """Where the checkpoint hook writes (the work dir unless it sets ``out_dir``)."""
+        hook = (self.cfg.get('default_hooks') or {}).get('checkpoint') or {}
+        out_dir = hook.get('out_dir') if isinstance(hook, dict) else None
+        if not out_dir:
+            return self.work_dir
+        return osp.join(str(out_dir), osp.basename(self.work_dir.rstrip(osp.sep)))
+
+    def _claim_work_dir(self) -> None:
+        """Rank 0 claims the work dir and checks it; every rank raises the same refusal."""
+        problem: list[Optional[str]] = [None]
+        if is_main_process():
+            try:
+                self._work_dir_claim = claim_work_dir(self.work_dir)
+                problem[0] = self._fresh_run_problem()
+            except UserError as err:
+                problem[0] = str(err)
+            if problem[0] and self._work_dir_claim is not None:
+                self._work_dir_claim.release()
+                self._work_dir_claim = None
+        broadcast_object_list(problem)
+        if problem[0]:
+            raise WorkDirError(problem[0])
+
+    def _fresh_run_problem(self) -> Optional[str]:
+        if self._resume:
+            return None
+        folder = self._checkpoint_dir()
+        found = checkpoint_files(folder)
+        if not found:
+            return None
+        shown = ', '.join(found[:4]) + (f' (+{len(found) - 4} more)' if len(found) > 4 else '')
+        return (f'work dir {folder} holds the checkpoints of an earlier training ({shown}), '
+                'which a new training would overwrite: continue that run with --resume, or '
+                'train into another --work-dir')
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        from mmhaze.utils.checkpoint import check_weights_fit
+        check_weights_fit(self.model, filename,
+                          hint=' --resume continues a training of this same model; to start '
+                               'from the weights of another, set load_from (without --resume)')
+        super().resume(filename, *args, **kwargs)
