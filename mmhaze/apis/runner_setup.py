@@ -7,13 +7,15 @@ from __future__ import annotations
 import os
 import os.path as osp
 import sys
-from typing import Optional
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 import torch
 from mmengine.config import Config
 
 from mmhaze.utils.checkpoint import UNSAFE_LOAD_ENV
 from mmhaze.utils.cli import LAUNCHERS
+from mmhaze.utils.fileio import refuse_writes_into_inputs
 
 from .config_check import ConfigError, check_config, load_config
 
@@ -36,11 +38,50 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     check_config(cfg)
+    # A run writes logs, checkpoints and results under the work dir: never inside its data.
+    refuse_writes_into_inputs({'work dir': cfg.work_dir}, dataset_folders(cfg))
     if launcher != 'none':
         set_default_model_wrapper(cfg)
     if launcher == 'pytorch':
         setup_cpu_distributed(cfg)
     return cfg
+
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def dataset_folders(cfg: Config, loaders: Sequence[str] = DATALOADER_KEYS) -> dict[str, str]:
+    """``config key → folder`` of every dataset folder the config's ``loaders`` read: each
+    dataset's ``data_root`` and its ``data_prefix`` folders (joined to ``data_root``), through
+    dataset wrappers (``dataset=``, ``datasets=[...]``) and lists of loaders."""
+    found: dict[str, str] = {}
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, (list, tuple)):
+            for i, item in enumerate(node):
+                visit(item, f'{where}[{i}]')
+            return
+        if not isinstance(node, Mapping):
+            return
+        root = node.get('data_root')
+        if isinstance(root, str) and root:
+            found[f'{where}.data_root'] = root
+        prefixes = node.get('data_prefix')
+        if isinstance(prefixes, Mapping):
+            for key, folder in prefixes.items():
+                if isinstance(folder, str) and folder:
+                    found[f'{where}.data_prefix.{key}'] = osp.join(root or '', folder)
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                visit(node[key], f'{where}.{key}')
+
+    for key in loaders:
+        loader = cfg.get(key)
+        for i, item in enumerate(loader if isinstance(loader, (list, tuple)) else [loader]):
+            if isinstance(item, Mapping):
+                where = key if not isinstance(loader, (list, tuple)) else f'{key}[{i}]'
+                visit(item.get('dataset'), f'{where}.dataset')
+    return found
 
 
 def set_default_model_wrapper(cfg: Config) -> None:

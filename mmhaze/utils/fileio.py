@@ -97,23 +97,27 @@ def make_file_mode_like_open(path: Union[str, Path]) -> None:
     os.chmod(str(path), 0o666 & ~_umask())
 
 
+class OutputPathError(UserError, ValueError):
+    """An output path where no file can be created, refused before the work that fills it."""
+
+
 def check_new_file_path(path: Union[str, Path], what: str) -> None:
     """Refuse, before any work, an output file that cannot be created: a path component that
     is a file, a path naming a folder, or a folder where no file can be created (``/proc``,
-    no permission). One :class:`WriteError` line naming ``what`` (e.g. ``'--out'``)."""
+    no permission). One :class:`OutputPathError` line naming ``what`` (e.g. ``'--out'``)."""
     path = osp.abspath(osp.expanduser(str(path)))
     if osp.isdir(path):
-        raise WriteError(f'{what} {path} is a folder; give a file name')
+        raise OutputPathError(f'{what} {path} is a folder; give a file name')
     folder = osp.dirname(path)
     existing = folder
     while not osp.exists(existing):
         existing = osp.dirname(existing)
     if not osp.isdir(existing):
-        raise WriteError(f'{what} {path}: {existing} is a file, not a folder')
+        raise OutputPathError(f'{what} {path}: {existing} is a file, not a folder')
     try:
         fd, probe = tempfile.mkstemp(prefix='.mmhaze_write_probe.', dir=existing)
     except OSError as err:
-        raise WriteError(f'{what} {path}: no file can be created in {existing} '
+        raise OutputPathError(f'{what} {path}: no file can be created in {existing} '
                          f'({err.strerror or err})') from None
     os.close(fd)
     os.remove(probe)
@@ -132,13 +136,14 @@ def refuse_writes_into_inputs(writes: Mapping[str, Optional[str]],
                               whole_folders: bool = False) -> None:
     """No tool writes inside a folder it reads as input: refuse (one :class:`InputOverlapError`
     line naming both) a write location — a folder the tool writes in, or a file — that is a
-    read path or lies inside a read folder. Paths are compared after resolving symbolic links.
+    read path or lies inside a read folder, and a read *file* inside a write folder. Paths are
+    compared after resolving symbolic links.
 
     Args:
-        writes / reads: ``what → path`` (``what`` is the option or config key that names it,
-            e.g. ``'--work-dir'``, ``'test_dataloader.dataset.data_root'``); None is skipped.
+        writes / reads: ``what → path`` (``what`` says what names it, e.g. ``'--work-dir'``,
+            ``'test_dataloader.dataset.data_root'``); None is skipped.
         whole_folders: the tool fills its write folders with names of its own (a dataset
-            copy), so a read path inside a write folder is refused too.
+            copy), so a read folder inside a write folder is refused too.
     """
     resolved = {k: osp.realpath(osp.expanduser(str(v))) for k, v in reads.items() if v}
     for what, path in writes.items():
@@ -147,14 +152,14 @@ def refuse_writes_into_inputs(writes: Mapping[str, Optional[str]],
         out = osp.realpath(osp.expanduser(str(path)))
         for source, src in resolved.items():
             if _inside(out, src):
-                where = 'is' if out == src else 'is inside'
-                raise InputOverlapError(
-                    f'{what} {path} {where} {source} {reads[source]}, which this run reads: '
-                    'mmhaze never writes into its inputs; choose an output outside it')
-            if whole_folders and _inside(src, out):
-                raise InputOverlapError(
-                    f'{what} {path} holds {source} {reads[source]}, which this run reads: '
-                    'mmhaze never writes into its inputs; choose an output outside it')
+                relation = 'is' if out == src else 'is inside'
+            elif _inside(src, out) and (whole_folders or osp.isfile(src)):
+                relation = 'holds'
+            else:
+                continue
+            raise InputOverlapError(
+                f'{what} {path} {relation} {source} {reads[source]}, which this run reads; '
+                'mmhaze never writes into its inputs: choose an output outside it')
 
 
 LOCK_FILE = '.mmhaze_train.lock'
