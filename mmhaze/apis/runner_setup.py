@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from mmhaze.utils.checkpoint import UNSAFE_LOAD_ENV
 from mmhaze.utils.cli import LAUNCHERS
-from mmhaze.utils.fileio import refuse_writes_into_inputs
+from mmhaze.utils.fileio import check_output_folder, refuse_writes_into_inputs
 
 from .config_check import ConfigError, check_config, load_config
 
@@ -38,6 +38,7 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     check_config(cfg)
+    check_output_folder(cfg.work_dir, 'work dir')
     # A run writes logs, checkpoints and results under the work dir: never inside its data.
     refuse_writes_into_inputs({'work dir': cfg.work_dir}, dataset_folders(cfg))
     if launcher != 'none':

@@ -108,7 +108,19 @@ def check_new_file_path(path: Union[str, Path], what: str) -> None:
     path = osp.abspath(osp.expanduser(str(path)))
     if osp.isdir(path):
         raise OutputPathError(f'{what} {path} is a folder; give a file name')
-    folder = osp.dirname(path)
+    _check_creatable_in(osp.dirname(path), path, what)
+
+
+def check_output_folder(path: Union[str, Path], what: str) -> None:
+    """Refuse, before any work, an output folder that is a file, lies under a file, or where
+    no file can be created; one :class:`OutputPathError` line naming ``what``."""
+    path = osp.abspath(osp.expanduser(str(path)))
+    if osp.exists(path) and not osp.isdir(path):
+        raise OutputPathError(f'{what} {path} is a file, not a folder')
+    _check_creatable_in(path, path, what)
+
+
+def _check_creatable_in(folder: str, path: str, what: str) -> None:
     existing = folder
     while not osp.exists(existing):
         existing = osp.dirname(existing)
@@ -118,7 +130,7 @@ def check_new_file_path(path: Union[str, Path], what: str) -> None:
         fd, probe = tempfile.mkstemp(prefix='.mmhaze_write_probe.', dir=existing)
     except OSError as err:
         raise OutputPathError(f'{what} {path}: no file can be created in {existing} '
-                         f'({err.strerror or err})') from None
+                              f'({err.strerror or err})') from None
     os.close(fd)
     os.remove(probe)
 
