@@ -389,3 +389,62 @@ def test_a_work_dir_that_is_a_file_is_one_line(repo_root, tool, tmp_path, capsys
         assert line == (f'error: work dir {taken} is a file, not a folder' if work == taken
                         else f'error: work dir {work}: {taken} is a file, not a folder')
     assert taken.read_text() == 'mine'
+
+
+def test_test_tool_options_it_cannot_use_are_one_line(checkpoints, iassf_checkpoint, repo_root,
+                                                      tool, tmp_path, capsys):
+    """An unknown metric in --cfg-options (46 lines, after the model was built) and a dict
+    value (a RecursionError in mmengine's option parser, 43 lines)."""
+    with pytest.raises(SystemExit) as exit_:  # the option parser stops the tool
+        _test(tool, repo_root, checkpoints['tiny'], tmp_path / 'w', '--cfg-options',
+              *TINY_TRAIN_OPTIONS, 'test_evaluator=[dict(type=FusionMetric,metrics=[MI,XYZ])]')
+    assert exit_.value.code == 2
+    assert _one_error_line(capsys.readouterr().err).startswith(
+        'error: --cfg-options test_evaluator=[dict(type=FusionMetric,metrics=[MI,XYZ])]: a '
+        'value cannot be a dict; ')
+    options = [str(repo_root / IASSF_TINY), str(iassf_checkpoint), '--work-dir',
+               str(tmp_path / 'w'), '--cfg-options', 'test_evaluator.1.metrics=[EN,XYZ]',
+               'test_dataloader.num_workers=0']
+    assert tool('test').main(options) == 2  # loader arguments torch refuses: one line too
+    assert _one_error_line(capsys.readouterr().err) == (
+        'error: test_dataloader: persistent_workers option needs num_workers > 0')
+    rc = tool('test').main(options + ['test_dataloader.persistent_workers=False'])
+    assert rc == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        "error: test_evaluator: FusionMetric: 'XYZ' is unknown; FusionMetric computes "
+        "['Qcv', 'SCD', 'CC', 'EN', 'SD', 'SF', 'AG', 'SSIM', 'Qabf', 'MI', 'VIF', 'VIFF']")
+    option = f"+model.init_cfg=dict(type='Pretrained',checkpoint='{checkpoints['tiny']}')"
+    with pytest.raises(SystemExit) as exit_:
+        tool('test').main([str(repo_root / BASELINE), '--cfg-options', option])
+    assert exit_.value.code == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f'error: --cfg-options {option}: a value cannot be a dict; set each of its keys '
+        'instead: model.init_cfg.KEY=VALUE (written +model.init_cfg.KEY=VALUE when the config '
+        'does not have it yet)')
+
+
+def test_a_model_level_pretrained_init_cfg_is_tested_with_its_weights(checkpoints, repo_root,
+                                                                      tool, tmp_path):
+    """test.py refused it as "would be tested with random weights"."""
+    assert _test(tool, repo_root, checkpoints['tiny'], tmp_path / 'ckpt') == 0
+    options = ['--cfg-options', *TINY_TRAIN_OPTIONS, '+model.init_cfg.type=Pretrained',
+               f'+model.init_cfg.checkpoint={checkpoints["tiny"]}']
+    assert tool('test').main([str(repo_root / BASELINE), '--work-dir', str(tmp_path / 'init'),
+                              *options]) == 0
+    (a,), (b,) = ((tmp_path / w).glob('*/summary.json') for w in ('ckpt', 'init'))
+    a, b = json.loads(a.read_text()), json.loads(b.read_text())
+    assert a['results'] == b['results']  # the same weights, to the last digit
+    assert b['meta']['weights'] == {'network': f'ConvDehazeFuseNet: model.init_cfg '
+                                               f'{checkpoints["tiny"]}'}
+
+
+def test_profile_test_with_an_unsafe_checkpoint_is_one_line(checkpoints, repo_root, tool,
+                                                            capsys):
+    """It was a 26-line UnpicklingError traceback."""
+    rc = tool('analysis_tools/profile_test').main([
+        str(repo_root / BASELINE), str(checkpoints['unsafe']), '--cfg-options',
+        *TINY_TRAIN_OPTIONS])
+    assert rc == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {checkpoints['unsafe']} is not a weights_only-safe "
+                           'checkpoint: it pickles the Python global argparse.Namespace')

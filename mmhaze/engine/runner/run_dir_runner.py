@@ -17,6 +17,16 @@ class WorkDirError(UserError, RuntimeError):
     """The work dir cannot take this training (in use, or holding another run's checkpoints)."""
 
 
+class EvaluatorConfigError(UserError, ValueError):
+    """A metric or a data loader of the config that refuses its arguments."""
+
+
+def _last_line(err: BaseException) -> str:
+    """The message of ``err`` (mmengine's registry wraps it: its last line is the cause)."""
+    text = str(err.args[0]) if len(err.args) == 1 else str(err)
+    return text.strip().splitlines()[-1]
+
+
 @RUNNERS.register_module()
 class UniqueRunDirRunner(Runner):
     """``Runner`` whose ``timestamp`` (hence ``log_dir = <work_dir>/<timestamp>``, the log file,
@@ -114,6 +124,43 @@ class UniqueRunDirRunner(Runner):
         return (f'work dir {folder} holds the checkpoints of an earlier training ({shown}), '
                 'which a new training would overwrite: continue that run with --resume, or '
                 'train into another --work-dir')
+
+    def build_evaluator(self, evaluator):
+        """mmengine's, with a metric that refuses its arguments (an unknown metric key given
+        with ``--cfg-options``) reported in one line naming the config key, before the
+        first image."""
+        try:
+            return super().build_evaluator(evaluator)
+        except (ValueError, KeyError, TypeError) as err:
+            if isinstance(err, UserError):
+                raise
+            raise EvaluatorConfigError(f'{self._evaluator_key(evaluator)}: '
+                                       f'{_last_line(err)}') from None
+
+    def build_dataloader(self, dataloader, *args, **kwargs):
+        """mmengine's, with loader arguments torch refuses (``persistent_workers`` without
+        workers, ...) reported in one line naming the config key."""
+        try:
+            return super().build_dataloader(dataloader, *args, **kwargs)
+        except (ValueError, TypeError) as err:
+            if isinstance(err, UserError) or not isinstance(dataloader, dict):
+                raise
+            key = self._config_key(dataloader, ('train_dataloader', 'val_dataloader',
+                                                'test_dataloader'))
+            raise EvaluatorConfigError(f'{key}: {_last_line(err)}') from None
+
+    def _evaluator_key(self, evaluator) -> str:
+        return self._config_key(evaluator, ('test_evaluator', 'val_evaluator'))
+
+    def _config_key(self, value, keys: tuple[str, ...]) -> str:
+        """The config key ``value`` comes from (a whole entry or one of a list)."""
+        for key in keys:
+            entry = self.cfg.get(key)
+            if entry == value:
+                return key
+            if isinstance(entry, (list, tuple)) and value in entry:
+                return f'{key}[{list(entry).index(value)}]'
+        return ' / '.join(keys)
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         from mmhaze.utils.checkpoint import check_weights_fit
