@@ -204,9 +204,10 @@ class FusionInferencer:
                     f'{margin} px at its inner edges (tile_overlap), so tiles overlap by '
                     f'{2 * margin} px; use --tile {least} or more')
         elif not approx:
+            reasons = '; '.join(model.tile_inexact_reasons) or 'it does not declare them exact'
             raise TilingError(
                 f'--tile: tiles of {type(model).__name__} would not reproduce its whole-image '
-                f'output ({"; ".join(model.tile_inexact_reasons)}); run without --tile, or pass '
+                f'output ({reasons}); run without --tile, or pass '
                 '--tile-approx to tile anyway (the drift is then measured on an overlapping crop '
                 'and printed)')
         else:

@@ -38,6 +38,7 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     check_config(cfg)
+    check_loop_keys(cfg)
     check_output_folder(cfg.work_dir, 'work dir')
     # A run writes logs, checkpoints and results under the work dir: never inside its data.
     refuse_writes_into_inputs({'work dir': cfg.work_dir}, dataset_folders(cfg))
@@ -49,6 +50,27 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
 
 
 DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: What mmengine's Runner needs together (all set, or all None) for each of its loops.
+LOOP_KEYS = {'train': ('train_dataloader', 'train_cfg', 'optim_wrapper'),
+             'val': ('val_dataloader', 'val_cfg', 'val_evaluator'),
+             'test': ('test_dataloader', 'test_cfg', 'test_evaluator')}
+LOOP_DEFAULTS = {'train_cfg': "dict(type='IterBasedTrainLoop', max_iters=...)",
+                 'val_cfg': "dict(type='ValLoop')", 'test_cfg': "dict(type='TestLoop')"}
+
+
+def check_loop_keys(cfg: Config) -> None:
+    """One line for a loop whose keys are set only in part (mmengine's Runner refuses it with
+    a traceback printing every dataloader), naming what is missing and how to add or drop it."""
+    problems = []
+    for loop, keys in LOOP_KEYS.items():
+        given = [k for k in keys if cfg.get(k) is not None]
+        missing = [k for k in keys if k not in given]
+        if given and missing:
+            add = ', '.join(f'{k} = {LOOP_DEFAULTS.get(k, "...")}' for k in missing)
+            problems.append(f'sets {" and ".join(given)} but not {" and ".join(missing)}: add '
+                            f'{add}, or set {", ".join(given)} to None (no {loop} loop)')
+    if problems:
+        raise ConfigError('the config ' + '; it '.join(problems))
 
 
 def dataset_folders(cfg: Config, loaders: Sequence[str] = DATALOADER_KEYS) -> dict[str, str]:

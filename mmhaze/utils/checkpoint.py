@@ -217,7 +217,10 @@ def load_pretrained_network(module: torch.nn.Module, init_cfg: dict, where: str)
         raise FileNotFoundError(f'{where}.checkpoint: {checkpoint} not found (mmhaze downloads '
                                 'no weights: give a local file, e.g. a converted checkpoint)')
     from mmengine.runner.checkpoint import CheckpointLoader
-    loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location=map_location)
+    try:
+        loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location=map_location)
+    except (CheckpointReadError, UnsafeCheckpointError) as err:  # name the config key too
+        raise type(err)(f'{where}.checkpoint: {err}') from None
     state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else loaded
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
