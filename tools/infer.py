@@ -95,8 +95,11 @@ def run_infer(args) -> int:
         os.environ['MMHAZE_UNSAFE_LOAD'] = '1'
     from mmhaze.apis import FusionInferencer
     from mmhaze.engine.hooks import write_png
+    from mmhaze.utils.fileio import refuse_writes_into_inputs
     pairs = _pairs(args.vis, args.ir)
     _check_out_dir(args.out_dir, args.skip_existing, args.overwrite)
+    refuse_writes_into_inputs({f'the {k}/ folder of --out-dir': osp.join(args.out_dir, k)
+                               for k in OUTPUT_KEYS}, {'--vis': args.vis, '--ir': args.ir})
     if args.backend == 'onnxruntime':
         from mmhaze.apis.onnx_inferencer import onnx_backend
         infer = onnx_backend(args.config, args.checkpoint, tile=args.tile, device=args.device,

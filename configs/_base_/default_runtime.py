@@ -24,6 +24,9 @@ default_hooks = dict(
     safe_checkpoint=dict(type='SafeCheckpointHook'),
     # Switches model.stages by iteration/epoch (resume continues the stage); no-op without.
     stage=dict(type='TrainingStageHook'),
+    # Checks the data against the model before the first iteration: every field the losses of
+    # the stages ahead read (labels, clear or unpaired clear images), and the class list.
+    data_check=dict(type='FieldCheckHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]

@@ -6,6 +6,7 @@ _base_ = [
     '../_base_/models/iassf.py', '../_base_/datasets/iassf_msrs.py',
     '../_base_/default_runtime.py', './_iassf_evaluation.py'
 ]
+train_dataloader = None  # test only (the dataset base also defines the training split)
 test_evaluator = {{_base_.iassf_evaluator}}
 val_evaluator = test_evaluator
 test_cfg = dict(type='TestLoop')

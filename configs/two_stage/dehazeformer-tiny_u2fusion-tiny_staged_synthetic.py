@@ -44,5 +44,7 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=3 * stage_iters, m
 log_processor = dict(by_epoch=False)
 test_evaluator = {{_base_.synthetic_rows_evaluator}}
 val_evaluator = test_evaluator
+test_cfg = dict(type='TestLoop')
+val_cfg = dict(type='ValLoop')
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(vis_backends=vis_backends)

@@ -34,6 +34,7 @@ optim_wrapper = dict(
                    weight_clip=50.0))
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3, val_interval=3)
 val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 test_evaluator = {{_base_.u2fusion_evaluator}}
 val_evaluator = test_evaluator
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3))

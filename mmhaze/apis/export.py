@@ -43,6 +43,7 @@ import torch.nn as nn
 
 from mmhaze.models.utils.padding import pad_amount
 from mmhaze.utils.errors import UserError
+from mmhaze.utils.fileio import check_new_file_path, make_file_mode_like_open, write_error
 
 INPUT_NAMES = ('vis', 'ir')
 #: ``mode='tensor'`` key → graph output name (the data-sample field it corresponds to).
@@ -77,6 +78,7 @@ def check_output_path(out: str, overwrite: bool = False) -> None:
         raise ExportError(f'{out} exists; choose a new name or pass --overwrite')
     if osp.isdir(out):
         raise ExportError(f'{out} is a folder')
+    check_new_file_path(out, '--out')  # a file in its path, /proc, no permission: before export
 
 
 @dataclass
@@ -451,14 +453,22 @@ def _ort_session(data: bytes, model: nn.Module, proto):
 
 
 def _write_atomic(proto, out: str) -> None:
+    """Write the model through a temporary file in its folder, with the mode ``open()`` would
+    give (``mkstemp`` makes 0600 files); a full disk is one :class:`WriteError` line."""
     import onnx
     folder = osp.dirname(osp.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.onnx.tmp', dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix='.onnx.tmp', dir=folder)
+    except OSError as err:
+        raise write_error(out, err) from None
     os.close(fd)
     try:
         onnx.save(proto, tmp)
+        make_file_mode_like_open(tmp)
         os.replace(tmp, out)
+    except OSError as err:
+        raise write_error(out, err) from None
     finally:
         if osp.exists(tmp):
             os.remove(tmp)

@@ -16,7 +16,7 @@ from mmhaze.registry import MODELS
 from mmhaze.utils.checkpoint import load_weights
 from mmhaze.utils.errors import UserError
 
-from .config_check import load_config
+from .config_check import ConfigError, load_config
 from .speed import compile_networks, prepare_for_inference
 
 ImageLike = Union[str, np.ndarray]
@@ -91,6 +91,28 @@ def pack_pair(vis: ImageLike, ir: ImageLike, ir_channels: int = 1) -> dict:
     return PackFusionInputs()(results)
 
 
+def resolve_device(device: Optional[str]) -> torch.device:
+    """``device`` as a ``torch.device`` (None: CUDA when available, else the CPU); a device this
+    machine does not have is one :class:`ConfigError` line, not a traceback from the first
+    tensor moved there."""
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f'--device {device}: not a device name ({err}); e.g. cpu, cuda, '
+                          'cuda:1') from None
+    if resolved.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError(f'--device {device}: this machine has no CUDA device (PyTorch '
+                              f'{torch.__version__} sees none); use --device cpu')
+        if resolved.index is not None and resolved.index >= count:
+            raise ConfigError(f'--device {device}: there are {count} CUDA device(s), '
+                              f'cuda:0 to cuda:{count - 1}')
+    return resolved
+
+
 class FusionInferencer:
     """Build a model from a config (+ checkpoint) and run it on VIS/IR pairs.
 
@@ -116,6 +138,7 @@ class FusionInferencer:
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None,
                  device: Optional[str] = None, pad_small: bool = False, compile: bool = False):
+        resolve_device(device)  # before the model is built
         cfg = load_config(config) if isinstance(config, str) else config
         model_cfg = cfg.model.copy()
         model_cfg.pop('init_cfg', None)  # no pretrained downloads at inference
@@ -136,7 +159,7 @@ class FusionInferencer:
 
     def _setup(self, model: nn.Module, device: Optional[str], pad_small: bool,
                compile: bool) -> None:
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         if pad_small:
             self.model.data_preprocessor.pad_small = True
@@ -181,9 +204,10 @@ class FusionInferencer:
                     f'{margin} px at its inner edges (tile_overlap), so tiles overlap by '
                     f'{2 * margin} px; use --tile {least} or more')
         elif not approx:
+            reasons = '; '.join(model.tile_inexact_reasons) or 'it does not declare them exact'
             raise TilingError(
                 f'--tile: tiles of {type(model).__name__} would not reproduce its whole-image '
-                f'output ({"; ".join(model.tile_inexact_reasons)}); run without --tile, or pass '
+                f'output ({reasons}); run without --tile, or pass '
                 '--tile-approx to tile anyway (the drift is then measured on an overlapping crop '
                 'and printed)')
         else:

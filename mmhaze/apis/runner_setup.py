@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Optional
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 import torch
 from mmengine.config import Config
 
 from mmhaze.utils.checkpoint import UNSAFE_LOAD_ENV
 from mmhaze.utils.cli import LAUNCHERS
+from mmhaze.utils.fileio import check_output_folder, refuse_writes_into_inputs
 
 from .config_check import ConfigError, check_config, load_config
 
@@ -40,11 +43,73 @@ def prepare_config(config: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
     check_config(cfg)
+    check_loop_keys(cfg)
+    check_output_folder(cfg.work_dir, 'work dir')
+    # A run writes logs, checkpoints and results under the work dir: never inside its data.
+    refuse_writes_into_inputs({'work dir': cfg.work_dir}, dataset_folders(cfg))
     if launcher != 'none':
         set_default_model_wrapper(cfg)
     if launcher == 'pytorch':
         setup_cpu_distributed(cfg)
     return cfg
+
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: What mmengine's Runner needs together (all set, or all None) for each of its loops.
+LOOP_KEYS = {'train': ('train_dataloader', 'train_cfg', 'optim_wrapper'),
+             'val': ('val_dataloader', 'val_cfg', 'val_evaluator'),
+             'test': ('test_dataloader', 'test_cfg', 'test_evaluator')}
+LOOP_DEFAULTS = {'train_cfg': "dict(type='IterBasedTrainLoop', max_iters=...)",
+                 'val_cfg': "dict(type='ValLoop')", 'test_cfg': "dict(type='TestLoop')"}
+
+
+def check_loop_keys(cfg: Config) -> None:
+    """One line for a loop whose keys are set only in part (mmengine's Runner refuses it with
+    a traceback printing every dataloader), naming what is missing and how to add or drop it."""
+    problems = []
+    for loop, keys in LOOP_KEYS.items():
+        given = [k for k in keys if cfg.get(k) is not None]
+        missing = [k for k in keys if k not in given]
+        if given and missing:
+            add = ', '.join(f'{k} = {LOOP_DEFAULTS.get(k, "...")}' for k in missing)
+            problems.append(f'sets {" and ".join(given)} but not {" and ".join(missing)}: add '
+                            f'{add}, or set {", ".join(given)} to None (no {loop} loop)')
+    if problems:
+        raise ConfigError('the config ' + '; it '.join(problems))
+
+
+def dataset_folders(cfg: Config, loaders: Sequence[str] = DATALOADER_KEYS) -> dict[str, str]:
+    """``config key → folder`` of every dataset folder the config's ``loaders`` read: each
+    dataset's ``data_root`` and its ``data_prefix`` folders (joined to ``data_root``), through
+    dataset wrappers (``dataset=``, ``datasets=[...]``) and lists of loaders."""
+    found: dict[str, str] = {}
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, (list, tuple)):
+            for i, item in enumerate(node):
+                visit(item, f'{where}[{i}]')
+            return
+        if not isinstance(node, Mapping):
+            return
+        root = node.get('data_root')
+        if isinstance(root, str) and root:
+            found[f'{where}.data_root'] = root
+        prefixes = node.get('data_prefix')
+        if isinstance(prefixes, Mapping):
+            for key, folder in prefixes.items():
+                if isinstance(folder, str) and folder:
+                    found[f'{where}.data_prefix.{key}'] = osp.join(root or '', folder)
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                visit(node[key], f'{where}.{key}')
+
+    for key in loaders:
+        loader = cfg.get(key)
+        for i, item in enumerate(loader if isinstance(loader, (list, tuple)) else [loader]):
+            if isinstance(item, Mapping):
+                where = key if not isinstance(loader, (list, tuple)) else f'{key}[{i}]'
+                visit(item.get('dataset'), f'{where}.dataset')
+    return found
 
 
 def set_default_model_wrapper(cfg: Config) -> None:
@@ -110,16 +175,47 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 
 
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``resume='auto'``: the latest checkpoint in the work dir; a path: that checkpoint."""
+    """``resume='auto'``: the latest checkpoint in the work dir; a path: that checkpoint.
+
+    With ``'auto'`` and nothing to resume (no ``last_checkpoint`` in the work dir) training
+    starts from the beginning after one ``warning:`` line on stderr: a job script may pass
+    ``--resume`` on its first launch as on every restart.
+    """
     if resume is None:
         return
+    if resume == 'auto':
+        resume = latest_checkpoint(cfg.work_dir)
+        if resume is None:
+            print(f'warning: --resume: {cfg.work_dir} holds no checkpoint to resume (no '
+                  'last_checkpoint file); training starts from the beginning', file=sys.stderr)
+            return
+    elif not osp.isfile(resume):
+        raise ConfigError(f'--resume: checkpoint not found: {resume}')
     cfg.resume = True
-    if resume != 'auto':
-        if not osp.isfile(resume):
-            raise ConfigError(f'--resume: checkpoint not found: {resume}')
-        cfg.load_from = resume
-    else:
-        cfg.load_from = None
+    cfg.load_from = resume
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``<work_dir>/last_checkpoint`` names (None without that file).
+
+    In a work dir copied or moved since, the file still names the old path: the checkpoint of
+    that name in ``work_dir`` is taken first. A name that is in neither place is one error listing
+    the checkpoints there.
+    """
+    from mmhaze.engine.hooks.finite_training_hooks import LAST_CHECKPOINT_FILE
+    from mmhaze.utils.fileio import checkpoint_files
+    pointer = osp.join(work_dir, LAST_CHECKPOINT_FILE)
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    for candidate in (osp.join(work_dir, osp.basename(named)), named):
+        if named and osp.isfile(candidate):
+            return candidate
+    present = [n for n in checkpoint_files(work_dir) if n != LAST_CHECKPOINT_FILE]
+    raise ConfigError(f'--resume: {pointer} names {named or "nothing"}, which does not exist; '
+                      f'checkpoints in {work_dir}: {present or "none"} (pass one with --resume '
+                      'PATH)')
 
 
 def build_runner(cfg: Config):

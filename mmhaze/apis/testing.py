@@ -12,7 +12,12 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from mmhaze.utils.errors import UserError
-from mmhaze.utils.fileio import claim_run_dir
+from mmhaze.utils.fileio import (
+    atomic_write_bytes,
+    check_new_file_path,
+    claim_run_dir,
+    refuse_writes_into_inputs,
+)
 
 from .config_check import ConfigError
 
@@ -48,9 +53,13 @@ def prepare_test(cfg: Config, checkpoint: Optional[str], out: Optional[str] = No
         if osp.exists(out):
             raise ConfigError(f'--out {out} already exists; choose a new name (mmhaze never '
                               'overwrites earlier results)')
+        check_new_file_path(out, '--out')  # before the test runs, not after
     for path, flag in ((save_preds, '--save-preds'), (show_dir, '--show-dir')):
         if path:
             _refuse_nonempty(path, flag)
+    from .runner_setup import dataset_folders
+    refuse_writes_into_inputs({'--out': out, '--save-preds': save_preds, '--show-dir': show_dir},
+                              dataset_folders(cfg, ('test_dataloader', )))
     if save_preds or show_dir or save_images:
         hooks = list(cfg.get('custom_hooks') or [])
         hooks.append(dict(type='SavePredictionsHook', pred_dir=save_preds, grid_dir=show_dir,
@@ -136,9 +145,8 @@ def finish_test(runner, cfg: Config, metrics: dict, method: str, checkpoint: Opt
                              main_method=method, notes=[*notes, *collect_notes(all_metrics)],
                              dropped=collect_dropped(all_metrics))
     if out is not None:
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        with open(out, 'x') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        atomic_write_bytes(json.dumps({k: float(v) for k, v in metrics.items()},
+                                      indent=2).encode(), out)
     print(f'\nResults ({runner.log_dir}):\n')
     print(paths['markdown'])
     return paths
@@ -306,6 +314,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
         collect_rows,
         write_run_folder,
     )
+    refuse_writes_into_inputs({'--work-dir': work_dir}, {
+        '--ir': ir, '--vis': vis, '--fused': fused, '--clear': clear, '--dehazed': dehazed})
     folders = dict(pred_fused=_Folder(fused, '--fused'), ir=_Folder(ir, '--ir'),
                    vis=_Folder(vis, '--vis'))
     if clear:

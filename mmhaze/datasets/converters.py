@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 import cv2
 import numpy as np
 
-from mmhaze.utils.fileio import atomic_write_bytes
+from mmhaze.utils.fileio import atomic_write_bytes, refuse_writes_into_inputs
 
 from .layouts import get_layout
 from .paired_dataset import CLASSES_FILE, PairedFusionDataset
@@ -33,12 +33,9 @@ def prepare_output_dir(dst: str, overwrite: bool = False, sources: Iterable[str]
     """Make ``dst`` ready for writing; refuse a folder inside (or holding) a source dataset, and
     a non-empty folder unless ``overwrite``. Returns the absolute path."""
     dst_real = osp.realpath(dst)
-    for src in sources:
-        src_real = osp.realpath(src)
-        inside = osp.commonpath([dst_real, src_real])
-        if inside in (src_real, dst_real):
-            raise ValueError(f'output folder {dst} and source dataset {src} overlap; mmhaze '
-                             'never writes into a dataset: choose a folder outside it')
+    refuse_writes_into_inputs({'output folder': dst},
+                              {'source dataset' + (f' #{i + 1}' if i else ''): src
+                               for i, src in enumerate(sources)}, whole_folders=True)
     if osp.exists(dst_real) and not osp.isdir(dst_real):
         raise NotADirectoryError(f'output path {dst} exists and is not a folder')
     if osp.isdir(dst_real) and os.listdir(dst_real) and not overwrite:

@@ -8,7 +8,7 @@ _EXPORTS = {
     'register_all_modules': 'setup_env', 'SHARED_DATA_ENV': 'shared_data',
     'shared_data_dir': 'shared_data', 'find_shared_file': 'shared_data',
     'NonFiniteError': 'errors', 'UserError': 'errors', 'MissingFileError': 'errors',
-    'report_user_errors': 'errors', 'did_you_mean': 'errors',
+    'WriteError': 'errors', 'report_user_errors': 'errors', 'did_you_mean': 'errors',
 }
 
 
@@ -28,5 +28,5 @@ __all__ = [
     'apply_compat', 'register_all_modules', 'safe_torch_load', 'to_weights_only_safe',
     'from_weights_only_safe', 'UnsafeCheckpointError', 'UNSAFE_LOAD_ENV', 'SHARED_DATA_ENV',
     'shared_data_dir', 'find_shared_file', 'UserError', 'NonFiniteError', 'MissingFileError',
-    'report_user_errors', 'did_you_mean'
+    'WriteError', 'report_user_errors', 'did_you_mean'
 ]

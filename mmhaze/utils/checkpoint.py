@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 import pickle
+import re
 import warnings
 from collections import OrderedDict
 from typing import Any, Optional
@@ -37,6 +38,33 @@ _PLAIN_TYPES = (str, int, float, bool, bytes, type(None), complex, torch.Tensor,
 
 class UnsafeCheckpointError(UserError, pickle.UnpicklingError):
     """A checkpoint holds objects that ``torch.load(weights_only=True)`` refuses."""
+
+
+class CheckpointReadError(UserError, RuntimeError):
+    """A checkpoint file that cannot be read at all: truncated, corrupt or not a checkpoint."""
+
+
+# What torch.load(weights_only=True) says when it refuses a file (not when it cannot read it).
+_WEIGHTS_ONLY_REFUSAL = 'Weights only load failed'
+_REFUSED_GLOBAL = re.compile(r'GLOBAL ([\w.]+)')
+# Modules whose globals in a pickle run commands or code when the file is unpickled.
+_CODE_MODULES = ('posix', 'nt', 'os', 'subprocess', 'builtins', '__builtin__', 'sys', 'shutil',
+                 'socket', 'runpy', 'importlib', 'pty', 'webbrowser', 'code', 'commands')
+
+
+def refused_global(err: BaseException) -> Optional[str]:
+    """The pickled global ``torch.load(weights_only=True)`` refused (``'posix.system'``)."""
+    match = _REFUSED_GLOBAL.search(str(err))
+    return match[1] if match else None
+
+
+def unreadable_checkpoint(filename: str, err: BaseException) -> CheckpointReadError:
+    """The one-line error for a file torch cannot read as a checkpoint."""
+    text = ' '.join(str(err).split()) or type(err).__name__
+    reason = re.split(r'(?<=[a-z])\. ', text, maxsplit=1)[0].rstrip('.')  # its first sentence
+    return CheckpointReadError(f'cannot read {filename} as a PyTorch checkpoint ({reason}): the '
+                               'file is truncated, corrupt or not a checkpoint; copy or export '
+                               'it again')
 
 
 def unsafe_load_allowed() -> bool:
@@ -110,16 +138,35 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Any:
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if _WEIGHTS_ONLY_REFUSAL not in str(err):  # e.g. "invalid load key": not a checkpoint
+            raise unreadable_checkpoint(filename, err) from None
         if not unsafe_load_allowed():
-            raise UnsafeCheckpointError(
-                f'{filename} is not a weights_only-safe checkpoint (it pickles Python objects '
-                f'that torch.load(weights_only=True) refuses: {str(err).splitlines()[0]}). '
-                'Checkpoints written by mmhaze are always safe; this one comes from elsewhere '
-                'or an older version. If you trust it, load it with --unsafe-load (or '
-                f'{UNSAFE_LOAD_ENV}=1); re-saving it with mmhaze makes it safe.') from None
+            raise unsafe_checkpoint(filename, err) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as err:  # truncated, corrupt, a PNG
+        if isinstance(err, UserError):
+            raise
+        raise unreadable_checkpoint(filename, err) from None
     warnings.warn(f'{UNSAFE_LOAD_ENV}=1: loading {filename} with weights_only=False. This '
                   'unpickles arbitrary Python objects; do it only for files you trust.')
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def unsafe_checkpoint(filename: str, err: BaseException) -> UnsafeCheckpointError:
+    """The one-line refusal of a file that pickles Python objects, naming the global torch
+    refused; for a global that runs code (``posix.system``) it warns instead of suggesting
+    ``--unsafe-load``."""
+    name = refused_global(err)
+    what = f'the Python global {name}' if name else 'Python objects'
+    if name and name.split('.', 1)[0] in _CODE_MODULES:
+        return UnsafeCheckpointError(
+            f'{filename} is not a weights_only-safe checkpoint: it pickles {what}, which runs '
+            'commands or code on your machine when the file is loaded; do not load it (mmhaze '
+            'refused it without running anything)')
+    return UnsafeCheckpointError(
+        f'{filename} is not a weights_only-safe checkpoint: it pickles {what}, which '
+        'torch.load(weights_only=True) refuses. Checkpoints written by mmhaze are always safe; '
+        'this one comes from elsewhere or an older version. If you trust it, load it with '
+        f'--unsafe-load (or {UNSAFE_LOAD_ENV}=1); re-saving it with mmhaze makes it safe.')
 
 
 def register_safe_checkpoint_loader(checkpoint_loader=None) -> None:
@@ -170,7 +217,10 @@ def load_pretrained_network(module: torch.nn.Module, init_cfg: dict, where: str)
         raise FileNotFoundError(f'{where}.checkpoint: {checkpoint} not found (mmhaze downloads '
                                 'no weights: give a local file, e.g. a converted checkpoint)')
     from mmengine.runner.checkpoint import CheckpointLoader
-    loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location=map_location)
+    try:
+        loaded = CheckpointLoader.load_checkpoint(str(checkpoint), map_location=map_location)
+    except (CheckpointReadError, UnsafeCheckpointError) as err:  # name the config key too
+        raise type(err)(f'{where}.checkpoint: {err}') from None
     state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else loaded
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'

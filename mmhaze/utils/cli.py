@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 #: Set (by ``--verbose``) to print everything the log file holds (mmhaze.engine.runner.console).
@@ -15,13 +16,48 @@ def verbose() -> bool:
     return os.environ.get(VERBOSE_ENV, '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 
+def _dict_action() -> type:
+    from mmengine.config import DictAction
+    return DictAction
+
+
+class CfgOptionsAction(argparse.Action):
+    """mmengine's ``DictAction`` (``KEY=VALUE`` pairs; numbers, strings, ``[lists]``,
+    ``(tuples)``) that refuses in one line what it cannot read — a dict value
+    (``key=dict(...)`` / ``key={...}``), which DictAction cannot parse (a ``RecursionError``,
+    or a silently wrong list), or unbalanced brackets — naming the option and how to write it.
+    """
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
+        for item in values if isinstance(values, (list, tuple)) else [values]:
+            key, _, value = str(item).partition('=')
+            text = value.strip('\'"').replace(' ', '')
+            if 'dict(' in text or '{' in text:
+                fields = key.lstrip('+')
+                self._refuse(parser, f'{option_string} {item}: a value cannot be a dict; set '
+                                     f'each of its keys instead: {fields}.KEY=VALUE (written '
+                                     f'+{fields}.KEY=VALUE when the config does not have it yet)')
+        try:
+            _dict_action()(self.option_strings, self.dest, nargs=self.nargs)(
+                parser, namespace, values, option_string)
+        except (RecursionError, AssertionError, ValueError) as err:
+            self._refuse(parser, f'{option_string} {" ".join(map(str, values))}: cannot read '
+                                 f'the values ({str(err).splitlines()[0][:200]}); write '
+                                 'KEY=VALUE with numbers, strings, [lists] or (tuples)')
+
+    @staticmethod
+    def _refuse(parser: argparse.ArgumentParser, message: str) -> None:
+        print(f'error: {message}', file=sys.stderr)
+        parser.exit(2)
+
+
 def add_runner_options(parser: argparse.ArgumentParser, cfg_example: str) -> None:
     """``--unsafe-load``, ``--cfg-options``, ``--verbose``, ``--launcher`` and the launcher's
     local rank."""
-    from mmengine.config import DictAction
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help=f'override config keys, e.g. {cfg_example}')
     parser.add_argument('--verbose', action='store_true',
                         help='print everything the log file holds (environment, config, hooks)')

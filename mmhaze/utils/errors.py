@@ -40,6 +40,13 @@ class NonFiniteError(UserError, RuntimeError):
     exit_code = 1
 
 
+class WriteError(UserError, OSError):
+    """A file could not be written (full disk, file size limit, read-only or missing folder):
+    one line naming the file and the system's reason; what was there before is kept."""
+
+    exit_code = 1
+
+
 def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or '' when none is close."""
     match = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1,

@@ -16,6 +16,7 @@ installed, from the checkpoint prefix itself; TF kernels are ``[kh, kw, in, out]
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 import re
 import sys
@@ -89,7 +90,7 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
     """
     import torch
     out: dict[str, torch.Tensor] = {}
-    errors: list[str] = []
+    errors: dict[str, list[str]] = {}  # kind of problem → one text per tensor
     slots: list[str] = []
     counters: list[str] = []
     unused: list[str] = []
@@ -105,7 +106,8 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
             continue
         key = map_name(name, rules)
         if key is None:
-            errors.append(f'no counterpart for checkpoint tensor {name!r}')
+            errors.setdefault('unmapped', []).append(
+                f'no counterpart for checkpoint tensor {name!r}')
             continue
         value = tensors[name]
         if tf_layout:
@@ -116,16 +118,21 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
         # Weights become float32; integer state (batch norms' num_batches_tracked) keeps its type.
         value = (value.to(torch.float32) if value.is_floating_point() else value).contiguous()
         if key not in target:
-            errors.append(f'{name} → {key}: not a parameter of the mmhaze model')
+            errors.setdefault('foreign', []).append(
+                f'{name} → {key}: not a parameter of the mmhaze model')
         elif tuple(value.shape) != tuple(target[key]):
-            errors.append(f'{name} → {key}: shape {tuple(value.shape)} vs {tuple(target[key])}')
+            errors.setdefault('shape', []).append(
+                f'{name} → {key}: shape {tuple(value.shape)} vs {tuple(target[key])}')
         elif key in out:
-            errors.append(f'{name} → {key}: mapped twice')
+            errors.setdefault('twice', []).append(f'{name} → {key}: mapped twice')
         else:
             out[key] = value
-    errors += [f'mmhaze key {k!r} has no checkpoint tensor' for k in target if k not in out]
+    missing = [f'mmhaze key {k!r} has no checkpoint tensor' for k in target if k not in out]
+    if missing:
+        errors['missing'] = missing
     if errors:
-        raise ConversionError('cannot convert the checkpoint:\n  ' + '\n  '.join(errors))
+        raise ConversionError('cannot convert the checkpoint: ' + '; '.join(
+            _summary(texts) for texts in errors.values()))
     notice = notice or (lambda m: warnings.warn(m, stacklevel=3))
     if slots or counters:
         what = ' and '.join(part for part in (
@@ -139,16 +146,54 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
     return out
 
 
+#: Problems of one kind listed in full before the rest are only counted.
+_EXAMPLES = 3
+
+
+def _summary(texts: Sequence[str]) -> str:
+    """Problems of one kind: all of them when few, else the first few and a count."""
+    if len(texts) <= _EXAMPLES:
+        return '; '.join(texts)
+    return (f'{"; ".join(texts[:_EXAMPLES])} (and {len(texts) - _EXAMPLES} more of this kind, '
+            f'{len(texts)} in all)')
+
+
+ZIP_MAGIC = b'PK\x03\x04'
+
+
+def _read_npz(src: str) -> dict[str, np.ndarray]:
+    import zipfile
+    try:
+        with np.load(src, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as err:  # object arrays: reading them would unpickle
+        raise ConversionError(f'{src}: {err} (an .npz of a checkpoint holds numeric arrays '
+                              'only; export it again with plain arrays)') from None
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ConversionError(f'{src}: cannot read it as an .npz ({err}): the file is '
+                              'truncated, corrupt or not an .npz; export it again') from None
+
+
+def _is_tf_checkpoint(src: str) -> bool:
+    return (osp.isfile(src + '.index') or src.endswith('.index')
+            or re.search(r'\.data-\d+-of-\d+$', src) is not None)
+
+
 def read_tf_checkpoint(src: str) -> dict[str, np.ndarray]:
     """Tensors by name from an ``.npz`` export, or from a TF checkpoint prefix (TensorFlow)."""
     if src.endswith('.npz'):
         if not osp.isfile(src):
             raise FileNotFoundError(f'{src} not found')
-        with np.load(src, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    if not (osp.isfile(src + '.index') or osp.isfile(src)):
+        return _read_npz(src)
+    if not (_is_tf_checkpoint(src) or osp.isfile(src)):
         raise FileNotFoundError(f'{src}: neither an .npz nor a TF checkpoint prefix '
                                 f'({src}.index not found)')
+    if not _is_tf_checkpoint(src):  # a file: an .npz by another name, or something else
+        with open(src, 'rb') as f:
+            if f.read(4) == ZIP_MAGIC:
+                return _read_npz(src)
+        raise ConversionError(f'{src} is neither an .npz export nor a TF checkpoint (a prefix '
+                              f'with {src}.index beside it); pass one of those')
     try:
         import tensorflow as tf  # optional: only this reader needs it
     except ImportError:
@@ -161,10 +206,10 @@ def read_torch_state_dict(src: str) -> dict[str, torch.Tensor]:
     """A released PyTorch state dict (plain, or under ``state_dict``/``model``/``weight`` —
     DIDFuse saves ``{'weight': ..., 'epoch': ...}``; a DataParallel ``module.`` prefix is
     stripped), loaded with ``weights_only=True``."""
-    import torch
+    from .checkpoint import safe_torch_load
     if not osp.isfile(src):
         raise FileNotFoundError(f'{src} not found')
-    obj = torch.load(src, map_location='cpu', weights_only=True)
+    obj = safe_torch_load(src, map_location='cpu')  # --unsafe-load: the user trusts it
     for key in ('state_dict', 'model', 'weight'):
         if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
             obj = obj[key]
@@ -268,6 +313,9 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
         parser.add_argument(name, help=help_text)
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow a trusted release that torch.load(weights_only=True) '
+                             'refuses (unpickling can run code)')
     args = parser.parse_args(argv)
     srcs = [getattr(args, name) for name, _ in sources]
     refusal = refuse_paths(args.dst, args.force,
@@ -275,6 +323,17 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
+    if args.unsafe_load:
+        from .checkpoint import UNSAFE_LOAD_ENV
+        os.environ[UNSAFE_LOAD_ENV] = '1'
+    from .errors import report_user_errors
+    return report_user_errors(
+        lambda: _convert_and_write(convert, srcs, args.dst, network, source, prefix))
+
+
+def _convert_and_write(convert: Callable[..., dict[str, torch.Tensor]], srcs: Sequence[str],
+                       dst: str, network: str, source: Union[str, Callable[..., str]],
+                       prefix: Optional[str]) -> int:
     try:
         state_dict = convert(*srcs)
         origin = source(*srcs) if callable(source) else source
@@ -282,12 +341,12 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
         print(f'error: {err}', file=sys.stderr)
         return 2
     except ConversionError as err:
-        where = '' if len(srcs) > 1 else f'{srcs[0]}: '  # several inputs: the error names one
-        print(f'error: {where}{err}', file=sys.stderr)
+        named = any(str(err).startswith(src) for src in srcs)
+        print(f'error: {err}' if named else f'error: {", ".join(srcs)}: {err}', file=sys.stderr)
         return 1
     if callable(source):
         print(f'converting {origin}')
     converted_from = ' + '.join(osp.basename(src.rstrip('/')) for src in srcs)
-    write_converted(state_dict, args.dst, dict(converted_from=converted_from, network=network,
-                                               source=origin), prefix)
+    write_converted(state_dict, dst, dict(converted_from=converted_from, network=network,
+                                          source=origin), prefix)
     return 0

@@ -51,3 +51,21 @@ def test_bad_inputs_name_the_files(inferencer, tmp_path):
         inferencer(str(tmp_path / 'bad.png'), str(tmp_path / 'bad.png'))
     with pytest.raises(ValueError, match='differ in size'):
         inferencer(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9), np.uint8))
+
+
+def test_tiling_refusal_of_a_release_protocol_names_it(repo_root):
+    """The refusal of a release-protocol two-stage model gave an empty reason: "...whole-image
+    output ()" (issue 19)."""
+    from mmhaze.apis import load_config
+    from mmhaze.apis.inferencer import TilingError
+    from mmhaze.registry import MODELS
+    cfg = load_config(str(repo_root / 'configs/u2fusion/u2fusion_release_tno.py'))
+    cfg.model.fuser.pop('init_cfg')  # random weights: only the declarations matter
+    infer = FusionInferencer.from_model(MODELS.build(cfg.model), device='cpu')
+    with pytest.raises(TilingError) as err:
+        infer.tile_geometry(32)
+    assert str(err.value) == (
+        "--tile: tiles of TwoStageDehazeFuse would not reproduce its whole-image output "
+        "(model.protocol (the fuser's release protocol) stretches each output over its whole "
+        "image; protocol='plain' tiles); run without --tile, or pass --tile-approx to tile "
+        'anyway (the drift is then measured on an overlapping crop and printed)')

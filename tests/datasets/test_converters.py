@@ -71,7 +71,13 @@ def test_make_hazy_refuses_unsafe_destinations(tree, tool, capsys):
     src = tree.root / 'm3fd'
     make_hazy = tool('dataset_converters/make_hazy')
     assert make_hazy.main([str(src), str(src / 'hazy_copy'), '--layout', 'm3fd', '--quiet']) == 2
-    assert 'never writes into a dataset' in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f'error: output folder {src / "hazy_copy"} is inside source dataset {src}, which this '
+        'run reads; mmhaze never writes into its inputs: choose an output outside it\n')
+    # A destination holding the source is refused too (make_hazy fills it with its folders).
+    assert make_hazy.main([str(src / 'Vis'), str(src), '--quiet']) == 2
+    assert f'error: output folder {src} holds source dataset {src / "Vis"}' in (
+        capsys.readouterr().err)
     assert not (src / 'hazy_copy').exists()
     dst = tree.root / 'out'
     dst.mkdir()
@@ -83,7 +89,7 @@ def test_make_hazy_refuses_unsafe_destinations(tree, tool, capsys):
     assert (dst / 'keep.txt').read_text() == 'mine'
     params = json.loads((dst / 'haze_params.json').read_text())
     assert params['splits']['test']['00000']['beta'] == pytest.approx(0.5)  # out_split 'test'
-    with pytest.raises(ValueError, match='overlap'):
+    with pytest.raises(ValueError, match='holds source dataset'):
         prepare_output_dir(str(tree.root), sources=[str(src)])  # DST holding the source
 
 

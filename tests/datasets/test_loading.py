@@ -92,7 +92,7 @@ def test_vis_is_clear_loads_visible_as_ground_truth(tree):
     np.testing.assert_array_equal(out['gt_clear'], out['vis'])
     assert out['gt_clear_path'] == str(vis)
     gt = tree.write(tree.root / 'gt.png', tree.rgb(1))
-    with pytest.raises(ValueError, match='drop vis_is_clear'):
+    with pytest.raises(ValueError, match='so its visible images are hazy already'):
         LoadFusionImages(vis_is_clear=True)(record(tree, vis, ir, gt_clear_path=str(gt)))
 
 

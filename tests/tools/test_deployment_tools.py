@@ -109,3 +109,56 @@ def test_benchmark_times_onnxruntime_next_to_eager(exported, tool, capsys):
     assert drift <= 1e-4
     assert re.search(r'16×20 eager: mean \d+ ms', out)
     assert re.search(r'16×20 onnx: mean \d+ ms, median \d+ ms, [\d.]+× eager', out)
+
+
+# ------------------------------------------------------------------------------ issue 19
+def test_pytorch2onnx_checks_the_output_path_before_exporting(exported, tool, capsys, tmp_path,
+                                                              monkeypatch):
+    """`--out` under a file, or in /proc, failed after the export ran (22 and 28 lines)."""
+    import mmhaze.apis.export as export
+    config, ckpt, _ = exported
+    monkeypatch.setattr(export, 'build_export_model', lambda *a, **k: pytest.fail('built'))
+    (tmp_path / 'file').write_text('')
+    expected = {
+        str(tmp_path / 'file' / 'm.onnx'):
+            f'error: --out {tmp_path / "file" / "m.onnx"}: {tmp_path / "file"} is a file, not '
+            'a folder',
+        '/proc/x.onnx': 'error: --out /proc/x.onnx: no file can be created in /proc (No such '
+                        'file or directory)',
+    }
+    for out, line in expected.items():
+        assert tool('deployment/pytorch2onnx').main([str(config), str(ckpt), '--out', out]) == 2
+        err = capsys.readouterr().err
+        assert 'Traceback' not in err and err.strip() == line
+
+
+def test_an_export_respects_the_umask_and_a_full_disk_is_one_line(exported, tool, tmp_path):
+    """ONNX files were -rw------- under umask 0022 (checkpoints respected it)."""
+    import os
+    import resource
+    import sys
+    config, ckpt, onnx_file = exported
+    umask = os.umask(0)
+    os.umask(umask)
+    assert onnx_file.stat().st_mode & 0o777 == 0o666 & ~umask
+    out, err_file = tmp_path / 'm.onnx', tmp_path / 'err'
+    pid = os.fork()
+    if pid == 0:  # RLIMIT_FSIZE in a child: the write fails with EFBIG (SIGXFSZ is ignored)
+        code = 99
+        try:
+            os.dup2(os.open(err_file, os.O_WRONLY | os.O_CREAT), 2)
+            sys.stderr = os.fdopen(2, 'w', buffering=1)
+            torch.set_num_threads(1)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+            code = tool('deployment/pytorch2onnx').main(
+                [str(config), str(ckpt), '--out', str(out), '--shape', '24', '32'])
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 1
+    lines = [line for line in err_file.read_text().splitlines() if line.startswith('error')]
+    assert 'Traceback' not in err_file.read_text() and lines == [
+        f'error: cannot write {out}: File too large; nothing was written under that name (free '
+        'some disk space or raise the file size limit (ulimit -f))']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['err']

@@ -322,3 +322,129 @@ def test_two_test_runs_of_the_same_second_keep_both_results(checkpoints, repo_ro
     for run in runs:
         assert (tmp_path / 'w' / run / 'summary.json').is_file()
         assert (tmp_path / 'w' / run / f'{run}.log').is_file()
+
+
+# ------------------------------------------------------------------------------ issue 19
+def test_a_device_this_machine_lacks_is_one_line(checkpoints, repo_root, tool, tmp_path, capsys):
+    """`infer.py --device cuda` without a GPU was a 42-line traceback."""
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a CUDA device')
+    _write_pairs(tmp_path / 'data')
+    rc = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                             '--vis', str(tmp_path / 'data' / 'vis'),
+                             '--ir', str(tmp_path / 'data' / 'ir'),
+                             '--out-dir', str(tmp_path / 'o'), '--device', 'cuda'])
+    assert rc == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f'error: --device cuda: this machine has no CUDA device (PyTorch {torch.__version__} '
+        'sees none); use --device cpu')
+    assert not (tmp_path / 'o').exists()
+
+
+def test_infer_on_a_full_disk_is_one_line(checkpoints, repo_root, tool, tmp_path):
+    """It was a 27-line OSError traceback."""
+    import os
+    import resource
+    import sys
+    _write_pairs(tmp_path / 'data')
+    out, err_file = tmp_path / 'o', tmp_path / 'err'
+    pid = os.fork()
+    if pid == 0:  # RLIMIT_FSIZE in a child: the write fails with EFBIG (SIGXFSZ is ignored)
+        code = 99
+        try:
+            os.dup2(os.open(err_file, os.O_WRONLY | os.O_CREAT), 2)
+            sys.stderr = os.fdopen(2, 'w', buffering=1)
+            torch.set_num_threads(1)
+            import mmhaze.utils.fileio as fileio
+            write = fileio.atomic_write_bytes
+
+            def write_on_a_full_disk(*args):  # the limit starts at the first output
+                resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+                return write(*args)
+
+            fileio.atomic_write_bytes = write_on_a_full_disk
+            code = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                                       '--vis', str(tmp_path / 'data' / 'vis'),
+                                       '--ir', str(tmp_path / 'data' / 'ir'),
+                                       '--out-dir', str(out)])
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 1
+    assert _one_error_line(err_file.read_text()) == (
+        f'error: cannot write {out / "dehazed" / "0.png"}: File too large; nothing was written '
+        'under that name (free some disk space or raise the file size limit (ulimit -f))')
+    assert not [p for p in out.rglob('*') if p.is_file()]  # no partial PNG, no temporary
+
+
+def test_a_work_dir_that_is_a_file_is_one_line(repo_root, tool, tmp_path, capsys):
+    """`train.py --work-dir FILE` was a 28-line traceback."""
+    taken = tmp_path / 'notes.txt'
+    taken.write_text('mine')
+    for work in (taken, taken / 'sub'):
+        assert tool('train').main([str(repo_root / BASELINE), '--work-dir', str(work),
+                                   '--cfg-options', *TINY_TRAIN_OPTIONS]) == 2
+        line = _one_error_line(capsys.readouterr().err)
+        assert line == (f'error: work dir {taken} is a file, not a folder' if work == taken
+                        else f'error: work dir {work}: {taken} is a file, not a folder')
+    assert taken.read_text() == 'mine'
+
+
+def test_test_tool_options_it_cannot_use_are_one_line(checkpoints, iassf_checkpoint, repo_root,
+                                                      tool, tmp_path, capsys):
+    """An unknown metric in --cfg-options (46 lines, after the model was built) and a dict
+    value (a RecursionError in mmengine's option parser, 43 lines)."""
+    with pytest.raises(SystemExit) as exit_:  # the option parser stops the tool
+        _test(tool, repo_root, checkpoints['tiny'], tmp_path / 'w', '--cfg-options',
+              *TINY_TRAIN_OPTIONS, 'test_evaluator=[dict(type=FusionMetric,metrics=[MI,XYZ])]')
+    assert exit_.value.code == 2
+    assert _one_error_line(capsys.readouterr().err).startswith(
+        'error: --cfg-options test_evaluator=[dict(type=FusionMetric,metrics=[MI,XYZ])]: a '
+        'value cannot be a dict; ')
+    options = [str(repo_root / IASSF_TINY), str(iassf_checkpoint), '--work-dir',
+               str(tmp_path / 'w'), '--cfg-options', 'test_evaluator.1.metrics=[EN,XYZ]',
+               'test_dataloader.num_workers=0']
+    assert tool('test').main(options) == 2  # loader arguments torch refuses: one line too
+    assert _one_error_line(capsys.readouterr().err) == (
+        'error: test_dataloader: persistent_workers option needs num_workers > 0')
+    rc = tool('test').main(options + ['test_dataloader.persistent_workers=False'])
+    assert rc == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        "error: test_evaluator: FusionMetric: 'XYZ' is unknown; FusionMetric computes "
+        "['Qcv', 'SCD', 'CC', 'EN', 'SD', 'SF', 'AG', 'SSIM', 'Qabf', 'MI', 'VIF', 'VIFF']")
+    option = f"+model.init_cfg=dict(type='Pretrained',checkpoint='{checkpoints['tiny']}')"
+    with pytest.raises(SystemExit) as exit_:
+        tool('test').main([str(repo_root / BASELINE), '--cfg-options', option])
+    assert exit_.value.code == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f'error: --cfg-options {option}: a value cannot be a dict; set each of its keys '
+        'instead: model.init_cfg.KEY=VALUE (written +model.init_cfg.KEY=VALUE when the config '
+        'does not have it yet)')
+
+
+def test_a_model_level_pretrained_init_cfg_is_tested_with_its_weights(checkpoints, repo_root,
+                                                                      tool, tmp_path):
+    """test.py refused it as "would be tested with random weights"."""
+    assert _test(tool, repo_root, checkpoints['tiny'], tmp_path / 'ckpt') == 0
+    options = ['--cfg-options', *TINY_TRAIN_OPTIONS, '+model.init_cfg.type=Pretrained',
+               f'+model.init_cfg.checkpoint={checkpoints["tiny"]}']
+    assert tool('test').main([str(repo_root / BASELINE), '--work-dir', str(tmp_path / 'init'),
+                              *options]) == 0
+    (a,), (b,) = ((tmp_path / w).glob('*/summary.json') for w in ('ckpt', 'init'))
+    a, b = json.loads(a.read_text()), json.loads(b.read_text())
+    assert a['results'] == b['results']  # the same weights, to the last digit
+    assert b['meta']['weights'] == {'network': f'ConvDehazeFuseNet: model.init_cfg '
+                                               f'{checkpoints["tiny"]}'}
+
+
+def test_profile_test_with_an_unsafe_checkpoint_is_one_line(checkpoints, repo_root, tool,
+                                                            capsys):
+    """It was a 26-line UnpicklingError traceback."""
+    rc = tool('analysis_tools/profile_test').main([
+        str(repo_root / BASELINE), str(checkpoints['unsafe']), '--cfg-options',
+        *TINY_TRAIN_OPTIONS])
+    assert rc == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {checkpoints['unsafe']} is not a weights_only-safe "
+                           'checkpoint: it pickles the Python global argparse.Namespace')

@@ -74,3 +74,61 @@ def test_missing_init_cfg_file_is_one_line_naming_the_slot(repo_root, tool, tmp_
     err = capsys.readouterr().err
     assert f'model.fuser.init_cfg.checkpoint: {tmp_path}/no.pth not found' in err
     assert 'Traceback' not in err
+
+
+# ------------------------------------------------------------------------------ issue 19
+def test_a_hazy_test_config_on_a_dataset_with_clear_images_is_one_line(repo_root, tool,
+                                                                       tmp_path, capsys):
+    """It was a 48-line traceback from the loading transform."""
+    import cv2
+    import numpy as np
+    data = tmp_path / 'data'
+    for folder, shape in (('vis', (32, 32, 3)), ('ir', (32, 32)), ('clear', (32, 32, 3))):
+        (data / folder).mkdir(parents=True)
+        cv2.imwrite(str(data / folder / '0.png'), np.full(shape, 100, np.uint8))
+    config = tmp_path / 'hazy_test.py'
+    config.write_text(
+        f"_base_ = ['{repo_root / 'configs/two_stage/dcp_average_roadscene-test.py'}']\n"
+        "test_evaluator = [dict(type='FusionMetric', metrics=['MI'], vis_key='gt_clear')]\n"
+        f"test_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict("
+        f"data_root='{data}', layout='generic'))\n")
+    assert tool('test').main([str(config), '--work-dir', str(tmp_path / 'w')]) == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and err.strip() == (
+        f'error: {data / "vis" / "0.png"}: the pipeline reads it as a clear image to haze '
+        '(LoadFusionImages vis_is_clear=True), but the dataset has a clear image for it '
+        f'({data / "clear" / "0.png"}), so its visible images are hazy already: use a config '
+        'whose pipeline has no vis_is_clear (nor SynthesizeHaze), or set data_prefix.clear=None '
+        'to haze these images')
+
+
+def test_an_init_cfg_naming_a_truncated_checkpoint_is_one_line(repo_root, tool, tmp_path,
+                                                               capsys):
+    """It was a 38-line traceback ending in "unexpected EOF"."""
+    import torch
+    full = tmp_path / 'full.pth'
+    torch.save(dict(state_dict={'fuser.x': torch.zeros(1000)}), full)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(full.read_bytes()[:1500])
+    config = repo_root / 'configs/two_stage/dcp_u2fusion_synthetic.py'
+    rc = tool('test').main([str(config), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                            *TINY_TEST, f'model.fuser.init_cfg.checkpoint={cut}'])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and err.strip().startswith(
+        f'error: model.fuser.init_cfg.checkpoint: cannot read {cut} as a PyTorch checkpoint (')
+    assert err.strip().endswith('the file is truncated, corrupt or not a checkpoint; copy or '
+                                'export it again')
+
+
+def test_a_stage_training_a_frozen_network_is_refused_before_training(repo_root, tool,
+                                                                      tmp_path, capsys):
+    config = repo_root / 'configs/two_stage/dehazeformer-tiny_u2fusion-tiny_staged_synthetic.py'
+    rc = tool('train').main([str(config), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                             '+model.fuser.frozen=True'])
+    assert rc == 2
+    assert capsys.readouterr().err.splitlines() == [
+        'error: invalid config:',
+        "  config key `model.stages[1].train`: 'fuser' is frozen (frozen=True) and never trains",
+        "  config key `model.stages[2].train`: 'fuser' is frozen (frozen=True) and never trains"]
+    assert not (tmp_path / 'w').exists()

@@ -51,7 +51,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
     import torch
@@ -87,7 +87,7 @@ def parse_args(argv=None):
     parser.add_argument('--by-network', action='store_true',
                         help='time each network slot (e.g. HSVF\'s streams) instead of its '
                              'children')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 import time
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 
 def parse_args(argv=None):
@@ -20,7 +20,7 @@ def parse_args(argv=None):
                         help="override the dataloader's batch_size")
     parser.add_argument('--batches', type=int, default=50, help='timed batches (default: 50)')
     parser.add_argument('--warmup', type=int, default=5, help='untimed batches (default: 5)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

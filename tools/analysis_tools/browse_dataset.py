@@ -9,7 +9,7 @@ import json
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 PANELS = ('vis', 'ir', 'gt_clear', 'gt_sem_seg')
 
@@ -23,7 +23,7 @@ def parse_args(argv=None):
     parser.add_argument('--num', type=int, default=10, help='pairs to render (default: 10)')
     parser.add_argument('--overwrite', action='store_true',
                         help='write into a non-empty output folder')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
     import torch
@@ -33,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument('--by-network', action='store_true',
                         help='break GMACs down by network slot (e.g. HSVF\'s streams) instead '
                              'of by the slots\' children')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 PARTS = ('data', 'forward', 'metrics', 'hooks', 'writing', 'other')
 
@@ -210,18 +210,32 @@ def parse_args(argv=None):
                         help='test on N synthetic scenes of H×W instead of the config test set')
     parser.add_argument('--compile-metrics', choices=['auto', '1', '0'],
                         help='the metric compile switch (MMHAZE_COMPILE_METRICS)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--out', help='also write the result as JSON (must not exist)')
+    parser.add_argument('--unsafe-load', action='store_true',
+                        help='allow loading a trusted checkpoint that is not weights_only-safe')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmhaze.utils import report_user_errors
+    # A refused checkpoint, bad input, a full disk: one line.
+    return report_user_errors(lambda: run(args))
+
+
+def run(args) -> int:
+    from mmhaze.utils.fileio import check_new_file_path
     if args.compile_metrics is not None:
         os.environ['MMHAZE_COMPILE_METRICS'] = args.compile_metrics
+    if args.unsafe_load:
+        from mmhaze.utils import UNSAFE_LOAD_ENV
+        os.environ[UNSAFE_LOAD_ENV] = '1'
     if args.out and osp.exists(args.out):
         print(f'error: {args.out} exists; choose a new name', file=sys.stderr)
         return 2
+    if args.out:
+        check_new_file_path(args.out, '--out')
     result = profile(args.config, args.checkpoint, args.cfg_options, args.work_dir,
                      args.synthetic)
     print(format_profile(result))

@@ -13,14 +13,15 @@ import argparse
 import sys
 
 import numpy as np
-from mmengine.config import DictAction
+
+from mmhaze.utils.cli import CfgOptionsAction
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='mIoU of predicting the majority class')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--ignore-index', type=int, default=255)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

@@ -10,7 +10,7 @@ byte-identical files. Example (MSRS as published → hazy MSRS for IASSF-style t
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 
 def parse_args(argv=None):
@@ -28,7 +28,7 @@ def parse_args(argv=None):
     parser.add_argument('--preset', default='iassf_dense',
                         help="haze preset: iassf_dense, depth, uniform (default: iassf_dense)")
     parser.add_argument('--seed', type=int, default=0, help='haze seed (default: 0)')
-    parser.add_argument('--haze-options', nargs='+', action=DictAction, default={},
+    parser.add_argument('--haze-options', nargs='+', action=CfgOptionsAction, default={},
                         help='HazeConfig overrides, e.g. airlight=0.8 '
                              'mean_transmission="(0.3,0.5)"')
     parser.add_argument('--workers', type=int, default=1, help='worker processes (default: 1)')

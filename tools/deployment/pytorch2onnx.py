@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 
 def parse_args(argv=None):
@@ -38,7 +38,7 @@ def parse_args(argv=None):
                              "the model's blocks declare, or 4× PyTorch's own float32 error)")
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     return parser.parse_args(argv)
 

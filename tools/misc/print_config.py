@@ -2,13 +2,13 @@
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from mmhaze.utils.cli import CfgOptionsAction
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Print the whole config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys')
     parser.add_argument('--no-check', action='store_true', help='skip the registry/argument check')
     args = parser.parse_args(argv)

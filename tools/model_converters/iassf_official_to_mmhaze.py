@@ -168,6 +168,12 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmhaze.utils import report_user_errors
+    # An unreadable or unsafe release, a full disk: one line.
+    return report_user_errors(lambda: convert_and_write(args))
+
+
+def convert_and_write(args) -> int:
     from mmhaze.utils import UNSAFE_LOAD_ENV, safe_torch_load
     from mmhaze.utils.weight_conversion import refuse_paths, write_converted
     refusal = refuse_paths(args.dst, args.force,

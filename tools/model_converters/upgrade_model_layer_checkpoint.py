@@ -53,18 +53,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('dst', help='the upgraded checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
+    from mmhaze.utils.errors import report_user_errors
+    # An unreadable or unsafe checkpoint, a full disk: one line.
+    return report_user_errors(lambda: upgrade(args))
+
+
+def upgrade(args) -> int:
     from mmhaze.utils.checkpoint import safe_torch_load, save_safe_checkpoint
-    from mmhaze.utils.errors import UserError
     from mmhaze.utils.weight_conversion import refuse_paths
     refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], inputs=[args.src])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
-    try:
-        ckpt = safe_torch_load(args.src, map_location='cpu')
-    except (UserError, OSError, RuntimeError) as err:
-        print(f'error: {args.src}: {err}', file=sys.stderr)
-        return 2
+    ckpt = safe_torch_load(args.src, map_location='cpu')
     bare = not (isinstance(ckpt, Mapping) and isinstance(ckpt.get('state_dict'), Mapping))
     state = ckpt if bare else ckpt['state_dict']
     if not isinstance(state, Mapping):

@@ -27,6 +27,11 @@ class ImageFormatError(UserError, ValueError):
     size that differs from its partner's, bad labels); the message names the file(s)."""
 
 
+class PipelineMismatchError(UserError, ValueError):
+    """A pipeline that does not fit the dataset's files (a hazy-test pipeline on a dataset that
+    has clear images); the message names the file and both remedies."""
+
+
 def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
     try:
         data = fileio.get(path, backend_args=backend_args)
@@ -272,9 +277,12 @@ class LoadFusionImages(BaseTransform):
         results['ir'] = self.load_ir(results['ir_path'])
         if self.vis_is_clear:
             if results.get('gt_clear_path'):
-                raise ValueError(f'vis_is_clear=True, but the record already has a clear image '
-                                 f'({results["gt_clear_path"]}) for {vis_path}; the visible '
-                                 'image is then the hazy one: drop vis_is_clear')
+                raise PipelineMismatchError(
+                    f'{vis_path}: the pipeline reads it as a clear image to haze '
+                    '(LoadFusionImages vis_is_clear=True), but the dataset has a clear image '
+                    f'for it ({results["gt_clear_path"]}), so its visible images are hazy '
+                    'already: use a config whose pipeline has no vis_is_clear (nor '
+                    'SynthesizeHaze), or set data_prefix.clear=None to haze these images')
             results['gt_clear'] = results['vis']
             results['gt_clear_path'] = vis_path
         elif results.get('gt_clear_path'):

@@ -11,7 +11,10 @@ A whole model (:class:`BaseFusionModel` subclass) promises, for a config:
   e.g. ``d_<name>_fake`` of each discriminator);
 - its **bindings**: every loss input, every discriminator's ``fake``/``real``, every stage's
   ``train``/``losses``/``optimizers``, every optimizer entry's ``modules`` and the stages' total
-  length against the train loop — each must name something the model has.
+  length against the train loop — each must name something the model has;
+- the **batched fields** its training reads from the data (:meth:`ModelContract.fields_needed`:
+  ``gt_clear``, ``gt_sem_seg``, ``unpaired_clear``, each with who reads it and in which
+  stages), which ``FieldCheckHook`` checks against a real sample before training starts.
 
 :meth:`ModelContract.derive` reads all of it from the class and the config dict and lists every
 problem as one line naming its config key, with a "did you mean". The model checks itself with it
@@ -77,6 +80,22 @@ def network_outputs(value: Any, main: Optional[str]) -> set[str]:
     return ({main} if main else set()) | set(extra)
 
 
+@dataclass(frozen=True)
+class FieldNeed:
+    """Who reads a batched sample field in training: ``who`` names the config key (a loss, a
+    discriminator side, a network's ``input_fields``); ``stages``: the stages in which it is
+    read (None: in every iteration, the model has no stages)."""
+
+    who: str
+    stages: Optional[tuple[str, ...]] = None
+
+    def describe(self) -> str:
+        if self.stages is None:
+            return self.who
+        names = ', '.join(repr(s) for s in self.stages)
+        return f'{self.who} (stage{"s" if len(self.stages) > 1 else ""} {names})'
+
+
 @dataclass
 class ModelContract:
     """What a model config promises and the problems of its wiring (see the module docstring)."""
@@ -91,6 +110,9 @@ class ModelContract:
     discriminators: dict[str, tuple[Optional[str], Optional[str]]]
     stages: list[TrainingStage]
     problems: list[str] = field(default_factory=list)
+    #: Fields read besides losses and discriminators: networks' ``input_fields`` and the model
+    #: class's ``declared_field_needs(cfg)`` (e.g. HSVF's region masks from the labels).
+    other_field_needs: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def namespace_keys(self) -> frozenset[str]:
@@ -137,7 +159,8 @@ class ModelContract:
         stages, stage_problems = read_stages(cfg.get('stages'), filled, list(losses), frozen,
                                              optimizer_keys)
         contract = cls(model_cls.__name__, slots, filled, frozen, outputs, extra, losses,
-                       discriminators, stages, problems + stage_problems)
+                       discriminators, stages, problems + stage_problems,
+                       _other_field_needs(model_cls, cfg, slots))
         contract._check_losses()
         contract._check_discriminators()
         contract._check_optimizers(optim_wrapper)
@@ -203,6 +226,56 @@ class ModelContract:
                 f'{total} {unit}; set model.stages.N.{unit} so they sum to it (or '
                 f'--scale-stages to shrink every stage in proportion)')
 
+    # ------------------------------------------------------------------ data
+    def _stages_of_loss(self, name: str) -> Optional[tuple[str, ...]]:
+        """The stages in which loss ``name`` is active (None: no stages, always; ``()``:
+        never)."""
+        if not self.stages:
+            return None
+        return tuple(s.name for s in self.stages if s.losses is None or name in s.losses)
+
+    def fields_needed(self) -> dict[str, list[FieldNeed]]:
+        """``field → [FieldNeed]``: the batched sample fields (``gt_clear``, ``gt_sem_seg``,
+        ``unpaired_clear``) training reads, by whom and in which stages — every loss bound to
+        one, every discriminator side bound to one (read when an active loss reads that
+        discriminator's outputs) and the model's other needs (:attr:`other_field_needs`).
+        A loss that no stage activates reads nothing."""
+        needs: dict[str, list[FieldNeed]] = {}
+        for name, entry in self.losses.items():
+            stages = self._stages_of_loss(name)
+            if stages == ():
+                continue
+            for arg, binding in entry.bindings.items():
+                if binding.key in FIELD_KEYS:
+                    needs.setdefault(binding.key, []).append(
+                        FieldNeed(f'{entry.where}.{arg}', stages))
+                for disc, side in self._discriminator_sides(binding.key):
+                    key = self.discriminators[disc][DISCRIMINATOR_BINDINGS.index(side)]
+                    if key in FIELD_KEYS:
+                        needs.setdefault(key, []).append(FieldNeed(
+                            f'model.discriminators.{disc}.{side} (read by {entry.where})',
+                            stages))
+        trained = ({n for s in self.stages for n in s.train} if self.stages else None)
+        for key, whos in self.other_field_needs.items():
+            for who in whos:
+                needs.setdefault(key, []).append(FieldNeed(who))
+        if trained is not None:  # a network that no stage trains reads nothing in training
+            for key in list(needs):
+                needs[key] = [n for n in needs[key] if not _network_of(n.who)
+                              or _network_of(n.who) in trained]
+                if not needs[key]:
+                    del needs[key]
+        return needs
+
+    def _discriminator_sides(self, key: str) -> list[tuple[str, str]]:
+        """The (discriminator, side) pairs a namespace key reads (``d_fake``: every fake)."""
+        out = []
+        for disc in self.discriminators:
+            for side in DISCRIMINATOR_BINDINGS:
+                if key in (f'd_{disc}_{side}', f'd_{side}'):
+                    out.append((disc, side))
+        return out
+
     # ------------------------------------------------------------------ use
     def raise_if_invalid(self) -> None:
         if self.problems:
@@ -227,6 +300,33 @@ class ModelContract:
                 continue
             out[f'model.{slot}'] = {k: v for k, v in value.items() if k not in SLOT_OPTIONS}
         return out
+
+
+_NETWORK_NEED = 'input_fields'
+
+
+def _network_of(who: str) -> Optional[str]:
+    """The slot of a ``model.<slot> (... .input_fields)`` need (None for other needs)."""
+    if who.startswith('model.') and who.endswith(f'.{_NETWORK_NEED})'):
+        return who[len('model.'):].split(' ', 1)[0]
+    return None
+
+
+def _other_field_needs(model_cls: type, cfg: Mapping,
+                       slots: tuple[str, ...]) -> dict[str, list[str]]:
+    """Fields read by the networks (their ``input_fields``) and by the model class itself
+    (its ``declared_field_needs(cfg)``, when it has one)."""
+    needs: dict[str, list[str]] = {}
+    for slot in slots:
+        net_cls = registered_class(cfg.get(slot))
+        for key in getattr(net_cls, _NETWORK_NEED, None) or ():
+            if key in FIELD_KEYS:
+                needs.setdefault(key, []).append(
+                    f'model.{slot} ({net_cls.__name__}.{_NETWORK_NEED})')
+    declared = getattr(model_cls, 'declared_field_needs', None)
+    for key, whos in (declared(cfg) if declared else {}).items():
+        needs.setdefault(key, []).extend(whos)
+    return needs
 
 
 def _multi_optimizer_keys(optim_wrapper: Optional[Mapping]) -> Optional[list[str]]:

@@ -173,6 +173,15 @@ class HSVF(BaseAdversarialFusionModel):
         return {name: (fake or 'dehazed', real or 'unpaired_clear') for name, (fake, real)
                 in super().declared_discriminators(cfg).items()}
 
+    @classmethod
+    def declared_field_needs(cls, cfg: Mapping) -> dict[str, list[str]]:
+        """Fields read besides the loss bindings: the labels, when the region discriminators
+        take their fake-side masks from them (``region_masks.fake='gt'``)."""
+        masks = dict(cfg.get('region_masks') or {})
+        if cfg.get('discriminators') and masks.get('fake') == 'gt':
+            return {'gt_sem_seg': ["model.region_masks.fake='gt'"]}
+        return {}
+
     def _with_dependencies(self, wanted: set[str]) -> set[str]:
         """``wanted`` plus every output those depend on."""
         wanted = set(wanted)
