@@ -71,8 +71,8 @@ def format_metrics(metrics: dict, directions: Optional[dict] = None) -> str:
     if not metrics:
         return ''
     if directions is None:
-        from mmhaze.evaluation.metrics import FusionMetric, NoReferenceMetric
-        directions = {**FusionMetric.directions, **NoReferenceMetric.directions}
+        from mmhaze.evaluation.functional.metric_registry import metric_direction, metric_keys
+        directions = {key: metric_direction(key) for key in metric_keys()}
     lines = ['| metric | value |', '|---|---:|']
     for key, value in metrics.items():
         shown = f'{value:.4f}' if isinstance(value, float) else str(value)

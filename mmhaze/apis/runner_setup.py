@@ -121,8 +121,8 @@ def set_default_model_wrapper(cfg: Config) -> None:
     """
     if cfg.get('model_wrapper_cfg'):
         return
-    from .config_check import _fusion_model_class
-    if _fusion_model_class(cfg.get('model')) is not None:
+    from mmhaze.models.base_models.contract import composed_model_class
+    if composed_model_class(cfg.get('model')) is not None:
         cfg.model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel',
                                      broadcast_buffers=False, find_unused_parameters=False)
 

@@ -18,12 +18,12 @@ def test_demo_config_is_valid(demo_cfg):
 def test_inheritance_and_overrides(repo_root):
     cfg = load_config(str(repo_root / BASELINE),
                       {'model.network.channels': 16, 'train_cfg.max_iters': 7})
-    assert cfg.model.type == 'DehazeFuseModel'  # from _base_/models
+    assert cfg.model.type == 'ConvDehazeFuser'  # from _base_/models
     assert cfg.model.network.channels == 16 and cfg.train_cfg.max_iters == 7
     assert cfg.train_dataloader.dataset.img_size == 128  # from _base_/datasets
     assert cfg.param_scheduler[0].T_max == 2000  # the leaf overrides the schedule's base
     demo = load_config(str(repo_root / 'configs/demo/demo_synthetic.py'))
-    assert demo.model.type == 'DehazeFuseModel' and demo.train_dataloader.dataset.img_size == 64
+    assert demo.model.type == 'IASSF' and demo.train_dataloader.dataset.img_size == 64
     assert cfg.default_hooks.safe_checkpoint.type == 'SafeCheckpointHook'
 
 

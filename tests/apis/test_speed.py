@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn as nn
 from fixtures import model_fixtures as mf
-from mmengine.config import Config
 
 from mmhaze.apis.speed import (
     channels_last_weights,
@@ -20,13 +19,10 @@ from mmhaze.models.backbones import (
     WindowSelfAttention,
     set_fused_attention,
 )
-from mmhaze.registry import MODELS
 
 
 def _fixture_model(name):
-    fixture = torch.load(mf.FIXTURE_DIR / f'{name}.pt', weights_only=True)
-    model = MODELS.build(Config.fromfile(str(mf.REPO_ROOT / fixture['config'])).model)
-    model.load_state_dict(mf.seeded_state_dict(fixture['param_shapes']), strict=False)
+    fixture, model = mf.load_fixture_model(name)
     return fixture, model.eval()
 
 

@@ -113,7 +113,7 @@ def test_eval_folder_bad_input(tested, tool, tmp_path, capsys):
     rc = tool('analysis_tools/eval_folder').main([
         '--ir', str(src / 'ir'), '--vis', str(src / 'vis'), '--fused', str(src / 'vis'),
         '--metrics', 'MI', 'mIoU', '--work-dir', str(tmp_path / 'out')])
-    assert rc == 2 and "unknown keys ['mIoU']" in capsys.readouterr().err
+    assert rc == 2 and "unknown keys 'mIoU'" in capsys.readouterr().err
 
 
 def test_results_table_merges_runs(tested, tool, tmp_path, capsys):

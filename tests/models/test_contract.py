@@ -147,7 +147,7 @@ def test_a_model_built_with_a_typo_refuses_with_the_same_line(gan_cfg):
     cfg['losses']['dehaze'] = dict(cfg['losses']['dehaze'], target='gt_claer')
     with pytest.raises(ContractError) as err:
         MODELS.build(cfg)
-    assert str(err.value).startswith("DehazeFuseModel: model.losses.dehaze.target: 'gt_claer' "
+    assert str(err.value).startswith("ConvDehazeFuser: model.losses.dehaze.target: 'gt_claer' "
                                      "is not something this model provides (did you mean "
                                      "'gt_clear'?)")
 

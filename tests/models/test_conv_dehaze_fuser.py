@@ -93,5 +93,5 @@ def test_loss_configs_are_checked_when_the_model_is_built():
     with pytest.raises(ValueError, match=r"model.losses.dehaze: L1Loss needs its inputs "
                                          r"\['target'\]"):
         _model(losses=dict(dehaze=dict(type='L1Loss', pred='dehazed')))
-    with pytest.raises(TypeError, match='must be a dict name'):
+    with pytest.raises(ValueError, match='must be a dict name'):
         _model(losses=[dict(type='L1Loss', pred='dehazed', target='gt_clear')])

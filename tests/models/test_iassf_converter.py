@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmhaze.registry import MODELS
 
 converter = load_tool('model_converters/iassf_official_to_mmhaze')
+upgrade = load_tool('model_converters/upgrade_model_layer_checkpoint')
 CONFIG = REPO_ROOT / 'configs/iassf/iassf_official_msrs.py'
 
 # mmhaze → official, applied in order (first module prefix, then block internals).
@@ -179,12 +180,14 @@ def test_cli_writes_a_safe_checkpoint_and_refuses_to_overwrite(official, tmp_pat
     assert 'exists' in capsys.readouterr().err
 
 
-def test_a_checkpoint_in_the_layout_before_the_model_layer_still_loads(model, official, tmp_path):
+def test_a_checkpoint_in_the_layout_before_the_model_layer_is_refused_then_upgraded_once(
+        model, official, tmp_path, capsys):
     """Converter outputs and training checkpoints written before the networks moved into the
-    dehazer/fuser slots (keys like `encoder.*`, `fusion.*`) load strictly through mmengine."""
+    dehazer/fuser slots (keys like `encoder.*`, `fusion.*`) are refused with the upgrade
+    command in the message; the upgraded file loads strictly, every tensor in its place."""
     from mmengine.runner import load_checkpoint
 
-    from mmhaze.utils.checkpoint import save_safe_checkpoint
+    from mmhaze.utils.checkpoint import check_weights_fit, save_safe_checkpoint
     target = {k: v.shape for k, v in model.state_dict().items()}
     state, _ = converter.convert_state_dict(official, target)
     old = {(k[len('dehazer.'):] if k.startswith('dehazer.') else 'fusion.' + k[len('fuser.'):]):
@@ -193,9 +196,12 @@ def test_a_checkpoint_in_the_layout_before_the_model_layer_still_loads(model, of
     path = tmp_path / 'old_layout.pth'
     save_safe_checkpoint(dict(state_dict=old, meta=dict()), str(path))
     fresh = MODELS.build(Config.fromfile(str(CONFIG)).model)
-    # tools/test.py compares the keys strictly before loading: the old layout fits too.
-    from mmhaze.utils.checkpoint import check_weights_fit
-    assert check_weights_fit(fresh, str(path)) is None
-    load_checkpoint(fresh, str(path), map_location='cpu', strict=True)
+    refusal = check_weights_fit(fresh, str(path), strict=False)
+    assert "under none of the model's network slots ['dehazer', 'fuser']" in refusal
+    assert 'upgrade_model_layer_checkpoint.py' in refusal
+    upgraded = tmp_path / 'upgraded.pth'
+    assert upgrade.main([str(path), str(upgraded)]) == 0
+    assert check_weights_fit(fresh, str(upgraded)) is None
+    load_checkpoint(fresh, str(upgraded), map_location='cpu', strict=True)
     for key, value in fresh.state_dict().items():
         assert torch.equal(value, state[key]), key

@@ -10,9 +10,6 @@ import torch
 from fixtures import model_fixtures as mf
 from fixtures import training_fixtures as tf
 from helpers import load_tool
-from mmengine.config import Config
-
-from mmhaze.registry import MODELS
 
 # The fixtures of the single-stage models hold the pre-model-layer key layout: they load through
 # the one-time upgrade tool, as a user's old checkpoint does.
@@ -31,15 +28,7 @@ def output_tolerance(ref: torch.Tensor) -> float:
 
 
 def _load(name):
-    fixture = torch.load(mf.FIXTURE_DIR / f'{name}.pt', weights_only=True)
-    model = MODELS.build(Config.fromfile(str(mf.REPO_ROOT / fixture['config'])).model)
-    state = mf.seeded_state_dict(fixture['param_shapes'])
-    assert mf.state_dict_digest(state) == fixture['digest']
-    state = upgrade.upgrade_keys(state, upgrade.detect_layout(list(state)))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    assert not unexpected
-    assert not [k for k in missing if k in dict(model.named_parameters())]
-    return fixture, model
+    return mf.load_fixture_model(name)
 
 
 @pytest.mark.parametrize('name', sorted(mf.CASES))

@@ -132,9 +132,10 @@ def test_converted_release_reproduces_the_published_tno_outputs(shared_data):
         published = np.array(Image.open(shared_data / f'tno_anchor/u2fusion_published/{stem}.png'))
         diff = np.abs(fused[0].numpy() - published.astype(np.int64))
         report[stem] = (int(diff.max()), float((diff > 0).mean()))
+    # Which pixels land on the other side of a rounding tie depends on the CPU's float kernels
+    # (where the port was written pair 01 matched exactly and 7 of 442,368 pixels of 02 and 03
+    # were one grey level off; on an AMD EPYC 8, 8 and 25 pixels are).
     assert all(max_diff <= 1 and frac <= 1e-4 for max_diff, frac in report.values()), report
-    assert report['01'] == (0, 0.0), report  # the first pair is reproduced exactly
-    assert report['01'] == (0, 0.0), report
 
 
 # ------------------------------------------------------------------------------- weights

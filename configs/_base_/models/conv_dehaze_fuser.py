@@ -1,6 +1,6 @@
 # mmhaze's compact convolutional dehaze-and-fuse baseline: one joint network.
 model = dict(
-    type='DehazeFuseModel',
+    type='ConvDehazeFuser',  # DehazeFuseModel named for this baseline
     network=dict(type='ConvDehazeFuseNet', channels=32, dilations=(1, 2, 4, 8, 1),
                  vis_channels=3, ir_channels=1, out_channels=3),
     data_preprocessor=dict(type='FusionDataPreprocessor', input_range=(0.0, 1.0),

@@ -2,7 +2,7 @@
 # network's. Paper-behaviour switches and ablations are documented in configs/iassf/README.md.
 embed_dim = 24
 model = dict(
-    type='DehazeFuseModel',
+    type='IASSF',  # DehazeFuseModel, named for IASSF
     # The restoration network (IA-FRM + DehazeFormer head): hazy VIS + IR → dehazed, ir_image.
     dehazer=dict(
         type='IASSFRestorer',

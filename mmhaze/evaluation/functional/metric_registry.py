@@ -108,12 +108,21 @@ def register_metric(key: str, *, kind: str = 'fusion', higher_is_better: bool = 
 
 def metric_spec(key: str) -> MetricSpec:
     """The registered metric ``key``; an unknown key names the close ones."""
-    function = METRIC_FUNCTIONS.get(key)
+    # module_dict, not Registry.get: get() would look through parent scopes and log each lookup.
+    METRIC_FUNCTIONS.import_from_location()
+    function = METRIC_FUNCTIONS.module_dict.get(key)
     if function is None or not hasattr(function, 'metric_spec'):
         known = metric_keys()
         raise UnknownMetricError(f'unknown metric {key!r}{did_you_mean(key, known)}; '
                                  f'registered: {known}')
     return function.metric_spec
+
+
+def metric_direction(key: str) -> str:
+    """'↑' or '↓' for a registered metric key, '' for any other."""
+    METRIC_FUNCTIONS.import_from_location()
+    function = METRIC_FUNCTIONS.module_dict.get(key)
+    return function.metric_spec.direction if hasattr(function, 'metric_spec') else ''
 
 
 def metric_keys(kind: Optional[str] = None) -> list[str]:

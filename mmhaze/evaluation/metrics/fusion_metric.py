@@ -65,6 +65,7 @@ class FusionMetric(BaseImageMetric):
         super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
                          skip_errors=skip_errors)
         self.specs = resolve_metrics(metrics, 'fusion', 'FusionMetric')
+        self.directions = {k: spec.direction for k, spec in self.specs.items()}
         if color not in ('gray', 'channels'):
             raise ValueError(f"FusionMetric: color must be 'gray' or 'channels', got {color!r}")
         self.metrics = tuple(metrics)
@@ -105,10 +106,6 @@ class FusionMetric(BaseImageMetric):
 
     def _prepare(self, image: torch.Tensor) -> torch.Tensor:
         return to_8bit_scale(image).to(self.dtype)
-
-    @property
-    def directions(self) -> dict[str, str]:
-        return {k: spec.direction for k, spec in self.specs.items()}
 
     def _score(self, f, a, b, sample: dict) -> dict[str, float]:
         values = {}

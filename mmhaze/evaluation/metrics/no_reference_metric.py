@@ -84,10 +84,7 @@ class NoReferenceMetric(BaseImageMetric):
                 self.notes.append(f'{key} not computed: {err}')
                 print_log(f'NoReferenceMetric: {key} is left out of this run: {err}',
                           logger='current', level=logging.WARNING)
-
-    @property
-    def directions(self) -> dict[str, str]:
-        return {k: spec.direction for k, spec in self.specs.items()}
+        self.directions = {k: spec.direction for k, spec in self.specs.items()}
 
     def _score(self, sample: dict, key: str, what: str) -> dict[str, float]:
         image = required_image(sample, key, what, 'NoReferenceMetric')

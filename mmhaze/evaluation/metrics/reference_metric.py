@@ -45,6 +45,7 @@ class ReferenceMetric(BaseImageMetric):
         super().__init__(collect_device=collect_device, prefix=prefix, dataset_name=dataset_name,
                          skip_errors=skip_errors)
         self.specs = resolve_metrics(metrics, 'reference', 'ReferenceMetric')
+        self.directions = {k: spec.direction for k, spec in self.specs.items()}
         self.options = check_options(options, 'reference', ('pred', 'ref', 'quantize'))
         self.call_options = {k: spec.prepare({'quantize': quantize, **self.options.get(k, {})})
                              for k, spec in self.specs.items()}
@@ -52,10 +53,6 @@ class ReferenceMetric(BaseImageMetric):
         self.pred_key, self.ref_key = pred_key, ref_key
         self.include_input = include_input
         self.quantize = quantize
-
-    @property
-    def directions(self) -> dict[str, str]:
-        return {k: spec.direction for k, spec in self.specs.items()}
 
     def _score(self, pred, ref, sample: dict) -> dict[str, float]:
         pred, ref = pred[None].float(), ref[None].float()

@@ -32,9 +32,7 @@ def convert_range(x: torch.Tensor, src: Sequence[float], dst: Sequence[float]) -
     return (x - a) * ((d - c) / (b - a)) + c
 
 
-# 'IASSF' and 'ConvDehazeFuser' name the configurations of the first releases (a restorer and a
-# prompt fusion U-Net; one joint network): configs written for them keep working.
-@MODELS.register_module(name=['DehazeFuseModel', 'IASSF', 'ConvDehazeFuser'])
+@MODELS.register_module()
 class DehazeFuseModel(BaseAdversarialFusionModel):
     """``dehazer`` (hazy VIS [+ IR] → dehazed) then ``fuser`` (dehazed, IR → fused).
 
@@ -117,3 +115,17 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
         """The fusion step on model-range images (subclasses add colour handling)."""
         return self.call_in_model_range('fuser', fields, vis, ir)
+
+
+# The first releases' model types. Their configs keep working, and logs, messages and
+# checkpoint errors name the model the user configured rather than the shared class.
+@MODELS.register_module()
+class IASSF(DehazeFuseModel):
+    """IASSF: :class:`DehazeFuseModel` with IASSF's restorer as ``dehazer`` and its prompt
+    fusion U-Net as ``fuser`` (configs/iassf/)."""
+
+
+@MODELS.register_module()
+class ConvDehazeFuser(DehazeFuseModel):
+    """A :class:`DehazeFuseModel` around one joint convolutional ``network``
+    (configs/conv_dehaze_fuser/)."""
