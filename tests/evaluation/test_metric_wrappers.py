@@ -52,7 +52,7 @@ def test_a_failing_image_stops_the_run_naming_the_image_and_the_metric():
     only a log line (issue 11, item 3)."""
     with pytest.raises(ValueError, match="options.MI.bse.*did you mean 'base'"):
         FusionMetric(options=dict(MI=dict(bse=2)))
-    with pytest.raises(ValueError, match="'VIFP' is unknown \(did you mean 'VIF'\?\)"):
+    with pytest.raises(ValueError, match=r"'VIFP' is unknown \(did you mean 'VIF'\?\)"):
         FusionMetric(metrics=['VIFP'])
     nan_sample = _sample('broken')
     nan_sample['pred_fused']['data'][0, 0, 0] = float('nan')
