@@ -34,7 +34,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -182,6 +182,21 @@ class OnnxExportWrapper(nn.Module):
 # --------------------------------------------------------------------------- models and weights
 
 
+def config_test_shape(config: str, cfg_options: Optional[dict] = None
+                      ) -> Optional[tuple[int, int]]:
+    """H, W of the config's test images when its test set says it (a synthetic set's
+    ``img_size``); None for folders of images, whose sizes only the files know."""
+    from .config_check import load_config
+    loader = load_config(config, cfg_options).get('test_dataloader')
+    dataset = loader.get('dataset') if isinstance(loader, Mapping) else None
+    size = dataset.get('img_size') if isinstance(dataset, Mapping) else None
+    if isinstance(size, int):
+        return size, size
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    return None
+
+
 def build_export_model(config: str, checkpoint: Optional[str] = None,
                        cfg_options: Optional[dict] = None) -> nn.Module:
     """The config's model (CPU, eval mode) with its weights.
@@ -241,7 +256,8 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
                 dynamic: bool = False, ir_channels: int = 1, batch: int = 1,
                 opset: Optional[int] = None, overwrite: bool = False,
                 tolerance: Optional[float] = None,
-                metadata: Optional[Mapping[str, Any]] = None) -> ExportResult:
+                metadata: Optional[Mapping[str, Any]] = None,
+                progress: Optional[Callable[[str], None]] = None) -> ExportResult:
     """Export ``model`` to ``out`` (an ``.onnx`` file) and verify it with onnxruntime.
 
     Args:
@@ -256,12 +272,19 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
             :func:`model_tolerance`, raised to :data:`FLOAT32_ERROR_FACTOR` × PyTorch's own
             float32 error where that is larger).
         metadata: extra ``mmhaze.*`` metadata (e.g. config and checkpoint paths).
+        progress: called with one line as each step starts (tracing, conversion, each
+            onnxruntime check), with the seconds elapsed: an export takes minutes on a CPU.
 
     Raises:
         ExportError: the model cannot be exported (the message names the block and op), or
             onnxruntime's outputs differ from PyTorch's by more than the tolerance.
     """
     start = time.perf_counter()
+
+    def say(step: str) -> None:
+        if progress is not None:
+            progress(f'{step} ({time.perf_counter() - start:.0f} s)')
+
     check_output_path(out, overwrite)
     height, width = (int(s) for s in shape)
     min_input = smallest_image(model)
@@ -282,10 +305,13 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
         if float32_error is not None and tolerance <= DEFAULT_TOLERANCE:
             tolerance = max(tolerance, FLOAT32_ERROR_FACTOR * float32_error)
 
+    say(f'export: tracing {type(model).__name__} at {height}×{width}'
+        f'{" (dynamic H, W)" if dynamic else ""} with torch.export')
     program = _torch_export(wrapper, example, dynamic, model)
     min_size = None
     if dynamic:  # the graph's own bound, or the networks' declared one if that is larger
         min_size = tuple(max(m, min_input) for m in _dynamic_min_size(program))
+    say('export: converting the traced program to ONNX')
     proto = _to_onnx(program, example, names, opset, model)
     opset_used = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))
     meta = dict(outputs=','.join(names), input_range=_range(model), ir_channels=ir_channels,
@@ -306,6 +332,7 @@ def export_onnx(model: nn.Module, out: str, shape: Sequence[int] = (256, 256),
     diffs: dict[str, float] = {}
     over: dict[str, float] = {}
     for i, (h, w) in enumerate(checks):
+        say(f'export: checking onnxruntime against PyTorch at {h}×{w}')
         inputs = example if i == 0 else example_inputs(batch, ir_channels, h, w, seed=i)
         with torch.no_grad():
             expected = wrapper(*inputs)

@@ -101,3 +101,4 @@ def scale_stages(cfg: Config) -> Optional[str]:
     shown = ' + '.join(map(str, old_lengths)), ' + '.join(map(str, new_lengths))
     return (f'--scale-stages: model.stages {shown[0]} → {shown[1]} {unit} (train_cfg.{attr}='
             f'{total})' + ''.join(f'; {m}' for m in moved))
+

@@ -162,3 +162,26 @@ def test_an_export_respects_the_umask_and_a_full_disk_is_one_line(exported, tool
         f'error: cannot write {out}: File too large; nothing was written under that name (free '
         'some disk space or raise the file size limit (ulimit -f))']
     assert sorted(p.name for p in tmp_path.iterdir()) == ['err']
+
+
+def test_pytorch2onnx_exports_at_the_configs_test_size_with_a_line_per_step(exported, tmp_path,
+                                                                             tool, capsys):
+    """The README's export-then-run pair: the demo exported 256×256 while its images are 64×64,
+    and the export was silent for minutes."""
+    config, ckpt, _ = exported
+    small = tmp_path / 'conv_24.py'
+    small.write_text(f"_base_ = ['{config}']\n"
+                     'test_dataloader = dict(dataset=dict(img_size=24))\n')
+    out = tmp_path / 'conv_24.onnx'
+    assert tool('deployment/pytorch2onnx').main([str(small), str(ckpt), '--out', str(out)]) == 0
+    steps = [re.sub(r' \(\d+ s\)$', '', line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith('export: ')]
+    assert steps == [
+        "export: --shape 24 24 (the config's test image size; --shape H W to change it)",
+        f'export: building the model of {small}',
+        'export: tracing ConvDehazeFuser at 24×24 with torch.export',
+        'export: converting the traced program to ONNX',
+        'export: checking onnxruntime against PyTorch at 24×24']
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta['mmhaze.shape'] == '24,24'

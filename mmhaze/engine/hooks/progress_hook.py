@@ -70,7 +70,7 @@ class ProgressHook(Hook):
         done, total = runner.iter + 1, runner.max_iters
         run_here = done - self._first_iter  # the pace is this process's own
         now = time.perf_counter()
-        if run_here > 1 and now - self._last['train'] < self.interval:
+        if run_here > 1 and done < total and now - self._last['train'] < self.interval:
             return
         self._last['train'] = now
         per_iter = (now - self._start['train']) / run_here
