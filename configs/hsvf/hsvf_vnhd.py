@@ -4,8 +4,9 @@
 # stream, G_Final with α₁ = 1 (semantic reconstruction) and β₁ = 0.1 (visual fusion); trained in
 # four stages — semantic alignment 200 epochs, cross-domain reconstruction 400, visual fusion 400,
 # joint fine-tuning 200 — from scratch. Every choice the paper leaves open: README.md.
+# VNHD is not public: tools/dataset_converters/make_synthetic.py DST --layout vnhd writes a stand-in.
 #   python tools/train.py configs/hsvf/hsvf_vnhd.py \
-#       --cfg-options train_dataloader.dataset.data_root=data/VNHD/
+#       --cfg-options train_dataloader.dataset.data_root=DST val_dataloader.dataset.data_root=DST
 _base_ = [
     '../_base_/models/hsvf.py', '../_base_/datasets/vnhd.py', '../_base_/default_runtime.py',
     './_hsvf_evaluation.py'

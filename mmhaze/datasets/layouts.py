@@ -48,6 +48,7 @@ class FolderLayout:
         unpaired_clear: folder of unpaired clear visible images (training only), if any.
         classes / palette: label names and colours for ``seg``.
         extensions: allowed file extensions (lower case, with the dot).
+        how_to_get: where a user gets such a dataset (said when its folders are missing).
     """
 
     name: str
@@ -61,6 +62,7 @@ class FolderLayout:
     classes: Optional[tuple[str, ...]] = None
     palette: Optional[Sequence[tuple[int, int, int]]] = None
     extensions: tuple[str, ...] = IMAGE_EXTENSIONS
+    how_to_get: str = ''
 
     def __post_init__(self) -> None:
         for key in list(self.folders) + list(self.filename_tmpl) + list(self.partial):
@@ -104,7 +106,9 @@ LAYOUTS: dict[str, FolderLayout] = {
         # vis/ ir/ [clear/] [seg/] [depth/], under {split}/ when a split is given.
         FolderLayout('generic', folders=dict(vis='{split}/vis', ir='{split}/ir',
                                              clear='{split}/clear', seg='{split}/seg',
-                                             depth='{split}/depth')),
+                                             depth='{split}/depth'),
+                     how_to_get='`python tools/dataset_converters/make_synthetic.py DST` writes '
+                                'synthetic scenes in this layout'),
         FolderLayout('msrs', folders=dict(vis='{split}/vi', ir='{split}/ir',
                                           seg='{split}/Segmentation_labels'),
                      splits=('train', 'test'), classes=MSRS_CLASSES, palette=MSRS_PALETTE),
@@ -126,7 +130,10 @@ LAYOUTS: dict[str, FolderLayout] = {
         # mmhaze's VNHD-style VIS+NIR layout (VNHD itself is not public).
         FolderLayout('vnhd', folders=dict(vis='{split}/vis', ir='{split}/nir', seg='{split}/seg'),
                      splits=('train', 'test'), unpaired_clear='clear_unpaired',
-                     classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE),
+                     classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE,
+                     how_to_get='VNHD is not public; `python tools/dataset_converters/'
+                                'make_synthetic.py DST --layout vnhd` writes a complete synthetic '
+                                'stand-in (train and test, with labels)'),
     ]
 }
 

@@ -191,11 +191,23 @@ class PairedFusionDataset(BaseDataset):
     def _where(self, key: str) -> str:
         return f"(layout '{self.layout.name}', data_prefix.{key})"
 
+    def _how_to_fill(self, key: str, folder: str) -> str:
+        """For a missing folder: where it comes from, where a relative path points, and how
+        to get the data."""
+        import os
+        text = self._where(key)
+        if not osp.isabs(folder):
+            text = f'{text[:-1]}; relative to the current directory {os.getcwd()})'
+        if self.layout.how_to_get:
+            text += f'; {self.layout.how_to_get}, then set data_root to DST'
+        return text
+
     def _index(self, key: str) -> Optional[dict[str, str]]:
         folder = self.data_prefix[key]
         if not osp.isdir(folder):
             if key in self.required:
-                raise MissingFilesError(f'{key} folder not found: {folder} {self._where(key)}')
+                raise MissingFilesError(f'{key} folder not found: {folder} '
+                                        f'{self._how_to_fill(key, folder)}')
             return None
         exts = self.extensions + (DEPTH_EXTENSIONS if key == 'depth' else ())
         found = index_folder(folder, self.filename_tmpl.get(key, '{}'), exts,

@@ -197,3 +197,21 @@ def test_nothing_is_written_into_the_source_folder(tree):
         for i in range(len(ds)):
             ds[i]
     assert tree.snapshot(root) == before
+
+
+def test_a_missing_vnhd_folder_says_where_the_path_points_and_how_to_get_data(
+        repo_root, tmp_path, monkeypatch, capsys):
+    """The error for configs/hsvf/hsvf_vnhd.py came after ~770 lines and said neither that the
+    path is relative to the current directory nor how to get data (VNHD is not public)."""
+    from helpers import load_tool
+    monkeypatch.chdir(tmp_path)
+    rc = load_tool('train').main([str(repo_root / 'configs/hsvf/hsvf_vnhd.py'),
+                                  '--work-dir', str(tmp_path / 'w')])
+    assert rc == 2
+    out = capsys.readouterr()
+    assert out.err == (
+        f"error: vis folder not found: data/VNHD/train/vis (layout 'vnhd', data_prefix.vis; "
+        f'relative to the current directory {tmp_path}); VNHD is not public; `python '
+        'tools/dataset_converters/make_synthetic.py DST --layout vnhd` writes a complete '
+        'synthetic stand-in (train and test, with labels), then set data_root to DST\n')
+    assert len(out.out.splitlines()) <= 3
