@@ -30,9 +30,14 @@ $(STAMP): $(PY) setup.py setup.cfg pyproject.toml requirements/*.txt
 
 install: $(STAMP)
 
+# The test run keeps its images (--save-images); the montage of a few test scenes (hazy input,
+# IR, dehazed, fused, clear) is drawn from that run folder into it, and its path printed.
 demo: install
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
-	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) $$(cat $(DEMO_DIR)/last_checkpoint) --work-dir $(DEMO_DIR) --save-images
+	run=$$(dirname $$(ls -t $(DEMO_DIR)/*/summary.json | head -1)) && \
+	$(PY) tools/analysis_tools/plot_results.py $$run --out $$run/montage --num-images 3 \
+		--formats png --metrics MI
 
 test: install
 	$(PY) -m pytest tests --durations=15 -q $(PYTEST_ARGS)

@@ -92,7 +92,7 @@ def run(args) -> int:
         print(f'error: {err}', file=sys.stderr)
         return 2
     for plan in plans:
-        print(f'{plan.name}: {plan.caption}')
+        print(f'{plan.name}: {plan.caption}\n  {" ".join(paths[plan.name])}')
     if index:
         print(f'report: {index}')
     return 0
