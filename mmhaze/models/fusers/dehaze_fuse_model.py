@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Optional, Union
 
 import torch
@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from mmhaze.registry import MODELS
 
+from ..protocols import FusionProtocol, PlainProtocol, build_protocol
 from .base_adversarial_model import DISCRIMINATOR_SLOT, BaseAdversarialFusionModel
 from .loss_namespace import BatchFields
 
@@ -49,13 +50,22 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
     Adversarial training: see :class:`BaseAdversarialFusionModel`; staged training (e.g. dehazer
     first, then fuser): ``stages``; unused networks do not run when the active losses do not
     need them.
+
+    ``dehazer_protocol``: how the dehazer's release read its image and saved its output (see
+    :mod:`mmhaze.models.protocols`): ``'plain'`` (the network as is, the default), a name the
+    dehazer declares in its ``protocols`` (e.g. ``'release'``) or a protocol config. Outside
+    training the dehazer gets its input through the protocol's ``prepare`` (e.g. 8-bit values)
+    and its output passes ``finish`` (e.g. clamp and rounding to 8 bits) before anything else
+    (the fuser, ``pred_dehazed``) sees it.
     """
 
     NETWORK_SLOTS = ('network', 'dehazer', 'fuser', DISCRIMINATOR_SLOT)
 
     def __init__(self, dehazer: Optional[Union[dict, nn.Module]] = None,
                  fuser: Optional[Union[dict, nn.Module]] = None,
-                 network: Optional[Union[dict, nn.Module]] = None, **kwargs):
+                 network: Optional[Union[dict, nn.Module]] = None,
+                 dehazer_protocol: Union[str, Mapping, FusionProtocol, None] = 'plain',
+                 **kwargs):
         super().__init__(**kwargs)
         if network is not None and (dehazer is not None or fuser is not None):
             raise ValueError('model.network (a joint network) excludes model.dehazer and '
@@ -65,7 +75,26 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         self.add_network('network', network)
         self.add_network('dehazer', dehazer)
         self.add_network('fuser', fuser)
+        dehazer_net = self.get_network('dehazer') if self.dehazer is not None else None
+        self.dehazer_protocol = build_protocol(dehazer_protocol, dehazer_net,
+                                               where='model.dehazer_protocol')
+        if dehazer_net is None and not isinstance(self.dehazer_protocol, PlainProtocol):
+            raise ValueError('model.dehazer_protocol applies to model.dehazer, which this '
+                             "model does not have: leave it 'plain'")
         self.finalize()
+
+    @property
+    def tile_exact(self) -> bool:
+        # A protocol that sees the whole image (a stretch) would treat tiles apart.
+        return super().tile_exact and not self.dehazer_protocol.whole_image
+
+    @staticmethod
+    def valid_sizes(fields: BatchFields) -> Optional[list[tuple[int, int]]]:
+        """Each sample's un-padded size (None without data samples: the whole image)."""
+        samples = fields.data_samples
+        if not samples or any('img_shape' not in s.metainfo for s in samples):
+            return None
+        return [tuple(s.metainfo['img_shape'][:2]) for s in samples]
 
     def output_names(self) -> set[str]:
         if self.network is not None:
@@ -107,11 +136,24 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
             return self._call('network', fields, vis, ir)
         outputs: dict[str, torch.Tensor] = {}
         if self.dehazer is not None:
-            outputs.update(self._call('dehazer', fields, vis, ir))
+            outputs.update(self.dehaze(fields, vis, ir))
         if self.fuser is not None and (need is None or need & self.fuser_output_names()):
             outputs.update(self.fuse(fields, outputs.get('dehazed', vis),
                                      outputs.get('ir_image', ir)))
         return outputs
+
+    def dehaze(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
+        """The dehazing step on model-range images, under ``dehazer_protocol`` outside
+        training (the plain protocol leaves the network's output untouched)."""
+        protocol = self.dehazer_protocol
+        if self.training or isinstance(protocol, PlainProtocol):
+            return self._call('dehazer', fields, vis, ir)
+        pre = self.data_preprocessor
+        vis_in, ir_in = protocol.prepare(pre.denormalize(vis).clamp(0.0, 1.0),
+                                         pre.denormalize(ir).clamp(0.0, 1.0))
+        out = self._call('dehazer', fields, pre.normalize(vis_in), pre.normalize(ir_in))
+        dehazed = protocol.finish(pre.denormalize(out['dehazed']), self.valid_sizes(fields))
+        return dict(out, dehazed=pre.normalize(dehazed))
 
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
         """The fusion step on model-range images (subclasses add colour handling)."""

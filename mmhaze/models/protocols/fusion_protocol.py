@@ -36,7 +36,7 @@ from .reading import GRAY_READS, quantize, read_gray, seafusion_rgb_to_ycrcb, se
 
 APPLY_TO = ('network', 'rgb')
 STRETCHES = (None, 'minmax', 'max')
-ROUNDINGS = (None, 'half_up', 'truncate')
+ROUNDINGS = (None, 'half_up', 'half_even', 'truncate')
 #: The stretch's float arithmetic: ``'divide'`` ``(o − min)·255 / (max − min)`` (U2Fusion's
 #: release), ``'normalize'`` ``(o − min) / (max − min) · 255`` (SeAFusion's ``tensor2img``),
 #: ``'bytescale'`` ``(o − min) · s`` with ``s = 255 / (max − min)`` rounded to the data's
@@ -130,8 +130,9 @@ class ReleaseProtocol(FusionProtocol):
             8-bit files sees); None keeps the values.
         stretch: the saved image's stretch: ``'minmax'`` (min → 0, max → 255), ``'max'``
             (0 → 0, max → 255, scipy's ``toimage(cmin=0, cmax=max)``) or None.
-        rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'truncate'`` (``uint8(y)``) or None
-            (no 8-bit quantisation) of the stretched 0–255 values, after clipping.
+        rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'half_even'`` (``torch.round``: ties to
+            even), ``'truncate'`` (``uint8(y)``) or None (no 8-bit quantisation) of the
+            stretched 0–255 values, after clipping.
         precision: dtype of the stretch arithmetic (``'float64'``: NumPy/MATLAB on a float32
             network output; ``'float32'``: NumPy or PyTorch on float32 throughout).
         apply_to: ``'network'`` (the fuser's output, before colour is restored) or ``'rgb'``.
@@ -263,6 +264,8 @@ class ReleaseProtocol(FusionProtocol):
         x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)
+        elif self.rounding == 'half_even':
+            x = torch.round(x)
         elif self.rounding == 'truncate':
             x = torch.floor(x)
         x = (x / 255.0).to(fused.dtype)
