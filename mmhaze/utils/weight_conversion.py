@@ -156,13 +156,24 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
-def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = ()
-                 ) -> Optional[str]:
-    """The converters' one-line error for a missing input (``(what, path)`` pairs) or an
+def same_path(a: str, b: str) -> bool:
+    """Whether two paths name one file (through links, or the same resolved path)."""
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
+
+
+def refuse_paths(dst: str, force: bool, required: Sequence[tuple[str, str]] = (),
+                 sources: Sequence[str] = ()) -> Optional[str]:
+    """The converters' one-line error for a missing input (``(what, path)`` pairs), an output
+    that is (or resolves to) an input (``required`` or ``sources``; ``--force`` or not), or an
     existing output without ``--force``; None when the paths are fine."""
     for what, path in required:
         if not osp.isfile(path):
             return f'{what} not found: {path}'
+    for src in [path for _, path in required] + list(sources):
+        if same_path(dst, src):
+            return f'{dst} is the input {src}: a converter never overwrites its input'
     if osp.exists(dst) and not force:
         return f'{dst} exists (use --force to overwrite)'
     return None
@@ -188,7 +199,7 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
     parser.add_argument('dst', help='mmhaze checkpoint to write')
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     args = parser.parse_args(argv)
-    refusal = refuse_paths(args.dst, args.force)
+    refusal = refuse_paths(args.dst, args.force, sources=[args.src])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
