@@ -1,5 +1,6 @@
 """Every config of configs/{dehazeformer,u2fusion,two_stage} and of the model zoo
-(configs/{seafusion,ifcnn,sdnet,densefuse}/) builds its model and runs one
+(configs/{seafusion,ifcnn,sdnet,densefuse}/, the released dehazers
+configs/{aodnet,lightdehazenet,gcanet}/) builds its model and runs one
 train step (configs with losses; one per training stage) and one test step.
 
 The datasets are not needed: the model gets synthetic 32 px batches. Pretrained slots are built
@@ -23,7 +24,8 @@ from mmhaze.datasets import SyntheticFusionDataset
 from mmhaze.registry import MODELS
 
 ZOO = ('seafusion', 'ifcnn', 'sdnet', 'densefuse')
-FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO
+ZOO_DEHAZERS = ('aodnet', 'lightdehazenet', 'gcanet')
+FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO + ZOO_DEHAZERS
 CONFIGS = sorted(str(p.relative_to(REPO_ROOT / 'configs'))
                  for folder in FOLDERS for p in (REPO_ROOT / 'configs' / folder).glob('[!_]*.py'))
 EXPECTED = {
@@ -37,8 +39,11 @@ EXPECTED = {
                   'dcp_average_roadscene-test.py', 'dcp_laplacian_roadscene-test.py',
                   'dcp_u2fusion_roadscene-test.py', 'dehazeformer-t_u2fusion_synthetic.py',
                   'dehazeformer-tiny_u2fusion-tiny_staged_synthetic.py'} |
-                 {f'{d}_{m}_roadscene-test.py' for d in ('dcp', 'dehazeformer-s') for m in ZOO},
+                 {f'{d}_{m}_roadscene-test.py' for d in ('dcp', 'dehazeformer-s') for m in ZOO} |
+                 {f'{d}_{m}_roadscene-test.py' for d in ZOO_DEHAZERS
+                  for m in ('seafusion', 'u2fusion')},
     **{m: {f'{m}_release_tno.py', f'{m}_release_roadscene.py'} for m in ZOO},
+    **{d: {f'{d}_release_synthetic.py', f'{d}_release_roadscene-hazy.py'} for d in ZOO_DEHAZERS},
     'seafusion': {'seafusion_release_tno.py', 'seafusion_release_roadscene.py',
                   'seafusion_content_msrs.py'},
 }

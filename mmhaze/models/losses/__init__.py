@@ -8,12 +8,13 @@ from .gan_loss import (
     WeightedLogits,
 )
 from .loss_term import LossTerm, build_loss_terms
-from .pixel_loss import CharbonnierLoss, L1Loss, WeightedLoss, reduce_loss
+from .pixel_loss import CharbonnierLoss, L1Loss, MSELoss, PointwiseLoss, WeightedLoss, reduce_loss
 from .segmentation_loss import SegCrossEntropyLoss
 from .u2fusion_loss import U2FusionLoss, feature_gradient_energy, information_weights
 
-__all__ = ['L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss',
-           'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss', 'VanillaGANLoss',
+__all__ = ['L1Loss', 'MSELoss', 'PointwiseLoss', 'CharbonnierLoss', 'MaxIntensityLoss',
+           'MaxGradientLoss', 'WeightedLoss', 'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss',
+           'LSGANLoss', 'VanillaGANLoss',
            'FeatureMatchingLoss', 'LossTerm', 'build_loss_terms', 'SegCrossEntropyLoss',
            'WeightedLogits', 'LowFrequencyL1Loss', 'U2FusionLoss', 'feature_gradient_energy',
            'information_weights']
