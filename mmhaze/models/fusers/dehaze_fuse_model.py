@@ -111,8 +111,15 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
             return set()
         return {'fused', *getattr(self.get_network('fuser'), 'extra_outputs', ())}
 
-    def _call(self, name: str, fields: BatchFields, *images: torch.Tensor) -> dict:
-        """Run slot ``name`` on model-range images; outputs come back in model range.
+    def network_range(self, name: str) -> tuple[float, float]:
+        """The value range the network of slot ``name`` works in (the model's by default)."""
+        net_range = getattr(self.get_network(name), 'value_range', None)
+        return tuple(net_range or self.data_preprocessor.input_range)
+
+    def _call(self, name: str, fields: BatchFields, *images: torch.Tensor,
+              to_model_range: bool = True) -> dict:
+        """Run slot ``name`` on model-range images; outputs come back in model range (or, with
+        ``to_model_range=False``, in the network's own range).
 
         A network whose ``forward`` takes one image (a plain dehazer such as DehazeFormer) gets
         the first one only.
@@ -120,12 +127,14 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         net = self.get_network(name)
         images = images[:positional_inputs(net)]
         model_range = self.data_preprocessor.input_range
-        net_range = getattr(net, 'value_range', None) or model_range
+        net_range = self.network_range(name)
         images = [convert_range(x, model_range, net_range) for x in images]
         extra = fields.subset(getattr(net, 'input_fields', ()))
         out = self.run(name, *images, **extra)
         if not isinstance(out, dict):
             out = {'fused' if name == 'fuser' else 'dehazed': out}
+        if not to_model_range:
+            return out
         return {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
                 for k, v in out.items()}
 
@@ -151,8 +160,14 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         pre = self.data_preprocessor
         vis_in, ir_in = protocol.prepare(pre.denormalize(vis).clamp(0.0, 1.0),
                                          pre.denormalize(ir).clamp(0.0, 1.0))
-        out = self._call('dehazer', fields, pre.normalize(vis_in), pre.normalize(ir_in))
-        dehazed = protocol.finish(pre.denormalize(out['dehazed']), self.valid_sizes(fields))
+        out = self._call('dehazer', fields, pre.normalize(vis_in), pre.normalize(ir_in),
+                         to_model_range=False)
+        # finish() sees the network's own values (a 0–255 network's output is rounded as the
+        # release rounded it, not after a round trip through [0, 1]).
+        net_range, model_range = self.network_range('dehazer'), pre.input_range
+        dehazed = protocol.finish(out['dehazed'], self.valid_sizes(fields), value_range=net_range)
+        out = {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
+               for k, v in out.items()}
         return dict(out, dehazed=pre.normalize(dehazed))
 
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:

@@ -103,12 +103,20 @@ class FusionProtocol:
         vis_in, ir_in = self.prepare(vis_in, ir_in)
         return vis_in, ir_in, chroma
 
-    def finish(self, fused: torch.Tensor,
-               sizes: Optional[Sequence[tuple[int, int]]] = None) -> torch.Tensor:
-        return fused.clamp(0.0, 1.0)
+    def finish(self, fused: torch.Tensor, sizes: Optional[Sequence[tuple[int, int]]] = None,
+               value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
+        """The output as the release saved it, in [0, 1]; ``value_range``: the range of
+        ``fused`` (a network's own, e.g. 0–255: the release's arithmetic on its values)."""
+        return to_unit_range(fused, value_range).clamp(0.0, 1.0)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}()'
+
+
+def to_unit_range(x: torch.Tensor, value_range: Sequence[float]) -> torch.Tensor:
+    """Values of ``value_range`` mapped linearly to [0, 1] (unchanged for (0, 1))."""
+    lo, hi = (float(v) for v in value_range)
+    return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
 
 
 def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -237,9 +245,10 @@ class ReleaseProtocol(FusionProtocol):
     def prepare(self, vis: torch.Tensor, ir: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self._quantize_source(vis), self._quantize_source(ir)
 
-    def finish(self, fused: torch.Tensor,
-               sizes: Optional[Sequence[tuple[int, int]]] = None) -> torch.Tensor:
+    def finish(self, fused: torch.Tensor, sizes: Optional[Sequence[tuple[int, int]]] = None,
+               value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
         x = fused.to(PRECISIONS[self.precision])
+        lo_value, hi_value = (float(v) for v in value_range)
         if self.stretch is not None:
             mask = valid_region_mask(x, sizes)
             flat = x if mask is None else x.masked_fill(~mask, float('nan'))
@@ -260,7 +269,8 @@ class ReleaseProtocol(FusionProtocol):
             else:  # scipy's bytescale: the scale 255/(max − min) in float64, then data dtype
                 x = (x - lo) * (255.0 / span.double()).to(x.dtype)
         else:
-            x = x * 255.0
+            # ×255 for [0, 1]; ×1, exactly the network's values, for a 0–255 network.
+            x = (x - lo_value) * (255.0 / (hi_value - lo_value))
         x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)
