@@ -1,4 +1,4 @@
-"""Release protocols of fusion networks, applied to the model's own predictions.
+"""Release protocols of fusion (and dehazing) networks, applied to the model's own predictions.
 
 A published fusion method's numbers come from its network *and* from how its test script read
 the sources (gray or Y conversion, 8-bit values, scaling) and saved the result (min–max
@@ -21,6 +21,11 @@ sees the plain network. Its hooks, all on batched tensors in [0, 1]:
 - :meth:`~FusionProtocol.finish`: the output as the release saved it, per image over its valid
   (un-padded) region, either on the network's output (``apply_to='network'``, before the colour
   is restored) or on the RGB image (``apply_to='rgb'``).
+
+Dehazers declare protocols the same way; ``DehazeFuseModel(dehazer_protocol=...)`` applies one to
+the dehazing step outside training: ``prepare`` (the hazy image as the release read it) and
+``finish`` on the dehazer's output in the network's own ``value_range`` (e.g. GCANet's 0–255
+values rounded as its release rounded them).
 """
 from __future__ import annotations
 
