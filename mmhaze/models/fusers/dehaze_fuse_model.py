@@ -133,10 +133,13 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
         out = self.run(name, *images, **extra)
         if not isinstance(out, dict):
             out = {'fused' if name == 'fuser' else 'dehazed': out}
-        if not to_model_range:
-            return out
+        return self.to_model_range(out, net_range) if to_model_range else out
+
+    def to_model_range(self, outputs: dict, net_range: Sequence[float]) -> dict:
+        """A network's outputs with its images (``IMAGE_OUTPUTS``) in the model's range."""
+        model_range = self.data_preprocessor.input_range
         return {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
-                for k, v in out.items()}
+                for k, v in outputs.items()}
 
     def forward_networks(self, inputs: dict[str, torch.Tensor], fields: BatchFields,
                          need: Optional[set[str]] = None) -> dict[str, torch.Tensor]:
@@ -164,11 +167,9 @@ class DehazeFuseModel(BaseAdversarialFusionModel):
                          to_model_range=False)
         # finish() sees the network's own values (a 0–255 network's output is rounded as the
         # release rounded it, not after a round trip through [0, 1]).
-        net_range, model_range = self.network_range('dehazer'), pre.input_range
+        net_range = self.network_range('dehazer')
         dehazed = protocol.finish(out['dehazed'], self.valid_sizes(fields), value_range=net_range)
-        out = {k: convert_range(v, net_range, model_range) if k in IMAGE_OUTPUTS else v
-               for k, v in out.items()}
-        return dict(out, dehazed=pre.normalize(dehazed))
+        return dict(self.to_model_range(out, net_range), dehazed=pre.normalize(dehazed))
 
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
         """The fusion step on model-range images (subclasses add colour handling)."""
