@@ -48,7 +48,7 @@ def dehazing_model(method: str, shared_data: Optional[Path] = None, **overrides)
 def read_rgb(path: Path) -> np.ndarray:
     """An image as the releases read it: Pillow, RGB, 8-bit."""
     from PIL import Image
-    return np.asarray(Image.open(path).convert('RGB'))
+    return np.array(Image.open(path).convert('RGB'))
 
 
 def predict_8bit(model, image: np.ndarray) -> np.ndarray:
@@ -72,7 +72,7 @@ def jpeg_round_trip(image: np.ndarray) -> np.ndarray:
     from PIL import Image
     buf = io.BytesIO()
     Image.fromarray(image.astype(np.uint8)).save(buf, format='JPEG')
-    return np.asarray(Image.open(buf).convert('RGB'))
+    return np.array(Image.open(buf).convert('RGB'))
 
 
 # ------------------------------------------------------------------------------- networks
