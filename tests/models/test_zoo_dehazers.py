@@ -206,6 +206,11 @@ def test_dehazer_protocol_applies_outside_training_only():
         model.train()  # training sees the plain network
         assert torch.equal(model(inputs, mode='tensor')['dehazed'], model.dehazer(vis))
     assert model.tile_exact  # no stretch: pointwise rounding tiles exactly
+    stretched = dehazing_model('aodnet', dehazer_protocol=dict(type='ReleaseProtocol',
+                                                               stretch='minmax'))
+    assert stretched.tile_inexact_reasons == [
+        "model.dehazer_protocol (the dehazer's release protocol) sees each output's whole "
+        "image; dehazer_protocol='plain' tiles"]
 
 
 def test_dehazer_protocol_errors():
