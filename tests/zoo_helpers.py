@@ -1,10 +1,12 @@
-"""The model zoo's released fusers as the tests see them (importable as `zoo_helpers`): each
-method's network, released weight files, published images and parameter count, its converter,
-and the ways the tests build a release model, read a pair and compare with a published image."""
+"""The model zoo's released fusers and dehazers as the tests see them (importable as
+`zoo_helpers`): each method's network, released weight files, published images and parameter
+count, its converter, and the ways the tests build a release model, read a pair and compare with
+a published image."""
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -36,7 +38,15 @@ ZOO = {
     'cufd': ('CUFD', ('zoo/cufd/cufd_1part1_tf_weights.npz',
                       'zoo/cufd/cufd_part2_tf_weights.npz'), None, 955_297),
 }
-CONVERTERS = {m: load_tool(f'model_converters/{m}_official_to_mmhaze') for m in ZOO}
+# The released dehazers (tests/models/test_zoo_dehazers.py): method → (network, released
+# weights, parameters, the rounding of the release's saved 8-bit image).
+DEHAZERS = {
+    'aodnet': ('AODNet', 'zoo/aodnet/dehazer.pth', 1_761, 'truncate'),
+    'lightdehazenet': ('LightDehazeNet', 'zoo/lightdehazenet/trained_LDNet.pth', 30_187,
+                       'half_up'),
+    'gcanet': ('GCANet', 'zoo/gcanet/wacv_gcanet_dehaze.pth', 702_818, 'half_even'),
+}
+CONVERTERS = {m: load_tool(f'model_converters/{m}_official_to_mmhaze') for m in (*ZOO, *DEHAZERS)}
 #: Official-code outputs on crops (tests/fixtures/zoo/README.md).
 OFFICIAL_FIXTURES = Path(__file__).resolve().parent / 'fixtures' / 'zoo'
 TINY_DEHAZER = dict(type='DehazeFormer', arch='t', embed_dims=(8, 16, 16, 16, 8),
@@ -49,7 +59,7 @@ def n_params(module: torch.nn.Module) -> int:
 
 def weight_files(method: str) -> tuple[str, ...]:
     """The release's weight files, relative to the shared data folder."""
-    weights = ZOO[method][1]
+    weights = (ZOO[method] if method in ZOO else DEHAZERS[method])[1]
     return (weights,) if isinstance(weights, str) else weights
 
 
@@ -59,17 +69,21 @@ def convert_release(method: str, shared_data: Path) -> dict[str, torch.Tensor]:
         return CONVERTERS[method].convert(*(str(shared_data / w) for w in weight_files(method)))
 
 
-def release_model(config: str, method: str, shared_data: Path, **overrides) -> torch.nn.Module:
+def release_model(config: str, method: str, shared_data: Optional[Path],
+                  **overrides) -> torch.nn.Module:
     """The config's model (``model`` keys replaced by ``overrides``) with the converted release
-    weights, in eval mode."""
+    weights (None: the networks as initialised), in eval mode."""
     from mmengine.config import Config
 
     from mmhaze.registry import MODELS
     cfg = Config.fromfile(REPO_ROOT / f'configs/{method}/{config}')
     model_cfg = cfg.model.to_dict()
-    model_cfg['fuser'].pop('init_cfg')
+    for slot in ('dehazer', 'fuser'):
+        if model_cfg.get(slot):
+            model_cfg[slot].pop('init_cfg', None)
     model = MODELS.build(dict(model_cfg, **overrides))
-    model.load_state_dict(convert_release(method, shared_data), strict=True)
+    if shared_data is not None:
+        model.load_state_dict(convert_release(method, shared_data), strict=True)
     return model.eval()
 
 

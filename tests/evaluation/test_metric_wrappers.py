@@ -6,6 +6,7 @@ import torch
 
 from mmhaze.evaluation.functional import mutual_information, qcv
 from mmhaze.evaluation.metrics import (
+    ExtraRowMetric,
     FusionMetric,
     MetricComputeError,
     MetricInputError,
@@ -101,6 +102,13 @@ def test_skip_errors_leaves_images_out_and_says_which(monkeypatch):
     assert "FusionMetric (skip_errors=True): left out image 'tiny': MetricComputeError" in log[1]
     from mmhaze.evaluation.result_tables import collect_dropped
     assert [d['image'] for d in collect_dropped([metric])] == ['broken', 'tiny']
+    # An extra row leaves images out as its inner metric says.
+    extra = ExtraRowMetric(row='dehazer output', metric=dict(
+        type='FusionMetric', metrics=['EN'], pred_key='pred_fused', skip_errors=True))
+    extra.process({}, [nan_sample, good])
+    extra.evaluate(2)
+    assert [s['image'] for s in extra.skipped] == ['broken']
+    assert [r['method'] for r in extra.per_image_rows] == ['dehazer output']
 
 
 def test_seg_metric_miou_through_mmseg():

@@ -1,12 +1,14 @@
 """Every config of configs/{dehazeformer,u2fusion,two_stage} and of the model zoo
-(configs/{seafusion,ifcnn,sdnet,densefuse,tardal,lrrnet,sage,didfuse}/ and the TF1 releases
-configs/{stdfusionnet,pmgi,csf,cufd}/) builds its model and runs one train step (one per training
-stage) and one test step.
+(configs/{seafusion,ifcnn,sdnet,densefuse,tardal,lrrnet,sage,didfuse}/, the TF1 releases
+configs/{stdfusionnet,pmgi,csf,cufd}/ and the released dehazers
+configs/{aodnet,lightdehazenet,gcanet}/) builds its model and runs one train step (one per
+training stage) and one test step.
 
-A released network's config (``*_release_*.py``) has no losses — it is tested as released, its
-fuser frozen — so its train step trains that fuser, unfrozen, on an L1 loss of the fused image
-to the visible one: every released network is shown to train (gradients reach all its
-parameters, batch norms in training mode).
+A released network's config (``*_release_*.py``) without losses is tested as released, its
+network frozen; its train step trains that network, unfrozen, on an L1 loss — of the fused image
+to the visible one (a fuser), of the dehazed image to the clear one (a dehazer alone): every
+released network is shown to train (gradients reach all its parameters, batch norms in training
+mode).
 
 The datasets are not needed: the model gets synthetic 32 px batches. Pretrained slots are built
 but not loaded (``init_cfg`` loading is tested through tools/test.py); U2Fusion's loss reads a
@@ -37,7 +39,9 @@ ZOO = TWO_STAGE_ZOO + ('tardal', 'lrrnet', 'sage', 'didfuse') + TF1_ZOO
 # classifier only supplies detached saliency gradients (its own training is a classification
 # objective of the release's first stage).
 UNREACHED_BY_FUSED_LOSS = {'csf': ('fuser.classifier.',)}
-FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO
+# Released dehazers: alone, and in front of SeAFusion and U2Fusion in configs/two_stage/.
+ZOO_DEHAZERS = ('aodnet', 'lightdehazenet', 'gcanet')
+FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO + ZOO_DEHAZERS
 CONFIGS = sorted(str(p.relative_to(REPO_ROOT / 'configs'))
                  for folder in FOLDERS for p in (REPO_ROOT / 'configs' / folder).glob('[!_]*.py'))
 EXPECTED = {
@@ -52,16 +56,21 @@ EXPECTED = {
                   'dcp_u2fusion_roadscene-test.py', 'dehazeformer-t_u2fusion_synthetic.py',
                   'dehazeformer-tiny_u2fusion-tiny_staged_synthetic.py'} |
                  {f'{d}_{m}_roadscene-test.py' for d in ('dcp', 'dehazeformer-s')
-                  for m in TWO_STAGE_ZOO},
+                  for m in TWO_STAGE_ZOO} |
+                 {f'{d}_{m}_roadscene-test.py' for d in ZOO_DEHAZERS
+                  for m in ('seafusion', 'u2fusion')},
     **{m: {f'{m}_release_tno.py', f'{m}_release_roadscene.py'} for m in ZOO},
+    **{d: {f'{d}_release_synthetic.py', f'{d}_release_roadscene-hazy.py'} for d in ZOO_DEHAZERS},
     'seafusion': {'seafusion_release_tno.py', 'seafusion_release_roadscene.py',
                   'seafusion_content_msrs.py'},
     'didfuse': {'didfuse_release_tno.py', 'didfuse_release_roadscene.py',
                 'didfuse_release_epfl-rgbnir.py'},
 }
-# The train step of a released network's config (it has no losses; see the docstring).
+# The train step of a released network's config (it has no losses; see the docstring): the
+# loss of the released fuser, else of the released dehazer.
 RELEASE_TRAINING = dict(losses=dict(fusion=dict(type='L1Loss', pred='fused', target='vis')),
                         optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3)))
+RELEASE_DEHAZER_LOSSES = dict(dehaze=dict(type='L1Loss', pred='dehazed', target='gt_clear'))
 
 
 @pytest.fixture(scope='module')
@@ -89,8 +98,10 @@ def _model_cfg(cfg: Config, vgg: Path, release: bool = False) -> dict:
         if isinstance(model.get(slot), dict):
             model[slot].pop('init_cfg', None)
     if release:
-        model['fuser'].pop('frozen', None)
-        model['losses'] = RELEASE_TRAINING['losses']
+        slot = 'fuser' if model.get('fuser') else 'dehazer'
+        model[slot].pop('frozen', None)
+        model['losses'] = (RELEASE_TRAINING['losses'] if slot == 'fuser'
+                           else RELEASE_DEHAZER_LOSSES)
     for loss in (model.get('losses') or {}).values():
         if loss and loss.get('type') == 'U2FusionLoss':
             loss.update(vgg_weights=str(vgg), vgg_input_size=32)

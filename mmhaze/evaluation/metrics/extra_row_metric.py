@@ -26,7 +26,8 @@ class ExtraRowMetric(BaseImageMetric):
     Rows with the same label merge (e.g. PSNR and fusion metrics of the dehazer output). Rows
     the inner metric adds itself (``'hazy input'`` of ``include_input``) pass through. The
     conventions footnotes are the inner metric's, stated once by the main (model) row's metric,
-    so this one adds none.
+    so this one adds none. The inner metric's ``skip_errors`` applies (this wrapper runs its
+    ``evaluate_sample``).
     """
 
     def __init__(self, metric: Union[dict, BaseImageMetric], row: str,
@@ -39,7 +40,8 @@ class ExtraRowMetric(BaseImageMetric):
         if not row or row == MODEL_ROW:
             raise ValueError(f'ExtraRowMetric.row must name a row other than {MODEL_ROW!r}')
         super().__init__(collect_device=collect_device, prefix=prefix or inner.prefix,
-                         dataset_name=dataset_name or inner.dataset_name)
+                         dataset_name=dataset_name or inner.dataset_name,
+                         skip_errors=inner.skip_errors)
         self.metric, self.row = inner, row
         self.directions = dict(inner.directions)
 

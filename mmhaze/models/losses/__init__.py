@@ -7,11 +7,12 @@ from .gan_loss import (
     VanillaGANLoss,
     WeightedLogits,
 )
-from .pixel_loss import CharbonnierLoss, L1Loss, WeightedLoss, reduce_loss
+from .pixel_loss import CharbonnierLoss, L1Loss, MSELoss, PointwiseLoss, WeightedLoss, reduce_loss
 from .segmentation_loss import SegCrossEntropyLoss
 from .u2fusion_loss import U2FusionLoss, feature_gradient_energy, information_weights
 
-__all__ = ['FusionSSIMLoss', 'L1Loss', 'CharbonnierLoss', 'MaxIntensityLoss', 'MaxGradientLoss',
-           'WeightedLoss', 'reduce_loss', 'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss',
-           'VanillaGANLoss', 'FeatureMatchingLoss', 'SegCrossEntropyLoss', 'WeightedLogits',
-           'LowFrequencyL1Loss', 'U2FusionLoss', 'feature_gradient_energy', 'information_weights']
+__all__ = ['FusionSSIMLoss', 'L1Loss', 'MSELoss', 'PointwiseLoss', 'CharbonnierLoss',
+           'MaxIntensityLoss', 'MaxGradientLoss', 'WeightedLoss', 'reduce_loss',
+           'sobel_l1_magnitude', 'HingeGANLoss', 'LSGANLoss', 'VanillaGANLoss',
+           'FeatureMatchingLoss', 'SegCrossEntropyLoss', 'WeightedLogits', 'LowFrequencyL1Loss',
+           'U2FusionLoss', 'feature_gradient_energy', 'information_weights']

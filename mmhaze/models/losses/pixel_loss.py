@@ -34,18 +34,37 @@ class WeightedLoss(nn.Module):
         return f'loss_weight={self.loss_weight}, reduction={self.reduction!r}'
 
 
-@MODELS.register_module()
-class L1Loss(WeightedLoss):
-    """``loss_weight · mean|pred − target|`` (optionally masked by a 0/1 ``weight``)."""
+class PointwiseLoss(WeightedLoss):
+    """Base: a per-element loss (:meth:`pointwise`), optionally masked by a 0/1 ``weight``."""
+
+    def pointwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,
                 weight: Optional[torch.Tensor] = None) -> torch.Tensor:
-        loss = F.l1_loss(pred, target, reduction='none')
+        loss = self.pointwise(pred, target)
         if weight is not None:
             loss = loss * weight
             if self.reduction == 'mean':
                 return self.loss_weight * loss.sum() / weight.expand_as(loss).sum().clamp_min(1e-8)
         return self.loss_weight * reduce_loss(loss, self.reduction)
+
+
+@MODELS.register_module()
+class L1Loss(PointwiseLoss):
+    """``loss_weight · mean|pred − target|`` (optionally masked by a 0/1 ``weight``)."""
+
+    def pointwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(pred, target, reduction='none')
+
+
+@MODELS.register_module()
+class MSELoss(PointwiseLoss):
+    """``loss_weight · mean (pred − target)²`` (optionally masked by a 0/1 ``weight``): the
+    training loss of AOD-Net's and Light-DehazeNet's releases (``nn.MSELoss``)."""
+
+    def pointwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(pred, target, reduction='none')
 
 
 @MODELS.register_module()

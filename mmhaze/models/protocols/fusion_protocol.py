@@ -1,4 +1,4 @@
-"""Release protocols of fusion networks, applied to the model's own predictions.
+"""Release protocols of fusion (and dehazing) networks, applied to the model's own predictions.
 
 A published fusion method's numbers come from its network *and* from how its test script read
 the sources (gray or Y conversion, 8-bit values, scaling) and saved the result (min–max
@@ -21,6 +21,11 @@ sees the plain network. Its hooks, all on batched tensors in [0, 1]:
 - :meth:`~FusionProtocol.finish`: the output as the release saved it, per image over its valid
   (un-padded) region, either on the network's output (``apply_to='network'``, before the colour
   is restored) or on the RGB image (``apply_to='rgb'``).
+
+Dehazers declare protocols the same way; ``DehazeFuseModel(dehazer_protocol=...)`` applies one to
+the dehazing step outside training: ``prepare`` (the hazy image as the release read it) and
+``finish`` on the dehazer's output in the network's own ``value_range`` (e.g. GCANet's 0–255
+values rounded as its release rounded them).
 """
 from __future__ import annotations
 
@@ -44,8 +49,9 @@ from .reading import (
 
 APPLY_TO = ('network', 'rgb')
 STRETCHES = (None, 'minmax', 'max')
-#: ``'half_even'``: NumPy's ``rint`` (skimage's ``img_as_ubyte``); ``'half_up'``:
-#: ``uint8(y + 0.5)``; ``'truncate'``: ``uint8(y)``.
+#: ``'half_even'``: ties to even, NumPy's ``rint`` (skimage's ``img_as_ubyte``) or
+#: ``torch.round`` (GCANet's release); ``'half_up'``: ``uint8(y + 0.5)``; ``'truncate'``:
+#: ``uint8(y)``.
 ROUNDINGS = (None, 'half_up', 'half_even', 'truncate')
 #: The stretch's float arithmetic: ``'divide'`` ``(o − min)·255 / (max − min)`` (U2Fusion's
 #: release), ``'normalize'`` ``(o − min) / (max − min) · 255`` (SeAFusion's ``tensor2img``),
@@ -118,12 +124,20 @@ class FusionProtocol:
         vis_in, ir_in = self.prepare(vis_in, ir_in)
         return vis_in, ir_in, chroma
 
-    def finish(self, fused: torch.Tensor,
-               sizes: Optional[Sequence[tuple[int, int]]] = None) -> torch.Tensor:
-        return fused.clamp(0.0, 1.0)
+    def finish(self, fused: torch.Tensor, sizes: Optional[Sequence[tuple[int, int]]] = None,
+               value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
+        """The output as the release saved it, in [0, 1]; ``value_range``: the range of
+        ``fused`` (a network's own, e.g. 0–255: the release's arithmetic on its values)."""
+        return to_unit_range(fused, value_range).clamp(0.0, 1.0)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}()'
+
+
+def to_unit_range(x: torch.Tensor, value_range: Sequence[float]) -> torch.Tensor:
+    """Values of ``value_range`` mapped linearly to [0, 1] (unchanged for (0, 1))."""
+    lo, hi = (float(v) for v in value_range)
+    return x if (lo, hi) == (0.0, 1.0) else (x - lo) / (hi - lo)
 
 
 def match_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
@@ -145,8 +159,9 @@ class ReleaseProtocol(FusionProtocol):
             8-bit files sees); None keeps the values.
         stretch: the saved image's stretch: ``'minmax'`` (min → 0, max → 255), ``'max'``
             (0 → 0, max → 255, scipy's ``toimage(cmin=0, cmax=max)``) or None.
-        rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'truncate'`` (``uint8(y)``) or None
-            (no 8-bit quantisation) of the stretched 0–255 values, after clipping.
+        rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'half_even'`` (ties to even:
+            ``rint``, ``torch.round``), ``'truncate'`` (``uint8(y)``) or None (no 8-bit
+            quantisation) of the stretched 0–255 values, after clipping.
         precision: dtype of the stretch arithmetic (``'float64'``: NumPy/MATLAB on a float32
             network output; ``'float32'``: NumPy or PyTorch on float32 throughout).
         apply_to: ``'network'`` (the fuser's output, before colour is restored) or ``'rgb'``.
@@ -299,9 +314,10 @@ class ReleaseProtocol(FusionProtocol):
         return (self._normalize_source(self._quantize_source(vis)),
                 self._normalize_source(self._quantize_source(ir)))
 
-    def finish(self, fused: torch.Tensor,
-               sizes: Optional[Sequence[tuple[int, int]]] = None) -> torch.Tensor:
+    def finish(self, fused: torch.Tensor, sizes: Optional[Sequence[tuple[int, int]]] = None,
+               value_range: Sequence[float] = (0.0, 1.0)) -> torch.Tensor:
         x = fused.to(PRECISIONS[self.precision])
+        lo_value, hi_value = (float(v) for v in value_range)
         if self.stretch is not None:
             mask = valid_region_mask(x, sizes)
             flat = x if mask is None else x.masked_fill(~mask, float('nan'))
@@ -325,7 +341,8 @@ class ReleaseProtocol(FusionProtocol):
             else:  # scipy's bytescale: the scale 255/(max − min) in float64, then data dtype
                 x = (x - lo) * (255.0 / span.double()).to(x.dtype)
         else:
-            x = x * 255.0
+            # ×255 for [0, 1]; ×1, exactly the network's values, for a 0–255 network.
+            x = (x - lo_value) * (255.0 / (hi_value - lo_value))
         x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)

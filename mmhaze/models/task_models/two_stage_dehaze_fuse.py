@@ -79,14 +79,6 @@ class TwoStageDehazeFuse(DehazeFuseModel):
         """The release protocol outside training, the plain one in training."""
         return self._plain if self.training else self.protocol
 
-    @staticmethod
-    def valid_sizes(fields: BatchFields) -> Optional[list[tuple[int, int]]]:
-        """Each sample's un-padded size (None without data samples: the whole image)."""
-        samples = fields.data_samples
-        if not samples or any('img_shape' not in s.metainfo for s in samples):
-            return None
-        return [tuple(s.metainfo['img_shape'][:2]) for s in samples]
-
     def fuse(self, fields: BatchFields, vis: torch.Tensor, ir: torch.Tensor) -> dict:
         pre = self.data_preprocessor
         protocol = self.active_protocol()
