@@ -77,7 +77,11 @@ def test_tf1_converters_refuse_wrong_files_missing_keys_and_overwriting_inputs(
     ed, ec = files('csf', shared_data)
     assert CONVERTERS['csf'].main([ec, ed, str(tmp_path / 'swapped.pth')]) == 1
     err = capsys.readouterr().err
-    assert f'{ec}: cannot convert' in err and "'Classification/classification/conv1_11" in err
+    # Swapped files: EC's classifier tensors have no place, ED's decoder is missing (the
+    # message shows three of each kind and counts them).
+    assert f'{ec}: cannot convert' in err
+    assert "no counterpart for checkpoint tensor 'Classification/classification/" in err
+    assert "mmhaze key 'fuser.decoder.convs.0.weight' has no checkpoint tensor" in err
     # a released file with one tensor missing: the parameter left without it is named
     part1, part2 = files('cufd', shared_data)
     tensors = read_tf_checkpoint(part2)
