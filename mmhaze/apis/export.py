@@ -135,7 +135,8 @@ class OnnxExportWrapper(nn.Module):
                               f'{pre.pad_size_divisor} would change; export with '
                               'pad_size_divisor=1 or a protocol without stretch')
         library_reads = [r for r in (getattr(protocol, 'vis_read', None),
-                                     getattr(protocol, 'ir_read', None)) if r not in (None, 'rgb')]
+                                     getattr(protocol, 'ir_read', None),
+                                     getattr(protocol, 'chroma', None)) if r not in (None, 'rgb')]
         if library_reads:
             # Pillow's and OpenCV's gray conversions run in NumPy on 8-bit files: no graph op.
             raise ExportError(f'{type(model).__name__} with {protocol!r}: the release reads its '

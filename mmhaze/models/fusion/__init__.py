@@ -1,4 +1,5 @@
 """Registered blocks of this role (see docs/design.md §2)."""
+from .caf import CAF, CAF_PROTOCOLS
 from .classical_fusers import (
     AverageFusion,
     LaplacianPyramidFusion,
@@ -14,6 +15,7 @@ from .densefuse import (
     DenseFuseEncoder,
     l1_norm_fusion,
 )
+from .gifnet import GIFNET_PROTOCOLS, GIFNet
 from .ifcnn import IFCNN, IFCNN_PROTOCOLS
 from .joint_attention_fusion import (
     JointAttentionBlock,
@@ -25,6 +27,7 @@ from .release_layers import dense_forward, reflect_conv, same_conv, tf_leaky_rel
 from .sdnet import SDNET_PROTOCOLS, SDNet
 from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAFusionNet
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
+from .ydtr import YDTR, YDTR_PROTOCOLS
 
 __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'AverageFusion',
            'MaxAbsFusion', 'LocalEnergyFusion', 'LaplacianPyramidFusion', 'match_sources',
@@ -32,4 +35,5 @@ __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'Av
            'JointAttentionBlock', 'JointAttentionFusion', 'SeAFusionNet', 'SEAFUSION_PROTOCOLS',
            'GradientResidualDenseBlock', 'IFCNN', 'IFCNN_PROTOCOLS', 'SDNet', 'SDNET_PROTOCOLS',
            'DenseFuse', 'DenseFuseEncoder', 'DenseFuseDecoder', 'DENSEFUSE_PROTOCOLS',
-           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu']
+           'l1_norm_fusion', 'dense_forward', 'reflect_conv', 'same_conv', 'tf_leaky_relu',
+           'GIFNet', 'GIFNET_PROTOCOLS', 'CAF', 'CAF_PROTOCOLS', 'YDTR', 'YDTR_PROTOCOLS']

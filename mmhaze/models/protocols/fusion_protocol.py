@@ -32,17 +32,29 @@ import torch
 
 from mmhaze.registry import MODELS
 
-from .reading import GRAY_READS, quantize, read_gray, seafusion_rgb_to_ycrcb, seafusion_ycrcb_to_rgb
+from .reading import (
+    GRAY_READS,
+    numpy_uint8_cast,
+    opencv_ycrcb_chroma,
+    opencv_ycrcb_to_rgb,
+    quantize,
+    read_gray,
+    seafusion_rgb_to_ycrcb,
+    seafusion_ycrcb_to_rgb,
+)
 
 APPLY_TO = ('network', 'rgb')
 STRETCHES = (None, 'minmax', 'max')
-ROUNDINGS = (None, 'half_up', 'truncate')
+#: ``'uint8_cast'``: NumPy's float → uint8 cast, no clipping (negative values wrap to 255 …).
+ROUNDINGS = (None, 'half_up', 'truncate', 'uint8_cast')
 #: The stretch's float arithmetic: ``'divide'`` ``(o − min)·255 / (max − min)`` (U2Fusion's
 #: release), ``'normalize'`` ``(o − min) / (max − min) · 255`` (SeAFusion's ``tensor2img``),
 #: ``'bytescale'`` ``(o − min) · s`` with ``s = 255 / (max − min)`` rounded to the data's
 #: float type first (scipy's ``bytescale``/``imsave`` of the TF1 era).
 STRETCH_FORMS = ('divide', 'normalize', 'bytescale')
 LUMAS = ('jpeg', 'seafusion')
+#: Where the restored colour comes from, if not from ``luma``'s formulas.
+CHROMAS = (None, 'opencv_ycrcb')
 VIS_READS = (None, 'rgb') + GRAY_READS
 PRECISIONS = {'float32': torch.float32, 'float64': torch.float64}
 
@@ -131,7 +143,9 @@ class ReleaseProtocol(FusionProtocol):
         stretch: the saved image's stretch: ``'minmax'`` (min → 0, max → 255), ``'max'``
             (0 → 0, max → 255, scipy's ``toimage(cmin=0, cmax=max)``) or None.
         rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'truncate'`` (``uint8(y)``) or None
-            (no 8-bit quantisation) of the stretched 0–255 values, after clipping.
+            (no 8-bit quantisation) of the stretched 0–255 values, after clipping; or
+            ``'uint8_cast'``: NumPy's ``astype(np.uint8)`` without clipping (truncation toward
+            zero, out-of-range values wrapped modulo 256, :func:`~.reading.numpy_uint8_cast`).
         precision: dtype of the stretch arithmetic (``'float64'``: NumPy/MATLAB on a float32
             network output; ``'float32'``: NumPy or PyTorch on float32 throughout).
         apply_to: ``'network'`` (the fuser's output, before colour is restored) or ``'rgb'``.
@@ -149,13 +163,18 @@ class ReleaseProtocol(FusionProtocol):
         stretch_form: the stretch's arithmetic, one of ``STRETCH_FORMS``.
         output_gray: convert the quantised multi-channel output to gray by this reading
             (IFCNN saves ``cvtColor(out, …2GRAY)``); None keeps the channels.
+        chroma: None (``split_luma``/``merge_luma`` follow ``luma``) or ``'opencv_ycrcb'``: the
+            chroma kept is OpenCV's 8-bit YCrCb of the visible image, and the output (its Y as
+            8-bit values) is put back into it and converted by OpenCV's ``YCrCb2RGB`` (CAF);
+            the fused Y itself still comes from ``luma``.
     """
 
     def __init__(self, source_bits: Optional[int] = 8, stretch: Optional[str] = 'minmax',
                  rounding: Optional[str] = 'half_up', precision: str = 'float64',
                  apply_to: str = 'network', vis_read: Optional[str] = None,
                  ir_read: Optional[str] = None, luma: str = 'jpeg',
-                 stretch_form: str = 'divide', output_gray: Optional[str] = None):
+                 stretch_form: str = 'divide', output_gray: Optional[str] = None,
+                 chroma: Optional[str] = None):
         if source_bits is not None and not 1 <= int(source_bits) <= 16:
             raise ValueError(f'source_bits must be in 1..16 or None, got {source_bits}')
         if stretch not in STRETCHES:
@@ -180,19 +199,28 @@ class ReleaseProtocol(FusionProtocol):
                              f'{output_gray!r}')
         if output_gray is not None and rounding is None:
             raise ValueError('output_gray converts an 8-bit output: set rounding')
+        if chroma not in CHROMAS:
+            raise ValueError(f'chroma must be one of {CHROMAS}, got {chroma!r}')
         self.source_bits = None if source_bits is None else int(source_bits)
         self.stretch, self.rounding = stretch, rounding
         self.precision, self.apply_to = precision, apply_to
         self.vis_read, self.ir_read, self.luma = vis_read, ir_read, luma
         self.stretch_form, self.output_gray = stretch_form, output_gray
+        self.chroma = chroma
         self.whole_image = stretch is not None
 
     def split_luma(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.luma == 'seafusion':
-            return seafusion_rgb_to_ycrcb(rgb)
-        return super().split_luma(rgb)
+            y, crcb = seafusion_rgb_to_ycrcb(rgb)
+        else:
+            y, crcb = super().split_luma(rgb)
+        if self.chroma == 'opencv_ycrcb':
+            crcb = opencv_ycrcb_chroma(rgb)
+        return y, crcb
 
     def merge_luma(self, y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+        if self.chroma == 'opencv_ycrcb':
+            return opencv_ycrcb_to_rgb(y, chroma)
         if self.luma == 'seafusion':
             return seafusion_ycrcb_to_rgb(y, chroma)
         return super().merge_luma(y, chroma)
@@ -260,7 +288,10 @@ class ReleaseProtocol(FusionProtocol):
                 x = (x - lo) * (255.0 / span.double()).to(x.dtype)
         else:
             x = x * 255.0
-        x = x.clamp(0.0, 255.0)
+        if self.rounding == 'uint8_cast':
+            x = numpy_uint8_cast(x)  # no clipping: the release cast out-of-range values as is
+        else:
+            x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)
         elif self.rounding == 'truncate':
@@ -275,7 +306,8 @@ class ReleaseProtocol(FusionProtocol):
                 f'rounding={self.rounding!r}, precision={self.precision!r}, '
                 f'apply_to={self.apply_to!r}, vis_read={self.vis_read!r}, '
                 f'ir_read={self.ir_read!r}, luma={self.luma!r}, '
-                f'stretch_form={self.stretch_form!r}, output_gray={self.output_gray!r})')
+                f'stretch_form={self.stretch_form!r}, output_gray={self.output_gray!r}, '
+                f'chroma={self.chroma!r})')
 
 
 def build_protocol(protocol: Union[str, Mapping, FusionProtocol, None],

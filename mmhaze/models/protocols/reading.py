@@ -24,12 +24,32 @@ def quantize(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
     return torch.round(x.clamp(0.0, 1.0) * levels) / levels
 
 
-def _to_uint8_images(x: torch.Tensor) -> np.ndarray:
-    """B×C×H×W in [0, 1] (8-bit values) → B×H×W×3 uint8 (1 channel replicated)."""
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """B×C×H×W in [0, 1] (8-bit values) → B×H×W×C uint8."""
     arr = torch.round(x.detach().float().clamp(0, 1) * 255).to(torch.uint8)
     return arr.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _to_uint8_images(x: torch.Tensor) -> np.ndarray:
+    """B×C×H×W in [0, 1] (8-bit values) → B×H×W×3 uint8 (1 channel replicated)."""
+    return _to_uint8(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x)
+
+
+def _from_uint8(arr: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """B×H×W×C uint8 → B×C×H×W in [0, 1] on ``like``'s device and dtype."""
+    x = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2)
+    return x.to(device=like.device, dtype=like.dtype) / 255.0
+
+
+def numpy_uint8_cast(x: torch.Tensor) -> torch.Tensor:
+    """0–255 values as NumPy's float → uint8 cast (``astype(np.uint8)``, or assigning floats into
+    a uint8 array) makes them on x86-64: truncated toward zero, then wrapped modulo 256
+    (−0.7 → 0, −1.5 → 255, 256.7 → 0, 300.3 → 44), NaN and ±inf → 0. No clipping: releases
+    that cast without clipping show their out-of-range values wrapped. (NumPy warns 'invalid
+    value encountered in cast'; the C conversion goes through a 32-bit integer, so this holds
+    for finite values within ±2³¹.)"""
+    wrapped = torch.remainder(torch.trunc(x), 256.0)
+    return torch.where(torch.isfinite(x), wrapped, torch.zeros_like(wrapped))
 
 
 def _pillow_l(rgb: np.ndarray) -> np.ndarray:
@@ -90,3 +110,21 @@ def seafusion_ycrcb_to_rgb(y: torch.Tensor, crcb: torch.Tensor) -> torch.Tensor:
     bias = torch.tensor([0.0, -0.5, -0.5], dtype=flat.dtype, device=flat.device)
     out = (flat + bias).mm(_SEAFUSION_INVERSE.to(flat))
     return out.reshape(b, h, w, 3).permute(0, 3, 1, 2).clamp(0.0, 1.0)
+
+
+# ------------------------------------------------------------------ OpenCV's 8-bit YCrCb
+def opencv_ycrcb_chroma(rgb: torch.Tensor) -> torch.Tensor:
+    """[Cr, Cb] (B×2×H×W, /255) of OpenCV's 8-bit ``cvtColor(…, RGB2YCrCb)`` (integer
+    arithmetic, as ``BGR2YCrCb`` of the same pixels) of an RGB image of 8-bit values."""
+    ycrcb = np.stack([cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb) for img in _to_uint8_images(rgb)])
+    return _from_uint8(ycrcb[..., 1:], rgb)
+
+
+def opencv_ycrcb_to_rgb(y: torch.Tensor, crcb: torch.Tensor) -> torch.Tensor:
+    """OpenCV's 8-bit ``cvtColor(…, YCrCb2RGB)`` of a Y plane and [Cr, Cb] (B×1, B×2, [0, 1],
+    rounded to 8-bit values first): what a release that writes its fused Y into the uint8 YCrCb
+    image of the visible source and converts back (CAF's ``Get_color``) saves."""
+    ycrcb = _to_uint8(torch.cat([y, crcb], dim=1))
+    rgb = np.stack([cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_YCrCb2RGB)
+                    for img in ycrcb])
+    return _from_uint8(rgb, y)
