@@ -9,7 +9,7 @@ Reproduction in a default run is on crops (seconds): CAF's published images cut 
 crops (its network is local: a 6 px margin makes the crop exact), GIFNet's and YDTR's official
 code's outputs on crops (tests/fixtures/zoo/). The whole published images run in slow runs
 (MMHAZE_SLOW_TESTS=1): CAF's three 1024×768 images, YDTR's 768×576 image, GIFNet's two JPEGs
-(1280×1024 takes ~11 GB and minutes).
+(1280×1024 takes ~9 GB and minutes).
 """
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ def test_gifnet_release_is_close_to_its_published_jpegs(shared_data):
     """GIFNet's two published outputs are JPEGs (cv2.imwrite, quality 95): compared as decoded,
     and after encoding mmhaze's image the same way. Measured: seen 1280×1024 mean |Δ| 0.41, max
     22 (re-encoded 0.12, max 24); unseen 968×648 mean 1.31, max 25 (re-encoded 0.74, max 25).
-    ~11 GB of memory, minutes."""
+    ~9 GB of memory, ~7.5 min on two loaded cores."""
     import cv2
     model, pipeline = release('gifnet', shared_data)
     root = shared_data / 'zoo/gifnet'
