@@ -37,6 +37,11 @@ ZOO = {
             185_327),
     'cufd': ('CUFD', ('zoo/cufd/cufd_1part1_tf_weights.npz',
                       'zoo/cufd/cufd_part2_tf_weights.npz'), None, 955_297),
+    # their own published pairs and official-code crops: test_zoo_recent_fusers
+    'gifnet': ('GIFNet', 'zoo/gifnet/Final.model', None, 822_780),
+    # Det_final.pth made the published results (Seg_final.pth: the same network, other weights)
+    'caf': ('CAF', 'zoo/caf/Det_final.pth', None, 148_321),
+    'ydtr': ('YDTR', 'zoo/ydtr/model_10.pth', None, 217_770),
 }
 # The released dehazers (tests/models/test_zoo_dehazers.py): method → (network, released
 # weights, parameters, the rounding of the release's saved 8-bit image).
@@ -85,6 +90,14 @@ def release_model(config: str, method: str, shared_data: Optional[Path],
     if shared_data is not None:
         model.load_state_dict(convert_release(method, shared_data), strict=True)
     return model.eval()
+
+
+def config_test_pipeline(config: str, method: str):
+    """The test pipeline (load, pack) of ``configs/<method>/<config>``, as a callable."""
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    cfg = Config.fromfile(REPO_ROOT / f'configs/{method}/{config}')
+    return Compose(cfg.test_dataloader.dataset.pipeline)
 
 
 def tno_samples(shared_data: Path) -> list:

@@ -12,16 +12,20 @@ are reported once as a notice, with their number.
 
 TF1 checkpoints are read from an ``.npz`` export (no TensorFlow needed) or, when TensorFlow is
 installed, from the checkpoint prefix itself; TF kernels are ``[kh, kw, in, out]`` and become
-``[out, in, kh, kw]``.
+``[out, in, kh, kw]``. A release saved as a pickled whole ``nn.Module`` is read without running
+its pickle (:func:`read_pickled_module_state_dict`).
 """
 from __future__ import annotations
 
 import os
 import os.path as osp
+import pickletools
 import re
 import sys
 import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from pickle import UnpicklingError
 from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
@@ -216,6 +220,140 @@ def read_torch_state_dict(src: str) -> dict[str, torch.Tensor]:
     if not isinstance(obj, Mapping):
         raise ConversionError(f'{src}: not a state dict ({type(obj).__name__})')
     return {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in obj.items()}
+
+
+def pop_derived_tensors(tensors: Mapping[str, torch.Tensor], pattern: str,
+                        expected: Callable[[str], torch.Tensor],
+                        atol: float = 1e-6) -> dict[str, torch.Tensor]:
+    """``tensors`` without those matching ``pattern``: buffers the release saved that mmhaze
+    computes itself (relative-position tables, index buffers); each must equal ``expected(name)``
+    (else a :class:`ConversionError`), so a release whose tables differ is not silently
+    converted."""
+    import torch
+    rest, errors = {}, []
+    for name, value in tensors.items():
+        if not re.search(pattern, name):
+            rest[name] = value
+            continue
+        want = expected(name)
+        value = torch.as_tensor(value)
+        if tuple(value.shape) != tuple(want.shape):
+            errors.append(f'{name}: shape {tuple(value.shape)}, mmhaze computes '
+                          f'{tuple(want.shape)}')
+        elif not torch.allclose(value.double(), want.double(), rtol=0, atol=atol):
+            diff = (value.double() - want.double()).abs().max().item()
+            errors.append(f'{name}: differs from the table mmhaze computes by {diff:.3g}')
+    if errors:
+        raise ConversionError('cannot convert the checkpoint: ' + _summary(errors))
+    return rest
+
+
+class PickledObject:
+    """An inert stand-in for a class a pickled whole-model file names (its ``nn.Module``
+    classes, the release's own ones): building one only records its arguments and state, so
+    reading the file runs none of the file's code and needs none of the release's classes."""
+
+    pickled_name = '?'
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        obj.args, obj.state = args, None
+        return obj
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f'<pickled {self.pickled_name}>'
+
+
+#: Names a pickled module resolves to torch's own (tensor rebuilding, storages, containers);
+#: every other name becomes a :class:`PickledObject`.
+TORCH_PICKLE_GLOBALS = re.compile(
+    r'^(torch\._utils\._rebuild_(tensor(_v2)?|parameter(_with_state)?)|torch\.\w+Storage|'
+    r'torch\.storage\.UntypedStorage|torch\.Size|torch\.(float|int|long|bool|uint8)\d*|'
+    r'collections\.OrderedDict|(__builtin__|builtins)\.(set|frozenset|list|dict|tuple))$')
+
+
+def _pickle_globals(src: str) -> set[str]:
+    """The ``module.name`` globals a torch zip checkpoint's pickle names, read from its opcodes
+    (nothing is executed)."""
+    try:
+        with zipfile.ZipFile(src) as archive:
+            pkl = [n for n in archive.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
+            if len(pkl) != 1:
+                raise ConversionError(f'{src}: not a torch zip checkpoint (no single data.pkl)')
+            data = archive.read(pkl[0])
+    except zipfile.BadZipFile:
+        raise ConversionError(f'{src}: not a torch zip checkpoint (legacy or corrupt file; '
+                              'read it once where its code is trusted)') from None
+    names = set()
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name == 'GLOBAL':
+            names.add(arg.replace(' ', '.', 1))
+        elif opcode.name in ('STACK_GLOBAL', 'INST', 'OBJ'):
+            raise ConversionError(f'{src}: its pickle uses {opcode.name}, which this reader '
+                                  'does not follow (torch.save writes protocol 2 GLOBALs)')
+    return names
+
+
+def module_state_dict(record: object, where: str = '') -> dict[str, torch.Tensor]:
+    """The state dict of a pickled ``nn.Module`` read as :class:`PickledObject` records:
+    parameters and persistent buffers, children by dotted name (as ``Module.state_dict``)."""
+    import torch
+    state = getattr(record, 'state', None)
+    if not isinstance(record, PickledObject) or not isinstance(state, Mapping) or not all(
+            isinstance(state.get(k), Mapping) for k in ('_parameters', '_buffers', '_modules')):
+        raise ConversionError(f'{where or "the object"} is a {type(record).__name__} '
+                              f'({record!r}), not a pickled nn.Module')
+    out: dict[str, torch.Tensor] = {}
+    skip = set(state.get('_non_persistent_buffers_set') or ())
+    tensors = list(state['_parameters'].items()) + [
+        (k, v) for k, v in state['_buffers'].items() if k not in skip]
+    for name, value in tensors:
+        if value is None:
+            continue
+        if not isinstance(value, torch.Tensor):
+            raise ConversionError(f'{where}{name} is a {type(value).__name__}, not a tensor')
+        out[where + name] = value.detach()
+    for name, child in state['_modules'].items():
+        if child is not None:
+            out.update(module_state_dict(child, f'{where}{name}.'))
+    return out
+
+
+def read_pickled_module_state_dict(src: str, key: Optional[str] = None
+                                   ) -> tuple[dict[str, torch.Tensor], str]:
+    """(state dict, class name) of a whole ``nn.Module`` pickled by ``torch.save`` (under
+    ``key`` of a saved dict), **without unpickling it**: the file goes through
+    ``torch.load(weights_only=True)`` with every class it names, other than torch's tensor
+    rebuilding, mapped to an inert :class:`PickledObject` that records the state it is given;
+    the tensors are then read off those records. No code from the file, nor from the release's
+    repository, runs. torch refuses the globals of the modules it blocks (``os``, ``sys`` …)."""
+    import torch
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'{src} not found')
+    stand_ins = [(type(f'Pickled[{name}]', (PickledObject,), dict(pickled_name=name)), name)
+                 for name in sorted(_pickle_globals(src)) if not TORCH_PICKLE_GLOBALS.match(name)]
+    try:
+        with torch.serialization.safe_globals(stand_ins):
+            obj = torch.load(src, map_location='cpu', weights_only=True)
+    except UnpicklingError as err:
+        raise ConversionError(f'{src}: refused by the weights-only reader: '
+                              f'{str(err).splitlines()[0]}') from None
+    where = ''
+    if key is not None:
+        if not isinstance(obj, Mapping) or key not in obj:
+            found = sorted(obj) if isinstance(obj, Mapping) else type(obj).__name__
+            raise ConversionError(f'{src}: no {key!r} entry (found {found})')
+        obj, where = obj[key], f'[{key!r}] '
+    state = module_state_dict(obj, '')
+    if not state:
+        raise ConversionError(f'{src}: {where}holds no tensors')
+    return state, getattr(obj, 'pickled_name', type(obj).__name__)
 
 
 def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Size]:

@@ -1,6 +1,6 @@
 """Every config of configs/{dehazeformer,u2fusion,two_stage} and of the model zoo
 (configs/{seafusion,ifcnn,sdnet,densefuse,tardal,lrrnet,sage,didfuse}/, the TF1 releases
-configs/{stdfusionnet,pmgi,csf,cufd}/ and the released dehazers
+configs/{stdfusionnet,pmgi,csf,cufd}/, configs/{gifnet,caf,ydtr}/ and the released dehazers
 configs/{aodnet,lightdehazenet,gcanet}/) builds its model and runs one train step (one per
 training stage) and one test step.
 
@@ -34,11 +34,16 @@ from mmhaze.registry import MODELS
 TWO_STAGE_ZOO = ('seafusion', 'ifcnn', 'sdnet', 'densefuse')
 # Release configs only (the frozen fuser behind a dehazer: tests/models/test_zoo_fusers.py).
 TF1_ZOO = ('stdfusionnet', 'pmgi', 'csf', 'cufd')
-ZOO = TWO_STAGE_ZOO + ('tardal', 'lrrnet', 'sage', 'didfuse') + TF1_ZOO
+ZOO = TWO_STAGE_ZOO + ('tardal', 'lrrnet', 'sage', 'didfuse') + TF1_ZOO + ('gifnet', 'caf',
+                                                                            'ydtr')
 # Parts a released fuser computes with but the fused image's L1 loss cannot reach: CSF's
 # classifier only supplies detached saliency gradients (its own training is a classification
-# objective of the release's first stage).
-UNREACHED_BY_FUSED_LOSS = {'csf': ('fuser.classifier.',)}
+# objective of the release's first stage). YDTR's attention has 1×1 windows: its softmax is over one
+# token, so the relative-position bias is read but cannot change the output (zero gradient).
+UNREACHED_BY_FUSED_LOSS = {
+    'csf': ('fuser.classifier.',),
+    'ydtr': tuple(f'fuser.transformer.blocks.{i}.attn.relative_position_bias_table'
+                  for i in range(2))}
 # Released dehazers: alone, and in front of SeAFusion and U2Fusion in configs/two_stage/.
 ZOO_DEHAZERS = ('aodnet', 'lightdehazenet', 'gcanet')
 FOLDERS = ('dehazeformer', 'u2fusion', 'two_stage') + ZOO + ZOO_DEHAZERS

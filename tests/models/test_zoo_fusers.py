@@ -1,5 +1,6 @@
 """The model zoo's released fusers (SeAFusion, IFCNN, SDNet, DenseFuse; TarDAL, LRRNet, SAGE,
-DIDFuse; and, for what all releases share, the TF1 releases of tests/models/test_zoo_tf1_fusers.py):
+DIDFuse; and, for what all releases share, the TF1 releases of tests/models/test_zoo_tf1_fusers.py
+and GIFNet, CAF, YDTR of tests/models/test_zoo_recent_fusers.py):
 architectures and parameter counts, their converters, their release protocols (reproducing the
 published images, or for TarDAL, which published none, the official code's outputs on three
 crops: tests/fixtures/zoo/), and each as the fuser of a two-stage pipeline.

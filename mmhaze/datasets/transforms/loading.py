@@ -44,15 +44,16 @@ def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
     return data
 
 
-def decode_image(data: bytes, path: str) -> np.ndarray:
-    """Bytes → array as stored (depth and channels unchanged, colour in BGR(A) order)."""
+def decode_image(data: bytes, path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Bytes → array as stored (depth and channels unchanged, colour in BGR(A) order), or as
+    OpenCV's ``flags`` decode it (``cv2.IMREAD_GRAYSCALE``: ``cv2.imread(path, 0)``)."""
     ext = osp.splitext(path)[1].lower()
     if ext in ('.jpg', '.jpeg') and b'\xff\xd9' not in data[-1024:]:
         # Older OpenCV decodes a cut-off JPEG silently into a grey-bottomed image.
         raise ImageReadError(f'truncated JPEG (no end-of-image marker): {path}; re-export it or '
                              'remove the pair')
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if img is None and ext in ('.tif', '.tiff'):
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if img is None and ext in ('.tif', '.tiff') and flags == cv2.IMREAD_UNCHANGED:
         img = _decode_tiff_fallback(data)
     if img is None:
         raise ImageReadError(f'cannot decode {path}: truncated, corrupt or not an image; '
@@ -165,6 +166,11 @@ class LoadFusionImages(BaseTransform):
             the whole dataset) or ``dict(mode='bits', bits=14)`` (/(2^bits − 1)).
             The first 16-bit IR image met is reported once with a warning.
         depth_scale: multiplies depth maps read from 16-bit images (e.g. 0.001 for mm → m).
+        gray_decode: None, or ``'opencv'``: decode the visible and IR files as a release that
+            read them with ``cv2.imread(path, cv2.IMREAD_GRAYSCALE)`` did (8-bit; a colour
+            JPEG's luma plane as decoded, OpenCV's own gray of a colour PNG — neither is the
+            gray of the decoded colour image, off by up to 15 levels on JPEG chroma edges);
+            ``vis`` is then that gray replicated to 3 channels (no colour).
         check_labels: check that label ids are < the dataset's class count (or the ignore
             index, 255); a bad id is an error naming the file.
         backend_args: mmengine file backend arguments.
@@ -176,9 +182,13 @@ class LoadFusionImages(BaseTransform):
 
     def __init__(self, ir_channels: int = 1, vis_is_clear: bool = False,
                  uint16_norm: Union[str, Mapping] = 'percentile', depth_scale: float = 1.0,
-                 check_labels: bool = True, backend_args: Optional[dict] = None):
+                 check_labels: bool = True, backend_args: Optional[dict] = None,
+                 gray_decode: Optional[str] = None):
         if ir_channels not in (1, 3):
             raise ValueError(f'ir_channels must be 1 or 3, got {ir_channels}')
+        if gray_decode not in (None, 'opencv'):
+            raise ValueError(f"gray_decode must be None or 'opencv', got {gray_decode!r}")
+        self.gray_decode = gray_decode
         self.ir_channels = ir_channels
         self.vis_is_clear = vis_is_clear
         self.uint16_rule = _parse_uint16_rule(uint16_norm)
@@ -204,6 +214,11 @@ class LoadFusionImages(BaseTransform):
         img = self._read(path)
         img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., ::-1]
         return np.ascontiguousarray(to_unit_float(img, path))
+
+    def load_gray(self, path: str, channels: int) -> np.ndarray:
+        """A source decoded by OpenCV as gray (``gray_decode``), 8-bit H×W×``channels``."""
+        img = decode_image(read_bytes(path, self.backend_args), path, cv2.IMREAD_GRAYSCALE)
+        return np.ascontiguousarray(np.repeat(to_unit_float(img, path)[..., None], channels, 2))
 
     def load_ir(self, path: str) -> np.ndarray:
         img = self._read(path)
@@ -273,8 +288,12 @@ class LoadFusionImages(BaseTransform):
                 raise KeyError(f'LoadFusionImages: the record has no {key!r} '
                                f'(keys: {sorted(results)})')
         vis_path = results['vis_path']
-        results['vis'] = self.load_colour(vis_path)
-        results['ir'] = self.load_ir(results['ir_path'])
+        if self.gray_decode:
+            results['vis'] = self.load_gray(vis_path, 3)
+            results['ir'] = self.load_gray(results['ir_path'], self.ir_channels)
+        else:
+            results['vis'] = self.load_colour(vis_path)
+            results['ir'] = self.load_ir(results['ir_path'])
         if self.vis_is_clear:
             if results.get('gt_clear_path'):
                 raise PipelineMismatchError(
@@ -308,7 +327,8 @@ class LoadFusionImages(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(ir_channels={self.ir_channels}, '
-                f'vis_is_clear={self.vis_is_clear}, uint16_norm={self.uint16_rule})')
+                f'vis_is_clear={self.vis_is_clear}, uint16_norm={self.uint16_rule}'
+                + (f', gray_decode={self.gray_decode!r})' if self.gray_decode else ')'))
 
 
 __all__ = ['LoadFusionImages', 'ImageReadError', 'ImageFormatError', 'decode_image', 'read_bytes',

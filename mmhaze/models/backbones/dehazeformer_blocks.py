@@ -192,6 +192,19 @@ def set_fused_attention(model: nn.Module, enabled: bool = True) -> int:
     return count
 
 
+def shifted_window_attention(qkv: torch.Tensor, attn: WindowSelfAttention, window_size: int,
+                             shift_size: int = 0) -> torch.Tensor:
+    """``attn`` over the windows of a B×3C×H×W Q/K/V map → B×C×H×W: windows completed by
+    reflect padding (``shift_size`` pixels before, up to the next multiple of the window
+    after; no cyclic shift, no masks), the padding cropped off again."""
+    h, w = qkv.shape[-2:]
+    ws, s = window_size, shift_size
+    qkv = reflect_pad(qkv, (s, pad_amount(w, ws, s), s, pad_amount(h, ws, s)))
+    hp, wp = qkv.shape[-2:]
+    out = attn(window_partition(qkv.permute(0, 2, 3, 1), ws))
+    return window_merge(out, ws, hp, wp)[:, s:s + h, s:s + w, :].permute(0, 3, 1, 2)
+
+
 class DehazeFormerMixer(nn.Module):
     """DehazeFormer's token mixer: window attention, a conv branch on V, or both.
 
@@ -237,25 +250,14 @@ class DehazeFormerMixer(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    def _window_pad(self, x: torch.Tensor) -> torch.Tensor:
-        ws, s = self.window_size, self.shift_size
-        h, w = x.shape[-2:]
-        # s pixels before, then up to the next multiple of the window.
-        return reflect_pad(x, (s, pad_amount(w, ws, s), s, pad_amount(h, ws, s)))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.use_attn:
             return self.conv(x) if self.conv_type == 'Conv' else self.proj(self.conv(self.v(x)))
-        _, _, h, w = x.shape
-        ws, s = self.window_size, self.shift_size
         # Q, K and V from one conv over the stacked weights (no concatenation of outputs).
         qkv = F.conv2d(x, torch.cat([self.qk.weight, self.v.weight]),
                        torch.cat([self.qk.bias, self.v.bias]))
         v = qkv[:, 2 * self.dim:]
-        qkv = self._window_pad(qkv)
-        hp, wp = qkv.shape[-2:]
-        out = self.attn(window_partition(qkv.permute(0, 2, 3, 1), ws))
-        out = window_merge(out, ws, hp, wp)[:, s:s + h, s:s + w, :].permute(0, 3, 1, 2)
+        out = shifted_window_attention(qkv, self.attn, self.window_size, self.shift_size)
         if self.conv is not None:
             out = self.conv(v) + out
         return self.proj(out)

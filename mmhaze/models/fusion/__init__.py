@@ -1,4 +1,5 @@
 """Registered blocks of this role (see docs/design.md §2)."""
+from .caf import CAF, CAF_PROTOCOLS
 from .classical_fusers import (
     AverageFusion,
     LaplacianPyramidFusion,
@@ -17,6 +18,7 @@ from .densefuse import (
     l1_norm_fusion,
 )
 from .didfuse import DIDFUSE_PROTOCOLS, DIDFuse, DIDFuseDecoder, DIDFuseEncoder
+from .gifnet import GIFNET_PROTOCOLS, GIFNet
 from .ifcnn import IFCNN, IFCNN_PROTOCOLS
 from .joint_attention_fusion import (
     JointAttentionBlock,
@@ -40,6 +42,7 @@ from .seafusion_net import SEAFUSION_PROTOCOLS, GradientResidualDenseBlock, SeAF
 from .stdfusionnet import STDFUSIONNET_PROTOCOLS, STDFusionNet
 from .tardal import TARDAL_PROTOCOLS, TarDAL
 from .u2fusion_net import U2FUSION_PROTOCOLS, U2FusionNet
+from .ydtr import YDTR, YDTR_PROTOCOLS
 
 __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'AverageFusion',
            'MaxAbsFusion', 'LocalEnergyFusion', 'LaplacianPyramidFusion', 'match_sources',
@@ -52,4 +55,5 @@ __all__ = ['PromptEmbeddingFusionUNet', 'PromptFusionBlock', 'channel_plan', 'Av
            'SAGE_PROTOCOLS', 'DIDFuse', 'DIDFuseEncoder', 'DIDFuseDecoder', 'DIDFUSE_PROTOCOLS',
            'ConvBN', 'STDFusionNet', 'STDFUSIONNET_PROTOCOLS', 'PMGI', 'PMGI_PROTOCOLS', 'CSF',
            'CSF_PROTOCOLS', 'CSFEncoder', 'CSFDecoder', 'CSFClassifier', 'CUFD',
-           'CUFD_PROTOCOLS']
+           'CUFD_PROTOCOLS', 'GIFNet', 'GIFNET_PROTOCOLS', 'CAF', 'CAF_PROTOCOLS', 'YDTR',
+           'YDTR_PROTOCOLS']

@@ -39,6 +39,7 @@ from mmhaze.registry import MODELS
 
 from .reading import (
     GRAY_READS,
+    numpy_uint8_cast,
     opencv_rgb_to_ycrcb,
     opencv_ycrcb_to_rgb,
     quantize,
@@ -51,8 +52,9 @@ APPLY_TO = ('network', 'rgb')
 STRETCHES = (None, 'minmax', 'max')
 #: ``'half_even'``: ties to even, NumPy's ``rint`` (skimage's ``img_as_ubyte``) or
 #: ``torch.round`` (GCANet's release); ``'half_up'``: ``uint8(y + 0.5)``; ``'truncate'``:
-#: ``uint8(y)``.
-ROUNDINGS = (None, 'half_up', 'half_even', 'truncate')
+#: ``uint8(y)``; ``'uint8_cast'``: NumPy's float → uint8 cast without clipping (truncation;
+#: negative values wrap to 255 …).
+ROUNDINGS = (None, 'half_up', 'half_even', 'truncate', 'uint8_cast')
 #: The stretch's float arithmetic: ``'divide'`` ``(o − min)·255 / (max − min)`` (U2Fusion's
 #: release), ``'normalize'`` ``(o − min) / (max − min) · 255`` (SeAFusion's ``tensor2img``),
 #: ``'bytescale'`` ``(o − min) · s`` with ``s = 255 / (max − min)`` rounded to the data's
@@ -161,7 +163,9 @@ class ReleaseProtocol(FusionProtocol):
             (0 → 0, max → 255, scipy's ``toimage(cmin=0, cmax=max)``) or None.
         rounding: ``'half_up'`` (``uint8(y + 0.5)``), ``'half_even'`` (ties to even:
             ``rint``, ``torch.round``), ``'truncate'`` (``uint8(y)``) or None (no 8-bit
-            quantisation) of the stretched 0–255 values, after clipping.
+            quantisation) of the stretched 0–255 values, after clipping; or ``'uint8_cast'``:
+            NumPy's ``astype(np.uint8)`` without clipping (truncation toward zero, out-of-range
+            values wrapped modulo 256, :func:`~.reading.numpy_uint8_cast`).
         precision: dtype of the stretch arithmetic (``'float64'``: NumPy/MATLAB on a float32
             network output; ``'float32'``: NumPy or PyTorch on float32 throughout).
         apply_to: ``'network'`` (the fuser's output, before colour is restored) or ``'rgb'``.
@@ -191,6 +195,10 @@ class ReleaseProtocol(FusionProtocol):
         source_norm_eps: ε of ``source_norm``, in 0–255 units.
         output_gray: convert the quantised multi-channel output to gray by this reading
             (IFCNN saves ``cvtColor(out, …2GRAY)``); None keeps the channels.
+        chroma: the formulas of the chroma ``split_luma`` keeps when they are not ``luma``'s
+            own; one of ``LUMAS``. CAF fuses kornia's (``'jpeg'``) Y but keeps OpenCV's 8-bit
+            [Cr, Cb] (``'opencv'``), into which it writes its output as 8-bit Y and converts
+            back with OpenCV; ``merge`` then defaults to ``chroma``.
     """
 
     def __init__(self, source_bits: Optional[int] = 8, stretch: Optional[str] = 'minmax',
@@ -199,7 +207,8 @@ class ReleaseProtocol(FusionProtocol):
                  ir_read: Optional[str] = None, luma: str = 'jpeg',
                  stretch_form: str = 'divide', output_gray: Optional[str] = None,
                  merge: Optional[str] = None, stretch_eps: float = 0.0,
-                 source_norm: Optional[str] = None, source_norm_eps: float = 0.0):
+                 source_norm: Optional[str] = None, source_norm_eps: float = 0.0,
+                 chroma: Optional[str] = None):
         if source_bits is not None and not 1 <= int(source_bits) <= 16:
             raise ValueError(f'source_bits must be in 1..16 or None, got {source_bits}')
         if stretch not in STRETCHES:
@@ -218,6 +227,8 @@ class ReleaseProtocol(FusionProtocol):
             raise ValueError(f'luma must be one of {LUMAS}, got {luma!r}')
         if merge not in (None,) + LUMAS:
             raise ValueError(f'merge must be one of {(None,) + LUMAS}, got {merge!r}')
+        if chroma not in (None,) + LUMAS:
+            raise ValueError(f'chroma must be one of {(None,) + LUMAS}, got {chroma!r}')
         if source_norm not in SOURCE_NORMS:
             raise ValueError(f'source_norm must be one of {SOURCE_NORMS}, got {source_norm!r}')
         if stretch_eps < 0 or source_norm_eps < 0:
@@ -236,15 +247,22 @@ class ReleaseProtocol(FusionProtocol):
         self.precision, self.apply_to = precision, apply_to
         self.vis_read, self.ir_read, self.luma = vis_read, ir_read, luma
         self.stretch_form, self.output_gray = stretch_form, output_gray
-        self.merge = merge or luma
+        self.chroma = chroma or luma
+        self.merge = merge or self.chroma
         self.stretch_eps = float(stretch_eps)
         self.source_norm, self.source_norm_eps = source_norm, float(source_norm_eps)
         self.whole_image = stretch is not None or source_norm is not None
 
     def split_luma(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.luma == 'seafusion':
+        y, chroma = self._split(rgb, self.luma)
+        if self.chroma != self.luma:
+            chroma = self._split(rgb, self.chroma)[1]
+        return y, chroma
+
+    def _split(self, rgb: torch.Tensor, formulas: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if formulas == 'seafusion':
             return seafusion_rgb_to_ycrcb(rgb)
-        if self.luma == 'opencv':
+        if formulas == 'opencv':
             return opencv_rgb_to_ycrcb(rgb)
         return super().split_luma(rgb)
 
@@ -285,7 +303,7 @@ class ReleaseProtocol(FusionProtocol):
         exporter, which refuses them: no graph op reproduces them bit for bit)."""
         steps = {r for r in (self.vis_read, self.ir_read, self.output_gray)
                  if r not in (None, 'rgb')}
-        if 'opencv' in (self.luma, self.merge):
+        if 'opencv' in (self.luma, self.merge, self.chroma):
             steps.add('opencv_ycrcb')
         return sorted(steps)
 
@@ -343,7 +361,10 @@ class ReleaseProtocol(FusionProtocol):
         else:
             # ×255 for [0, 1]; ×1, exactly the network's values, for a 0–255 network.
             x = (x - lo_value) * (255.0 / (hi_value - lo_value))
-        x = x.clamp(0.0, 255.0)
+        if self.rounding == 'uint8_cast':
+            x = numpy_uint8_cast(x)  # no clipping: the release cast out-of-range values as is
+        else:
+            x = x.clamp(0.0, 255.0)
         if self.rounding == 'half_up':
             x = torch.floor(x + 0.5)
         elif self.rounding == 'half_even':
@@ -362,7 +383,8 @@ class ReleaseProtocol(FusionProtocol):
                 f'ir_read={self.ir_read!r}, luma={self.luma!r}, '
                 f'stretch_form={self.stretch_form!r}, output_gray={self.output_gray!r}, '
                 f'merge={self.merge!r}, stretch_eps={self.stretch_eps}, '
-                f'source_norm={self.source_norm!r}, source_norm_eps={self.source_norm_eps})')
+                f'source_norm={self.source_norm!r}, source_norm_eps={self.source_norm_eps}, '
+                f'chroma={self.chroma!r})')
 
 
 def build_protocol(protocol: Union[str, Mapping, FusionProtocol, None],

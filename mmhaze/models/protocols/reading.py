@@ -40,6 +40,17 @@ def _to_tensor_images(arr: np.ndarray, like: torch.Tensor) -> torch.Tensor:
     return x.to(device=like.device, dtype=like.dtype) / 255.0
 
 
+def numpy_uint8_cast(x: torch.Tensor) -> torch.Tensor:
+    """0–255 values as NumPy's float → uint8 cast (``astype(np.uint8)``, or assigning floats into
+    a uint8 array) makes them on x86-64: truncated toward zero, then wrapped modulo 256
+    (−0.7 → 0, −1.5 → 255, 256.7 → 0, 300.3 → 44), NaN and ±inf → 0. No clipping: releases
+    that cast without clipping show their out-of-range values wrapped. (NumPy warns 'invalid
+    value encountered in cast'; the C conversion goes through a 32-bit integer, so this holds
+    for finite values within ±2³¹.)"""
+    wrapped = torch.remainder(torch.trunc(x), 256.0)
+    return torch.where(torch.isfinite(x), wrapped, torch.zeros_like(wrapped))
+
+
 def _pillow_l(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb, 'RGB').convert('L'), dtype=np.float32)
 
