@@ -1,6 +1,7 @@
 """Switch a model's training stage from the iteration (or epoch) the run is at."""
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 from mmengine.hooks import Hook
@@ -32,6 +33,11 @@ class TrainingStageHook(Hook):
         stages = self._stages(runner)
         if not stages:
             return
+        # The schedulers of an optimizer whose networks train only in a later stage step from
+        # iteration 1 while that optimizer does not: by design, not the misuse mmengine's
+        # first-step check warns about.
+        warnings.filterwarnings('ignore', category=UserWarning,
+                                message=r'Detected call of `scheduler\.step\(\)` before')
         by_epoch = stages[0].by_epoch
         loop = runner.train_loop
         attr = 'max_epochs' if by_epoch else 'max_iters'
