@@ -47,7 +47,7 @@ def test_a_converter_never_replaces_its_input(ifcnn_release, tool, tmp_path, cap
                                                                 '--force'])
         assert rc == 2
         assert _one_error_line(capsys.readouterr().err) == (
-            f'error: {dst} is the input {release}: write the converted checkpoint elsewhere')
+            f'error: {dst} is an input of the conversion ({release}); choose another output')
     assert hashlib.sha256(release.read_bytes()).hexdigest() == digest
 
 

@@ -185,7 +185,9 @@ class FiniteCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics) -> None:
         # mmengine removes the previous best checkpoint before writing the new one: defer that
         # removal until the new one (and the regular checkpoint saved after it) is written.
-        backend = self.file_backend
+        backend = getattr(self, 'file_backend', None)
+        if backend is None:  # a validation without training: before_train never ran
+            return super()._save_best_checkpoint(runner, metrics)
         self.file_backend = deferred = _DeferredRemovals(backend)
         try:
             super()._save_best_checkpoint(runner, metrics)
