@@ -21,7 +21,10 @@ import torch.nn.functional as F
 MATLAB_GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 # ITU-R BT.601 luma, as OpenCV's COLOR_RGB2GRAY (the CDDFuse Evaluator reads with it).
 BT601_GRAY_WEIGHTS = (0.299, 0.587, 0.114)
-GRAY_WEIGHTS = {'matlab': MATLAB_GRAY_WEIGHTS, 'bt601': BT601_GRAY_WEIGHTS}
+# Pillow's ``convert('L')`` (IVIF_ZOO reads with it): BT.601 in 16-bit fixed point, rounded.
+PIL_GRAY_FIXED_POINT = (19595, 38470, 7471)
+GRAY_WEIGHTS = {'matlab': MATLAB_GRAY_WEIGHTS, 'bt601': BT601_GRAY_WEIGHTS,
+                'pil': tuple(w / 65536 for w in PIL_GRAY_FIXED_POINT)}
 COLOR_MODES = ('gray', 'channels')
 
 
@@ -49,12 +52,21 @@ def as_float(x: torch.Tensor, name: str, dtype: Optional[torch.dtype] = None) ->
 
 
 def rgb_to_gray(x: torch.Tensor, weights: str = 'matlab', rounding: bool = True) -> torch.Tensor:
-    """B×3×H×W → B×1×H×W luma on the same scale; ``rounding`` = what a uint8 conversion keeps."""
+    """B×3×H×W → B×1×H×W luma on the same scale; ``rounding`` = what a uint8 conversion keeps.
+
+    ``weights='pil'`` with rounding is Pillow's integer formula
+    ``(19595 R + 38470 G + 7471 B + 2¹⁵) >> 16`` on the 8-bit levels (exact).
+    """
     if weights not in GRAY_WEIGHTS:
         raise ValueError(f'gray weights must be one of {sorted(GRAY_WEIGHTS)}, got {weights!r}')
     if not rounding:
         w = torch.tensor(GRAY_WEIGHTS[weights], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         return (x * w).sum(1, keepdim=True)
+    if weights == 'pil':
+        levels = torch.floor(x.double() + 0.5).clamp(0, 255).long()
+        wr, wg, wb = PIL_GRAY_FIXED_POINT
+        gray = (levels[:, 0:1] * wr + levels[:, 1:2] * wg + levels[:, 2:3] * wb + 32768) >> 16
+        return gray.to(x.dtype)
     # Rounded: weigh in float64, so a float32 image gets the same levels as a float64 one
     # (a sum over the 3-channel dim is a slow strided reduction: add the planes instead).
     wr, wg, wb = GRAY_WEIGHTS[weights]
@@ -92,6 +104,18 @@ def fold_images(images: Sequence[torch.Tensor], names: Sequence[str], color: str
         return [rgb_to_gray(x, gray_weights) if x.shape[1] == 3 else x for x in imgs], 1
     b, _, h, w = ref_shape
     return [x.expand(b, 3, h, w).reshape(b * 3, 1, h, w) for x in imgs], 3
+
+
+def minmax_levels(x: torch.Tensor) -> torch.Tensor:
+    """Each B×1×H×W plane stretched to 0..255 and rounded: ``round((x − min)/(max − min)·255)``,
+    Z. Liu's ``normalize1.m`` (Q_CV, Q_CB, Q_MI, Q_TE, Q_NCIE). A constant plane becomes 0
+    (the MATLAB code divides by zero there)."""
+    flat = x.flatten(1)
+    lo = flat.min(1).values.view(-1, 1, 1, 1)
+    hi = flat.max(1).values.view(-1, 1, 1, 1)
+    span = hi - lo
+    scaled = (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
+    return round_half_away(scaled * 255)
 
 
 def unfold_values(values: torch.Tensor, channels: int) -> torch.Tensor:
@@ -293,14 +317,22 @@ SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 SOBEL_Y = ((1.0, 2.0, 1.0), (0.0, 0.0, 0.0), (-1.0, -2.0, -1.0))
 
 
-def sobel(x: torch.Tensor, correlate: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero-padded 'same' Sobel responses (sx, sy) of B×1×H×W planes.
+SOBEL_PADDINGS = ('zeros', 'replicate', 'reflect')
+
+
+def sobel(x: torch.Tensor, correlate: bool = False, padding: str = 'zeros'
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """'same' Sobel responses (sx, sy) of B×1×H×W planes.
 
     ``correlate=False``: ``conv2(x, SOBEL_X/Y, 'same')`` (Q^AB/F); ``True``: ``filter2`` with
     ``SOBEL_X`` and its transpose (Q_CV's ``metricChen``). Computed from shifted slices of the
     separable [1 2 1] ⊗ [−1 0 1] factors (exact on integer images, faster than conv2d).
+    ``padding``: 'zeros' (conv2/filter2), 'replicate' (``imfilter(..., 'replicate')``) or
+    'reflect' (mirror without repeating the border: B. K. S. Kumar's ``per_extn_im_fn.m``).
     """
-    p = F.pad(x, (1, 1, 1, 1))
+    if padding not in SOBEL_PADDINGS:
+        raise ValueError(f'Sobel padding must be one of {SOBEL_PADDINGS}, got {padding!r}')
+    p = F.pad(x, (1, 1, 1, 1)) if padding == 'zeros' else F.pad(x, (1, 1, 1, 1), mode=padding)
     smooth_rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]
     smooth_cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]
     right = smooth_rows[..., :, 2:] - smooth_rows[..., :, :-2]   # x[j+1] − x[j−1]
