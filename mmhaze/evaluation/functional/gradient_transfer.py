@@ -14,16 +14,25 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from .compiled import KernelOptions, metric_kernel
-from .image_ops import fold_images, sobel, unfold_values
+from .image_ops import (
+    SOBEL_X,
+    fold_images,
+    rescale,
+    sobel,
+    sobel_matlab_order,
+    unfold_values,
+    window_sums_matlab_order,
+)
 from .metric_registry import register_metric
 
 QABF_CONSTANTS = dict(L=1.0, Tg=0.9994, kg=-15.0, Dg=0.5, Ta=0.9879, ka=-22.0, Da=0.8)
 
 
-def _strength_orientation(x: torch.Tensor):
-    sx, sy = sobel(x)
+def _strength_orientation(x: torch.Tensor, matlab_order: bool = False):
+    sx, sy = sobel_matlab_order(x) if matlab_order else sobel(x)
     g = torch.sqrt(sx * sx + sy * sy)
     safe = torch.where(sx == 0, torch.ones_like(sx), sx)
     alpha = torch.where(sx == 0, torch.full_like(sx, math.pi / 2), torch.atan(sy / safe))
@@ -44,9 +53,9 @@ def _preservation(g_s, a_s, g_f, a_f, c: dict) -> torch.Tensor:
 def _qabf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
                  ) -> torch.Tensor:
     c = QABF_CONSTANTS
-    g_f, a_f = _strength_orientation(f)
-    g_a, a_a = _strength_orientation(a)
-    g_b, a_b = _strength_orientation(b)
+    g_f, a_f = _strength_orientation(f, o.matlab_order)
+    g_a, a_a = _strength_orientation(a, o.matlab_order)
+    g_b, a_b = _strength_orientation(b, o.matlab_order)
     w_a, w_b = g_a ** c['L'], g_b ** c['L']
     num = (_preservation(g_a, a_a, g_f, a_f, c) * w_a
            + _preservation(g_b, a_b, g_f, a_f, c) * w_b).flatten(1).sum(1, dtype=torch.float64)
@@ -64,9 +73,9 @@ def qabf(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, scale: float 
     NaN when neither source has any edge (the denominator is 0).
     """
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    if scale != 1:
-        f, a, b = f * scale, a * scale, b * scale
-    return unfold_values(_qabf_kernel(f, a, b), ch)
+    f, a, b = (rescale(x, scale) for x in (f, a, b))
+    # off the integers, the Sobel sums' rounding decides the quirk's equality tests: MATLAB's
+    return unfold_values(_qabf_kernel(f, a, b, matlab_order=scale != 1), ch)
 
 
 # Petrović's artefact-measure parameters in B. K. S. Kumar's objective_fusion_perform_fn.m
@@ -74,10 +83,18 @@ NABF_CONSTANTS = dict(Td=2.0, Lg=1.5, Nrg=0.9999, kg=19.0, sigmag=0.5, Nra=0.999
                       sigmaa=0.5)
 
 
+KUMAR_V = tuple(tuple(v / 8 for v in row) for row in SOBEL_X)
+KUMAR_H = tuple(tuple(v / 8 for v in row) for row in zip(*SOBEL_X))
+
+
 def _kumar_edges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Edge strength and orientation as Kumar's ``sobel_fn.m``: Sobel/8 on the image mirrored by
-    one pixel, α = atan(gv/gh) (±π/2 where gh = 0, 0 where both are 0)."""
-    gv, gh = (s / 8 for s in sobel(x, correlate=True, padding='reflect'))
+    one pixel, summed in its loops' order (the tests below are exact comparisons, which
+    decide the value on images that are not integers), α = atan(gv/gh) (±π/2 where gh = 0,
+    0 where both are 0)."""
+    padded = F.pad(x, (1, 1, 1, 1), mode='reflect')
+    gv = window_sums_matlab_order(padded, KUMAR_V)
+    gh = window_sums_matlab_order(padded, KUMAR_H)
     g = torch.sqrt(gh * gh + gv * gv)
     both_zero = (gv == 0) & (gh == 0)
     alpha = torch.atan(gv / torch.where(both_zero, torch.ones_like(gh), gh))
@@ -132,6 +149,5 @@ def nabf(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, scale: float 
     becomes an unweighted average.
     """
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
-    if scale != 1:
-        f, a, b = f * scale, a * scale, b * scale
+    f, a, b = (rescale(x, scale) for x in (f, a, b))
     return unfold_values(_nabf_kernel(f, a, b, min_weight=float(min_weight)), ch)
