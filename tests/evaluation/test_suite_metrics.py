@@ -113,3 +113,25 @@ def test_ivif_zoo_equals_its_torch_code_as_published(ivif_zoo_crops):
 def test_ivif_zoo_equals_its_torch_code_as_published_full_size(shared_data):
     """The same on the full 576×768 images (about 20 s on a loaded 2-core machine)."""
     _check_float32(_suite_values(shared_data, 'ivif_zoo', None), 'full')
+
+
+# Q_C on the crops: the reference and mmhaze differ by 3.8e-4 (01) and 0.0297 (02) and agree
+# within 1e-14 on 03. Where the VIS crop is constant over a 7×7 window (221 windows of 01, 7,172
+# of 02, none of 03), cov(VIS, F) is exactly 0 but computed as a rounding residue (±1e-11) whose
+# sign depends on the summation order; Cvejic's weight cov_IR,F / (cov_IR,F + cov_VIS,F) then lands
+# on either side of 1, and the reference clamps Q to 1 above 1 (else Q ≈ SSIM(IR, F)).
+Q_C_MEASURED = {'01.png': 3.8e-4, '02.png': 0.0297, '03.png': 0.0}
+
+
+@pytest.mark.shared_data('tno_anchor')
+def test_liu2012_equals_its_matlab_code(shared_data):
+    """Z. Liu's fusionAssess.m (imageFusionMetrics) under GNU Octave: 11 of the 12 metrics equal
+    within 1.4e-11 relative; Q_C decided by rounding residues in flat windows (above)."""
+    ref = _fixture('liu2012_tno.json')
+    got = _suite_values(shared_data, 'liu2012', ref['crop'])
+    keys = [k for k in FusionMetric(suite='liu2012').metrics if k != 'Q_C']
+    worst = _worst(got, ref['cropped'], keys)
+    assert max(worst.values()) < 1e-10, worst  # measured: Q_P 1.4e-11, the others ≤ 1.2e-13
+    for name, measured in Q_C_MEASURED.items():
+        difference = abs(got[name]['Q_C'] - ref['cropped'][name]['Q_C'])
+        assert difference == pytest.approx(measured, abs=max(1e-12, 0.05 * measured)), name
