@@ -43,10 +43,11 @@ def _read(path: Path, crop) -> torch.Tensor:
     return torch.from_numpy(img.copy()).permute(2, 0, 1).double() / 255
 
 
-def _suite_values(shared_data: Path, suite: str, crop) -> dict[str, dict[str, float]]:
+def _suite_values(shared_data: Path, suite: str, crop, metrics=None
+                  ) -> dict[str, dict[str, float]]:
     """{image: {column: value}} of the preset on the tno_anchor pairs (cropped when given)."""
     root = shared_data / 'tno_anchor'
-    metric = FusionMetric(suite=suite)
+    metric = FusionMetric(suite=suite, metrics=metrics)
     metric.process({}, [dict(img_id=name, vis=dict(data=_read(root / 'vi' / name, crop)),
                              ir=dict(data=_read(root / 'ir' / name, crop)),
                              pred_fused=dict(data=_read(root / 'fused' / name, crop)))
@@ -135,3 +136,37 @@ def test_liu2012_equals_its_matlab_code(shared_data):
     for name, measured in Q_C_MEASURED.items():
         difference = abs(got[name]['Q_C'] - ref['cropped'][name]['Q_C'])
         assert difference == pytest.approx(measured, abs=max(1e-12, 0.05 * measured)), name
+
+
+@pytest.mark.shared_data('tno_anchor')
+def test_cddfuse_equals_its_python_evaluator(shared_data):
+    """CDDFuse's utils/Evaluator.py as test_IVF.py calls it (images read as float32): in float64
+    equal within 1e-10 relative (measured 8.6e-11, VIFF); as published within 1.2e-7 (float32
+    rounding) except SSIM, 3.4e-5: skimage computes SSIM of float32 input in float32 with
+    data_range = 2 (C1, C2 ≈ 0), and E[x²] − μ² of 0–255 values cancels."""
+    ref = _fixture('cddfuse_tno.json')
+    keys = FusionMetric(suite='cddfuse').metrics
+    crops = _suite_values(shared_data, 'cddfuse', ref['crop'])
+    full = _suite_values(shared_data, 'cddfuse', None)
+    for variant, got in (('cropped', crops), ('full', full)):
+        worst = _worst(got, ref['float64'][variant], keys)
+        assert max(worst.values()) < 1e-10, (variant, worst)
+        worst = _worst(got, ref['float32'][variant], keys)
+        assert worst.pop('SSIM') < 5e-5 and max(worst.values()) < FLOAT32_REL, (variant, worst)
+
+
+@pytest.mark.shared_data('tno_anchor')
+def test_tang_preset_equals_the_matlab_toolbox(shared_data):
+    """The tang preset on the full images against tno_anchor/reference_metrics.csv (Tang's
+    MATLAB toolbox, analysis_Reference.m): within 1e-12 relative (measured 3.3e-13, MI), Qabf
+    within 4.2e-6 as the eager kernels compute it (the test suite sets MMHAZE_COMPILE_METRICS=0;
+    the compiled kernel, the default for images this size, measured 4.3e-14)."""
+    import csv
+    rows = list(csv.DictReader(open(shared_data / 'tno_anchor' / 'reference_metrics.csv')))
+    keys = ['EN', 'MI', 'SCD', 'Qabf', 'AG']
+    assert set(keys) <= set(rows[0]) and set(keys) <= set(FusionMetric(suite='tang').metrics)
+    got = _suite_values(shared_data, 'tang', None, keys)
+    expected = {r['image']: {k: float(r[k]) for k in keys} for r in rows}
+    assert set(got) == set(expected)
+    worst = _worst(got, expected, keys)
+    assert worst.pop('Qabf') < 5e-6 and max(worst.values()) < 1e-12, worst
