@@ -74,6 +74,9 @@ def test_structural_identities(images):
     # IVIF_ZOO's Qy window is a 1×7 Gaussian expanded to 7×7 (it sums to 7, not 1): its SSIM
     # maps, and Qy, are not bounded by 1
     assert _metric('Q_Y', f, a, b, form='ivif_zoo') == pytest.approx(1.0044, abs=1e-4)
+    # Liu's Q_G (metricXydeas) is not Qabf: other sigmoid constants, another value
+    assert _metric('Q_G', a, a, a) == pytest.approx(0.98666, abs=1e-5)
+    assert _metric('Qabf', a, a, a) == pytest.approx(0.97533, abs=1e-5)
     # no gradient added to the sources: no artefacts; Zheng's ratio to the best source SF: 0
     assert _metric('Nabf', a, a, a) == 0.0
     assert _metric('Q_SF', a, a, a) == pytest.approx(0.0, abs=1e-12)
