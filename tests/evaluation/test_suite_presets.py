@@ -154,3 +154,21 @@ def test_eval_folder_suite_vifb_prints_the_vifb_columns(tool, tmp_path, capsys):
         '--fused', str(tmp_path / 'fused'), '--suite', 'vifbb',
         '--work-dir', str(tmp_path / 'bad')])
     assert rc == 2 and "unknown metric suite 'vifbb'" in capsys.readouterr().err
+
+
+def test_test_tool_takes_a_suite_through_the_evaluator_config(tool, tmp_path, repo_root):
+    base = repo_root / 'configs/two_stage/dcp_average_synthetic.py'  # needs no checkpoint
+    config = tmp_path / 'vifb_suite.py'
+    config.write_text(f"_base_ = [{str(base)!r}]\n"
+                      "test_evaluator = [dict(type='FusionMetric', suite='vifb')]\n")
+    assert tool('test').main([str(config), '--work-dir', str(tmp_path / 'out'), '--cfg-options',
+                              'test_dataloader.dataset.num_samples=1',
+                              'test_dataloader.num_workers=0',
+                              'test_dataloader.persistent_workers=False']) == 0
+    run = next(p for p in (tmp_path / 'out').iterdir() if p.is_dir())
+    rows = list(csv.DictReader(open(run / 'per_image.csv')))
+    assert len(rows) == 1
+    assert set(rows[0]) == {'dataset', 'method', 'image', *EXPECTED_COLUMNS['vifb']}
+    conventions = json.loads((run / 'summary.json').read_text())['meta']['conventions']
+    assert sorted(conventions) == sorted(EXPECTED_COLUMNS['vifb'])
+    assert all('vifb preset' in text for text in conventions.values())
