@@ -43,11 +43,11 @@ def _read(path: Path, crop) -> torch.Tensor:
     return torch.from_numpy(img.copy()).permute(2, 0, 1).double() / 255
 
 
-def _suite_values(shared_data: Path, suite: str, crop, metrics=None
+def _suite_values(shared_data: Path, suite: str, crop, metrics=None, options=None
                   ) -> dict[str, dict[str, float]]:
     """{image: {column: value}} of the preset on the tno_anchor pairs (cropped when given)."""
     root = shared_data / 'tno_anchor'
-    metric = FusionMetric(suite=suite, metrics=metrics)
+    metric = FusionMetric(suite=suite, metrics=metrics, options=options)
     metric.process({}, [dict(img_id=name, vis=dict(data=_read(root / 'vi' / name, crop)),
                              ir=dict(data=_read(root / 'ir' / name, crop)),
                              pred_fused=dict(data=_read(root / 'fused' / name, crop)))
@@ -170,3 +170,31 @@ def test_tang_preset_equals_the_matlab_toolbox(shared_data):
     assert set(got) == set(expected)
     worst = _worst(got, expected, keys)
     assert worst.pop('Qabf') < 5e-6 and max(worst.values()) < 1e-12, worst
+
+
+@pytest.mark.shared_data('tno_anchor')
+def test_tang_preset_is_the_2022_toolbox(shared_data):
+    """Tang's analysis_Reference.m under GNU Octave, full images: the tang preset equals the 2022
+    code (5d6c43a, the version reference_metrics.csv comes from: SF on im2double images, SD and
+    VIF in uint8 arithmetic) within 1e-9 relative (measured: VIF 9.0e-10, the others ≤ 9.1e-13).
+    Its Qabf, on [0, 1] images, depends on conv2's summation order: Octave's differs from MATLAB's
+    (reference_metrics.csv, which mmhaze matches: test above) by up to 3.6e-4.
+
+    The 2023 code (7849642) reads every image as im2double·255: the same values for EN, PSNR,
+    MSE, MI, AG, CC and SCD, but SF 255× larger and SD, VIF without the uint8 arithmetic; the
+    preset with those three options switched off gives them."""
+    ref = _fixture('tang_tno.json')
+    keys = [k for k in FusionMetric(suite='tang').metrics if k != 'Qabf']
+    got = _suite_values(shared_data, 'tang', None, keys)
+    worst = _worst(got, ref['v2022']['full'], keys)
+    assert max(worst.values()) < 1e-9, worst
+    octave_qabf = _worst(_suite_values(shared_data, 'tang', None, ['Qabf']),
+                         ref['v2022']['full'], ['Qabf'])['Qabf']
+    assert 1e-4 < octave_qabf < 4e-4
+    worst = _worst(got, ref['v2023']['full'], keys)
+    assert {k for k, rel in worst.items() if rel > 1e-9} == {'SF', 'SD', 'VIF'}, worst
+    plain = dict(SF=dict(scale=1.0), SD=dict(saturate_uint8=False),
+                 VIF=dict(saturate_uint8=False))
+    got_2023 = _suite_values(shared_data, 'tang', None, list(plain), plain)
+    worst = _worst(got_2023, ref['v2023']['full'], list(plain))
+    assert max(worst.values()) < 1e-9, worst
