@@ -195,9 +195,11 @@ class FolderImageReader:
 
 def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool,
                          dataset: str, options: Optional[dict] = None,
-                         skip_errors: bool = False) -> list:
+                         skip_errors: bool = False, suite: Optional[str] = None) -> list:
     """The metric objects that score folder images under the same conventions as
-    ``tools/test.py`` (FusionMetric / ReferenceMetric / NoReferenceMetric)."""
+    ``tools/test.py`` (FusionMetric / ReferenceMetric / NoReferenceMetric). ``suite``: the
+    fusion metrics are that suite preset's columns (``metrics`` selects among them; default:
+    all of them)."""
     from mmhaze.evaluation.functional import metric_keys
     from mmhaze.evaluation.metrics import (
         DEFAULT_FUSION_METRICS,
@@ -205,15 +207,24 @@ def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool
         NoReferenceMetric,
         ReferenceMetric,
     )
+    from mmhaze.evaluation.suites import metric_suite
     from mmhaze.utils.errors import did_you_mean
     by_kind = {kind: metric_keys(kind) for kind in ('fusion', 'reference', 'no_reference')}
-    keys = list(metrics) if metrics else list(DEFAULT_FUSION_METRICS) + (
+    if suite is not None:
+        try:
+            by_kind['fusion'] = list(metric_suite(suite).keys)
+        except ValueError as err:
+            raise ConfigError(f'--suite: {err}') from None
+    default_fusion = by_kind['fusion'] if suite is not None else list(DEFAULT_FUSION_METRICS)
+    keys = list(metrics) if metrics else default_fusion + (
         by_kind['reference'] if has_clear else [])
     known = [k for kind_keys in by_kind.values() for k in kind_keys]
     unknown = [f'{k!r}{did_you_mean(k, known)}' for k in keys if k not in known]
     if unknown:
-        raise ConfigError(f'--metrics: unknown keys {", ".join(unknown)}; folder evaluation '
-                          f'knows {known} (mIoU needs a semantic model: use tools/test.py)')
+        where = f' with --suite {suite}' if suite is not None else ''
+        raise ConfigError(f'--metrics: unknown keys {", ".join(unknown)}; folder evaluation'
+                          f'{where} knows {known} (mIoU needs a semantic model: use '
+                          'tools/test.py)')
     if any(k in by_kind['reference'] for k in keys) and not has_clear:
         raise ConfigError(f'--metrics {"/".join(by_kind["reference"])} need --clear (the clear '
                           'images)')
@@ -224,8 +235,9 @@ def build_folder_metrics(metrics: Optional[list], has_clear: bool, dehazed: bool
     common = dict(dataset_name=dataset, skip_errors=skip_errors)
     built = []
     if selected['fusion']:
-        built.append(FusionMetric(metrics=selected['fusion'], pred_key='pred_fused',
-                                  options=kind_options['fusion'], **common))
+        built.append(FusionMetric(metrics=selected['fusion'], suite=suite,
+                                  pred_key='pred_fused', options=kind_options['fusion'],
+                                  **common))
     if selected['reference']:
         built.append(ReferenceMetric(metrics=selected['reference'],
                                      pred_key='pred_dehazed' if dehazed else 'pred_fused',
@@ -292,7 +304,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
                      method: str = 'method', dataset: str = 'folder',
                      options: Optional[dict] = None, allow_missing: bool = False,
                      skip_errors: bool = False,
-                     uint16_norm: Union[str, Mapping] = 'percentile') -> dict:
+                     uint16_norm: Union[str, Mapping] = 'percentile',
+                     suite: Optional[str] = None) -> dict:
     """Score the images of ``fused`` (paired by stem with ``ir``, ``vis`` and optionally
     ``clear`` / ``dehazed``) and write the run folder ``<work_dir>/<timestamp>/`` exactly as
     ``tools/test.py`` does. ``vis`` is the visible image the fusion metrics compare against
@@ -304,7 +317,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     such images out instead, log them, and record them (``summary.json`` ``dropped`` and
     ``image_counts``, a column ``N`` in the tables): ``allow_missing`` for images without a
     partner, ``skip_errors`` for size mismatches and failing metrics. 16-bit IR images follow
-    ``uint16_norm``, the rule of the datasets (``LoadFusionImages``).
+    ``uint16_norm``, the rule of the datasets (``LoadFusionImages``). ``suite``: score the
+    fusion metrics as that suite preset (:mod:`mmhaze.evaluation.suites`).
     """
     from mmengine.logging import print_log
 
@@ -325,7 +339,7 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     dropped: list = []
     stems = _complete_stems(folders, allow_missing, dropped, dataset)
     built = build_folder_metrics(metrics, bool(clear), bool(dehazed), dataset, options,
-                                 skip_errors)
+                                 skip_errors, suite)
     reader = FolderImageReader(uint16_norm)
     evaluated = 0
     for stem in stems:
@@ -351,7 +365,7 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     dropped += collect_dropped(built)
     # A run of the same second gets `<timestamp>_1`: results are never thrown away.
     run_dir = osp.join(work_dir, claim_run_dir(work_dir, time.strftime('%Y%m%d_%H%M%S')))
-    meta = dict(tool='eval_folder', method=method, dataset=dataset,
+    meta = dict(tool='eval_folder', method=method, dataset=dataset, suite=suite,
                 folders=dict(ir=ir, vis=vis, fused=fused, clear=clear, dehazed=dehazed),
                 time=time.strftime('%Y-%m-%d %H:%M:%S'), versions=_versions())
     paths = write_run_folder(run_dir, rows, meta, conventions, directions, main_method=method,

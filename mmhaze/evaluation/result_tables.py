@@ -32,6 +32,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
+from mmhaze.utils.errors import UserError
+
 from .metrics.base_image_metric import MODEL_ROW
 
 ID_COLUMNS = ('dataset', 'method', 'image')
@@ -49,19 +51,24 @@ def collect_rows(metrics: Iterable,
     merged: dict[tuple, dict] = OrderedDict()
     conventions: dict[str, str] = {}
     directions: dict[str, str] = {}
+    written: dict[tuple, str] = {}  # (row, metric key) -> the convention that wrote it
     for metric in metrics:
         per_image = getattr(metric, 'per_image_rows', None)
         per_dataset = getattr(metric, 'dataset_rows', None)
         if per_image is None and per_dataset is None:
             continue  # a foreign metric without per-image results
-        conventions.update(metric.conventions() if hasattr(metric, 'conventions') else {})
+        own = metric.conventions() if hasattr(metric, 'conventions') else {}
+        conventions.update(own)
         directions.update(getattr(metric, 'directions', {}))
         level_rows = [dict(r, image=DATASET_LEVEL) for r in per_dataset or []]
         for row in list(per_image or []) + level_rows:
             label = method if row['method'] == MODEL_ROW else row['method']
             key = (row['dataset'], label, row['image'])
             merged.setdefault(key, dict(dataset=row['dataset'], method=label, image=row['image']))
-            merged[key].update({k: v for k, v in row.items() if k not in ID_COLUMNS})
+            values = {k: v for k, v in row.items() if k not in ID_COLUMNS}
+            for name in values:
+                _check_one_meaning(written, key, name, own.get(name, ''))
+            merged[key].update(values)
     return list(merged.values()), conventions, directions
 
 
@@ -69,6 +76,17 @@ def collect_notes(metrics: Iterable) -> list[str]:
     """The metrics' own lines for under the tables (e.g. a metric left out for want of its
     parameter file), each once."""
     return list(dict.fromkeys(n for metric in metrics for n in getattr(metric, 'notes', ())))
+
+
+def _check_one_meaning(written: dict, row: tuple, name: str, convention: str) -> None:
+    """A column key means one metric in one table: two metrics of a run reporting ``name``
+    for the same image under different conventions (e.g. the ``vifb`` and ``ivif_zoo``
+    presets' "CE") would overwrite each other's values."""
+    before = written.setdefault((row, name), convention)
+    if before != convention:
+        raise UserError(f'two metrics of this run report {name!r} under different conventions '
+                        f'({before!r} and {convention!r}); one table cannot hold both: evaluate '
+                        'them in separate runs (e.g. one suite preset per run folder)')
 
 
 def collect_dropped(metrics: Iterable) -> list[dict]:

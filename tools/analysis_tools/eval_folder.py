@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/eval_folder.py --ir IR_DIR --vis VIS_DIR --fused FUSED_DIR \
         [--clear CLEAR_DIR] [--dehazed DEHAZED_DIR] [--metrics EN MI Qabf ...] \
+        [--suite vifb|ivif_zoo|tang|cddfuse|liu2012] \
         [--method NAME] [--dataset NAME] [--options JSON] [--allow-missing] [--skip-errors] \
         [--uint16-norm RULE] [--custom-imports MODULE ...] --work-dir DIR
 
@@ -9,7 +10,9 @@ Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.
 summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
 partners, images of different sizes, or a metric failing on an image stop the run with one line
 naming the files (or the image and the metric); ``--allow-missing`` / ``--skip-errors`` leave
-such images out instead, and the tables count them (column ``N``). A metric of one's own
+such images out instead, and the tables count them (column ``N``). ``--suite NAME`` scores the
+columns of a suite preset under its conventions (``--metrics`` then selects among them). A
+metric of one's own
 (registered with ``register_metric``, docs/add_module.md) is found through ``--custom-imports``.
 """
 import argparse
@@ -29,6 +32,9 @@ def parse_args(argv=None):
                                           '(default: the fused ones)')
     parser.add_argument('--metrics', nargs='+', help='canonical keys (default: the fusion '
                                                      'suite, plus the *_ref ones with --clear)')
+    parser.add_argument('--suite', default=None,
+                        help='a suite preset: vifb, ivif_zoo, tang, cddfuse or liu2012 (its '
+                             'columns under its conventions; docs/metrics.md)')
     parser.add_argument('--method', default='method', help='row name in the tables')
     parser.add_argument('--dataset', default='folder', help='dataset name in the tables')
     parser.add_argument('--options', type=json.loads, default=None,
@@ -69,7 +75,7 @@ def run_eval_folder(args) -> int:
                                  dehazed=args.dehazed, metrics=args.metrics, method=args.method,
                                  dataset=args.dataset, options=args.options,
                                  allow_missing=args.allow_missing, skip_errors=args.skip_errors,
-                                 uint16_norm=args.uint16_norm)
+                                 uint16_norm=args.uint16_norm, suite=args.suite)
     except (ValueError, FileNotFoundError) as err:  # metric options, parameter files
         if isinstance(err, UserError):
             raise

@@ -16,20 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from .compiled import KernelOptions, metric_kernel
-from .image_ops import fold_images, round_half_away, sobel, unfold_values
+from .image_ops import fold_images, minmax_levels, sobel, unfold_values
 from .metric_registry import register_metric
 
 QCV_BLOCK = 16
 QCV_ALPHA = 5.0
-
-
-def _normalise(x: torch.Tensor) -> torch.Tensor:
-    flat = x.flatten(1)
-    lo = flat.min(1).values.view(-1, 1, 1, 1)
-    hi = flat.max(1).values.view(-1, 1, 1, 1)
-    span = hi - lo
-    scaled = (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
-    return round_half_away(scaled * 255)
 
 
 def _block_reduce(x: torch.Tensor, block: int, mean: bool) -> torch.Tensor:
@@ -62,7 +53,7 @@ def _filtered_power(diff: torch.Tensor, csf: torch.Tensor) -> torch.Tensor:
 @metric_kernel
 def _qcv_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOptions
                 ) -> torch.Tensor:
-    f, a, b = _normalise(f), _normalise(a), _normalise(b)
+    f, a, b = minmax_levels(f), minmax_levels(a), minmax_levels(b)
     csf = mannos_sakrison_csf(*f.shape[-2:], dtype=f.dtype, device=f.device)
     saliency = []
     for src in (a, b):

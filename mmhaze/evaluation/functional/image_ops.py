@@ -21,7 +21,10 @@ import torch.nn.functional as F
 MATLAB_GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 # ITU-R BT.601 luma, as OpenCV's COLOR_RGB2GRAY (the CDDFuse Evaluator reads with it).
 BT601_GRAY_WEIGHTS = (0.299, 0.587, 0.114)
-GRAY_WEIGHTS = {'matlab': MATLAB_GRAY_WEIGHTS, 'bt601': BT601_GRAY_WEIGHTS}
+# Pillow's ``convert('L')`` (IVIF_ZOO reads with it): BT.601 in 16-bit fixed point, rounded.
+PIL_GRAY_FIXED_POINT = (19595, 38470, 7471)
+GRAY_WEIGHTS = {'matlab': MATLAB_GRAY_WEIGHTS, 'bt601': BT601_GRAY_WEIGHTS,
+                'pil': tuple(w / 65536 for w in PIL_GRAY_FIXED_POINT)}
 COLOR_MODES = ('gray', 'channels')
 
 
@@ -49,18 +52,38 @@ def as_float(x: torch.Tensor, name: str, dtype: Optional[torch.dtype] = None) ->
 
 
 def rgb_to_gray(x: torch.Tensor, weights: str = 'matlab', rounding: bool = True) -> torch.Tensor:
-    """B×3×H×W → B×1×H×W luma on the same scale; ``rounding`` = what a uint8 conversion keeps."""
+    """B×3×H×W → B×1×H×W luma on the same scale; ``rounding`` = what a uint8 conversion keeps.
+
+    ``weights='pil'`` with rounding is Pillow's integer formula
+    ``(19595 R + 38470 G + 7471 B + 2¹⁵) >> 16`` on the 8-bit levels (exact).
+    """
     if weights not in GRAY_WEIGHTS:
         raise ValueError(f'gray weights must be one of {sorted(GRAY_WEIGHTS)}, got {weights!r}')
     if not rounding:
         w = torch.tensor(GRAY_WEIGHTS[weights], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         return (x * w).sum(1, keepdim=True)
+    if weights == 'pil':
+        levels = torch.floor(x.double() + 0.5).clamp(0, 255).long()
+        wr, wg, wb = PIL_GRAY_FIXED_POINT
+        gray = (levels[:, 0:1] * wr + levels[:, 1:2] * wg + levels[:, 2:3] * wb + 32768) >> 16
+        return gray.to(x.dtype)
     # Rounded: weigh in float64, so a float32 image gets the same levels as a float64 one
     # (a sum over the 3-channel dim is a slow strided reduction: add the planes instead).
     wr, wg, wb = GRAY_WEIGHTS[weights]
     x64 = x.double()
     gray = x64[:, 0:1] * wr + x64[:, 1:2] * wg + x64[:, 2:3] * wb
     return round_half_away(gray).to(x.dtype)
+
+
+def rescale(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """``x·scale``, with a scale 1/n computed as ``x / n`` (MATLAB's ``im2double`` of uint8 is
+    ``double(x)/255``: the same last bit)."""
+    if scale == 1:
+        return x
+    inverse = 1 / scale
+    if inverse > 1 and abs(inverse - round(inverse)) < 1e-9:
+        return x / round(inverse)
+    return x * scale
 
 
 def fold_images(images: Sequence[torch.Tensor], names: Sequence[str], color: str = 'gray',
@@ -92,6 +115,18 @@ def fold_images(images: Sequence[torch.Tensor], names: Sequence[str], color: str
         return [rgb_to_gray(x, gray_weights) if x.shape[1] == 3 else x for x in imgs], 1
     b, _, h, w = ref_shape
     return [x.expand(b, 3, h, w).reshape(b * 3, 1, h, w) for x in imgs], 3
+
+
+def minmax_levels(x: torch.Tensor) -> torch.Tensor:
+    """Each B×1×H×W plane stretched to 0..255 and rounded: ``round((x − min)/(max − min)·255)``,
+    Z. Liu's ``normalize1.m`` (Q_CV, Q_CB, Q_MI, Q_TE, Q_NCIE). A constant plane becomes 0
+    (the MATLAB code divides by zero there)."""
+    flat = x.flatten(1)
+    lo = flat.min(1).values.view(-1, 1, 1, 1)
+    hi = flat.max(1).values.view(-1, 1, 1, 1)
+    span = hi - lo
+    scaled = (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
+    return round_half_away(scaled * 255)
 
 
 def unfold_values(values: torch.Tensor, channels: int) -> torch.Tensor:
@@ -293,14 +328,22 @@ SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 SOBEL_Y = ((1.0, 2.0, 1.0), (0.0, 0.0, 0.0), (-1.0, -2.0, -1.0))
 
 
-def sobel(x: torch.Tensor, correlate: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Zero-padded 'same' Sobel responses (sx, sy) of B×1×H×W planes.
+SOBEL_PADDINGS = ('zeros', 'replicate', 'reflect')
+
+
+def sobel(x: torch.Tensor, correlate: bool = False, padding: str = 'zeros'
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """'same' Sobel responses (sx, sy) of B×1×H×W planes.
 
     ``correlate=False``: ``conv2(x, SOBEL_X/Y, 'same')`` (Q^AB/F); ``True``: ``filter2`` with
     ``SOBEL_X`` and its transpose (Q_CV's ``metricChen``). Computed from shifted slices of the
     separable [1 2 1] ⊗ [−1 0 1] factors (exact on integer images, faster than conv2d).
+    ``padding``: 'zeros' (conv2/filter2), 'replicate' (``imfilter(..., 'replicate')``) or
+    'reflect' (mirror without repeating the border: B. K. S. Kumar's ``per_extn_im_fn.m``).
     """
-    p = F.pad(x, (1, 1, 1, 1))
+    if padding not in SOBEL_PADDINGS:
+        raise ValueError(f'Sobel padding must be one of {SOBEL_PADDINGS}, got {padding!r}')
+    p = F.pad(x, (1, 1, 1, 1)) if padding == 'zeros' else F.pad(x, (1, 1, 1, 1), mode=padding)
     smooth_rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]
     smooth_cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]
     right = smooth_rows[..., :, 2:] - smooth_rows[..., :, :-2]   # x[j+1] − x[j−1]
@@ -308,6 +351,44 @@ def sobel(x: torch.Tensor, correlate: bool = False) -> tuple[torch.Tensor, torch
     if correlate:
         return right, down
     return -right, down  # conv2 flips the kernels: SOBEL_X → x[j−1] − x[j+1]
+
+
+def sobel_matlab_order(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``conv2(x, SOBEL_X/Y, 'same')`` summed term by term in MATLAB's order (the kernel's
+    column-major order), for images that are not integers.
+
+    On 0–255 integers every summation order is exact (:func:`sobel`); on ``im2double``
+    images the order decides the last bit, and Q^AB/F's ``sx == 0`` and ``gA == gF`` tests
+    follow it: this order reproduces MATLAB's values of Tang's toolbox within 5e-6 where the
+    separable one is 9e-4 away (Octave's ``conv2`` sums in yet another order, 3e-4 away).
+    """
+    p = F.pad(x, (1, 1, 1, 1))
+    h, w = x.shape[-2:]
+    out = []
+    for kernel in (SOBEL_X, SOBEL_Y):
+        acc = torch.zeros_like(x)
+        for q in range(3):  # conv2: out(i, j) += k(p, q) · x(i − p + 1, j − q + 1)
+            for r in range(3):
+                if kernel[r][q]:
+                    acc = acc + kernel[r][q] * p[..., 2 - r:2 - r + h, 2 - q:2 - q + w]
+        out.append(acc)
+    return out[0], out[1]
+
+
+def window_sums_matlab_order(x: torch.Tensor, kernel: Sequence[Sequence[float]]
+                             ) -> torch.Tensor:
+    """``sum(sum(X .* kernel))`` over each 3×3 window of B×1×H×W planes already padded by one
+    pixel (a correlation), in MATLAB's order: each column summed top to bottom, then the
+    column sums left to right (what B. K. S. Kumar's ``sobel_fn.m`` loops compute)."""
+    h, w = x.shape[-2] - 2, x.shape[-1] - 2
+    total = None
+    for q in range(3):
+        column = None
+        for r in range(3):
+            term = x[..., r:r + h, q:q + w] * kernel[r][q]
+            column = term if column is None else column + term
+        total = column if total is None else total + column
+    return total
 
 
 def pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

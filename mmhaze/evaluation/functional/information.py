@@ -3,7 +3,9 @@
 Conventions (explicit arguments): ``base`` 2 = bits (the MATLAB toolboxes, default) or e = nats
 (the CDDFuse-family Python Evaluator, ``sklearn.mutual_info_score``); ``saturate_255``
 reproduces Tang's MATLAB toolbox (``Hab.m`` indexes its joint histogram with ``uint8 + 1``, which
-saturates, so levels 254 and 255 share a joint bin while the marginals keep them apart).
+saturates, so levels 254 and 255 share a joint bin while the marginals keep them apart);
+``minmax`` reproduces VIFB's ``metricsMutinf.m``, which stretches every image to 0..255 first
+(``int16((x − min)/(max − min)·255)``) and reports nats.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import math
 
 import torch
 
-from .image_ops import fold_images, guard_nonfinite, mask_values, unfold_values
+from .image_ops import fold_images, guard_nonfinite, mask_values, minmax_levels, unfold_values
 from .metric_registry import register_metric
 from .statistics import batched_counts, entropy_of_counts, gray_levels, level_histogram
 
@@ -50,18 +52,22 @@ def log_unit(base: float) -> str:
 
 @register_metric('MI', convention=lambda o: (
     f"MI(F;IR)+MI(F;{o['vis']}) in {log_unit(o['base'])}, 256×256 joint histograms"
+    + (', each image min-max stretched to 0..255 (VIFB)' if o['minmax'] else '')
     + (", Tang's uint8 saturation quirk" if o['saturate_255'] else '')))
 def mutual_information(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
-                       base: float = 2.0, saturate_255: bool = False, color: str = 'gray',
-                       gray_weights: str = 'matlab') -> torch.Tensor:
+                       base: float = 2.0, saturate_255: bool = False, minmax: bool = False,
+                       color: str = 'gray', gray_weights: str = 'matlab') -> torch.Tensor:
     """MI = I(F;IR) + I(F;VIS), I(X;Y) = H(X) + H(Y) − H(X,Y), in log ``base``; shape (B,).
 
-    Inputs are rounded to 8-bit levels first. MI(A; A, A) = 2·H(A) (without the quirk).
+    Inputs are rounded to 8-bit levels first (``minmax``: stretched to 0..255 and rounded).
+    MI(A; A, A) = 2·H(A) (without the quirk).
     """
     if base <= 0 or base == 1:
         raise ValueError(f'MI base must be positive and not 1, got {base}')
     planes, ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     planes, ok = guard_nonfinite(planes)
+    if minmax:
+        planes = [minmax_levels(p.double()) for p in planes]
     values = _mi_of_levels(*planes, float(base), bool(saturate_255))
     return unfold_values(mask_values(values, ok), ch)
 

@@ -17,10 +17,23 @@ and sv² = σ2² − g·σ12.
 
 Both need images of at least 41×41 pixels (the fourth scale needs a 3×3 window). Local
 statistics are computed in the input's dtype, the per-scale sums in float64.
+
+Two reference quirks of VIF are options:
+
+- ``form='ivif_zoo'``: IVIF_ZOO's ``vifp_mscale`` builds its windows from
+  ``linspace(−⌈N/2⌉, ⌊N/2⌋, N)`` (an off-centre grid of step N/(N−1): the Gaussian is
+  shifted and stretched) and filters zero-padded 'same' (the borders enter every sum, the
+  images halve to ⌈H/2⌉ per scale);
+- ``saturate_uint8=True``: Tang's toolbox passes the uint8 images, so at the first scale
+  MATLAB's uint8 products ``ref.*ref``, ``dist.*dist``, ``ref.*dist`` saturate at 255 (the
+  later scales are filtered doubles and unaffected).
 """
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
@@ -28,6 +41,7 @@ from .image_ops import (
     gaussian_filter_valid,
     local_moments,
     require_size,
+    separable_filter_valid,
     unfold_values,
 )
 from .metric_registry import register_metric
@@ -40,23 +54,51 @@ VIFF_C = 1e-7
 VIFF_SCALE_WEIGHTS = (1 / 2.15, 0.0, 0.15 / 2.15, 1 / 2.15)
 
 
-def _vif_statistics(refs: torch.Tensor, dist: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+VIF_FORMS = ('live', 'ivif_zoo')
+
+
+def _ivif_zoo_taps(n: int, sigma: float) -> tuple[float, ...]:
+    """IVIF_ZOO's 1-D window factor: exp(−x²/(2σ²)) on ``linspace(−⌈n/2⌉, ⌊n/2⌋, n)``,
+    normalised (its 2-D window is the outer product, normalised)."""
+    lo, hi = -((n + 1) // 2), n // 2
+    g = [math.exp(-((lo + i * (hi - lo) / (n - 1)) ** 2) / (2 * sigma * sigma)) for i in range(n)]
+    return tuple(v / sum(g) for v in g)
+
+
+def _window_filter(form: str, n: int, sigma: float):
+    """The scale's filter: ``filter2(win, ·, 'valid')`` (LIVE) or IVIF_ZOO's zero-padded
+    'same' correlation with its off-centre window, either with an optional down-sampling step."""
+    if form == 'live':
+        return lambda t, step=1: gaussian_filter_valid(t, n, sigma, step)
+    taps, pad = _ivif_zoo_taps(n, sigma), n // 2
+    return lambda t, step=1: separable_filter_valid(F.pad(t, (pad, pad, pad, pad)), taps, step)
+
+
+def _vif_statistics(refs: torch.Tensor, dist: torch.Tensor, form: str = 'live',
+                    saturate_uint8: bool = False) -> list[tuple[torch.Tensor, ...]]:
     """Per scale: (σ1², g, sv²) maps, B×R×h×w, of R references (B×R×H×W) against one
     distorted image (B×1×H×W), after LIVE's clamps. The distorted planes are filtered once
     for all references."""
     stats = []
     r = refs.shape[1]
-    # Variances do not depend on the mean; removing it keeps float32 from cancelling digits.
-    refs = refs - refs.mean((-2, -1), keepdim=True)
-    dist = dist - dist.mean((-2, -1), keepdim=True)
+    if form == 'live' and not saturate_uint8:
+        # Variances do not depend on the mean; removing it keeps float32 from cancelling
+        # digits (not with zero padding, where the mean would move the borders).
+        refs = refs - refs.mean((-2, -1), keepdim=True)
+        dist = dist - dist.mean((-2, -1), keepdim=True)
     for scale in range(1, VIF_SCALES + 1):
         n = 2 ** (VIF_SCALES - scale + 1) + 1
-        sigma = n / 5
+        window = _window_filter(form, n, n / 5)
         if scale > 1:
-            both = gaussian_filter_valid(torch.cat([refs, dist], 1), n, sigma, step=2)
+            both = window(torch.cat([refs, dist], 1), 2)
             refs, dist = both[:, :r], both[:, r:]
-        mu1, mu2, e11, e22, e12 = local_moments(
-            refs, dist, lambda t, n=n, sigma=sigma: gaussian_filter_valid(t, n, sigma))
+        if saturate_uint8 and scale == 1:  # uint8 .* uint8 in MATLAB stops at 255
+            mu1, mu2 = window(refs), window(dist)
+            e11 = window((refs * refs).clamp_max(255))
+            e22 = window((dist * dist).clamp_max(255))
+            e12 = window((refs * dist).clamp_max(255))
+        else:
+            mu1, mu2, e11, e22, e12 = local_moments(refs, dist, window)
         s11 = (e11 - mu1 * mu1).clamp_min(0)
         s22 = (e22 - mu2 * mu2).clamp_min(0)
         s12 = e12 - mu1 * mu2
@@ -85,7 +127,7 @@ def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor, o: KernelOptions) -> to
     """(B, R) vifp of each reference channel against ``dist``."""
     num = torch.zeros(refs.shape[:2], dtype=torch.float64, device=refs.device)
     den = torch.zeros_like(num)
-    for s11, g, sv in _vif_statistics(refs, dist):
+    for s11, g, sv in _vif_statistics(refs, dist, o.form, o.saturate_uint8):
         vid, vind = _information(s11, g, sv, VIFP_NOISE_VAR)
         num = num + vid.flatten(2).sum(2, dtype=torch.float64)
         den = den + vind.flatten(2).sum(2, dtype=torch.float64)
@@ -96,18 +138,32 @@ def _vifp_kernel(refs: torch.Tensor, dist: torch.Tensor, o: KernelOptions) -> to
 def vifp(ref: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
     """Sheikh–Bovik multiscale pixel VIF of ``dist`` against ``ref`` (B×1×H×W, 0–255), (B,)."""
     require_size(ref, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return _vifp_kernel(ref, dist)[:, 0]
+    return _vifp_kernel(ref, dist, form='live', saturate_uint8=False)[:, 0]
 
 
-@register_metric('VIF', convention=(
-    'vifp(IR,F)+vifp({vis},F), Sheikh–Bovik 4 scales, σn²=2, 0–255 (the IR-VIS tools\' "VIF", '
-    'CDDFuse\'s "VIFF")'))
-def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, color: str = 'gray',
-        gray_weights: str = 'matlab') -> torch.Tensor:
-    """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,)."""
+def _vif_convention(o) -> str:
+    text = ("vifp(IR,F)+vifp({vis},F), Sheikh–Bovik 4 scales, σn²=2, 0–255 (the IR-VIS tools' "
+            '"VIF", CDDFuse\'s "VIFF")').format(**o)
+    if o['form'] == 'ivif_zoo':
+        text += "; IVIF_ZOO's off-centre windows, zero-padded 'same'"
+    if o['saturate_uint8']:
+        text += "; Tang's uint8 products saturating at 255 at scale 1"
+    return text
+
+
+@register_metric('VIF', convention=_vif_convention)
+def vif(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, form: str = 'live',
+        saturate_uint8: bool = False, color: str = 'gray', gray_weights: str = 'matlab'
+        ) -> torch.Tensor:
+    """VIF = vifp(IR, F) + vifp(VIS, F), shape (B,) (``form``, ``saturate_uint8``: the
+    reference quirks of the module docstring)."""
+    if form not in VIF_FORMS:
+        raise ValueError(f'VIF form must be one of {VIF_FORMS}, got {form!r}')
     (f, a, b), ch = fold_images([fused, ir, vis], ['fused', 'ir', 'vis'], color, gray_weights)
     require_size(f, VIF_MIN_SIZE, VIF_MIN_SIZE, 'VIF')
-    return unfold_values(_vifp_kernel(torch.cat([a, b], 1), f).sum(1), ch)
+    values = _vifp_kernel(torch.cat([a, b], 1), f, form=form,
+                          saturate_uint8=bool(saturate_uint8)).sum(1)
+    return unfold_values(values, ch)
 
 
 @metric_kernel

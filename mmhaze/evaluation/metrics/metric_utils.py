@@ -83,21 +83,42 @@ def resolve_metrics(keys: Sequence[str], kind: str, owner: str) -> dict[str, Met
     return {key: metric_spec(key) for key in keys}
 
 
-def check_options(options: Optional[Mapping], kind: str, reserved: tuple = ()) -> dict:
-    """Validate ``options={KEY: {arg: value}}`` against the registered metrics of ``kind``."""
+def check_options(options: Optional[Mapping], kind: str, reserved: tuple = (),
+                  columns: Optional[Mapping[str, MetricSpec]] = None) -> dict:
+    """Validate ``options={KEY: {arg: value}}`` against the registered metrics of ``kind``, or
+    against ``columns`` (column key → the spec computing it: a suite preset's columns)."""
     options = dict(options or {})
-    known = metric_keys(kind)
+    known = list(columns) if columns is not None else metric_keys(kind)
     for key, opts in options.items():
         if key not in known:
             raise ValueError(f'options.{key}: not one of the metrics {sorted(known)}'
                              f'{did_you_mean(key, known)}')
-        spec = metric_spec(key)
+        spec = columns[key] if columns is not None else metric_spec(key)
         params = spec.option_names() - set(reserved)
         for name in opts:
             if name not in params:
                 raise ValueError(f'options.{key}.{name}: {spec.function.__name__} has no '
                                  f'option {name!r}{did_you_mean(name, params)}')
     return options
+
+
+def resolve_columns(metrics: Optional[Sequence[str]], suite: Optional[str],
+                    default: Sequence[str], owner: str) -> list:
+    """The :class:`~mmhaze.evaluation.suites.SuiteColumn` s to compute: ``metrics`` (default:
+    ``default``, or all of the suite's columns) as registered fusion metrics, or as columns of
+    the suite preset ``suite``; one error names every unknown key."""
+    from ..suites import SuiteColumn, metric_suite
+    if suite is None:
+        keys = list(metrics) if metrics is not None else list(default)
+        resolve_metrics(keys, 'fusion', owner)
+        return [SuiteColumn(key, key) for key in keys]
+    preset = metric_suite(suite)
+    keys = list(metrics) if metrics is not None else list(preset.keys)
+    unknown = [f'{k!r}{did_you_mean(k, preset.keys)}' for k in keys if k not in preset.keys]
+    if unknown:
+        raise ValueError(f'{owner}: {", ".join(unknown)} not in the suite {suite!r}; its '
+                         f'columns: {list(preset.keys)}')
+    return [preset.column(key) for key in keys]
 
 
 def metric_value(metric: str, sample: dict, owner: str,

@@ -1,0 +1,93 @@
+"""Known values of the suites' metrics: identities (an image fused with itself), hand-computed
+cases and bounds. The values against the suites' own code are in test_suite_metrics.py."""
+import math
+
+import pytest
+import torch
+
+from mmhaze.evaluation.functional import metric_spec
+
+H, W = 48, 56
+
+
+def _metric(key: str, *images, **options) -> float:
+    return metric_spec(key).function(*images, **options).item()
+
+
+@pytest.fixture(scope='module')
+def images():
+    """A smooth-with-noise 'IR' a, a noise 'VIS' b and their rounded mean f (0–255 levels)."""
+    gen = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.avg_pool2d(torch.rand(1, 1, H + 4, W + 4, generator=gen), 5, 1)
+    a = torch.round(smooth * 200 + torch.rand(1, 1, H, W, generator=gen) * 40).double()
+    b = torch.round(torch.rand(1, 1, H, W, generator=gen) * 255).double()
+    return a, b, torch.round((a + b) / 2)
+
+
+def test_information_identities(images):
+    a, b, f = images
+    # VIFB's CE is a relative entropy: 0 for equal histograms
+    assert _metric('CE', a, a, a) == 0.0
+    assert _metric('CE', f, a, b) > 0.1
+    # I(A;A) = H(A): NMI = 2·2H / 2H = 2 and Q_MI = 2·(H/2H + H/2H) = 2, their upper bounds
+    assert _metric('NMI', a, a, a) == pytest.approx(2.0, abs=1e-12)
+    assert 0.0 < _metric('NMI', f, a, b) < 2.0
+    assert _metric('Q_MI', a, a, a) == pytest.approx(2.0, abs=1e-12)
+    assert 0.0 < _metric('Q_MI', f, a, b) < 2.0
+    # TE = T(A) + T(B) − T(F): with A = B = F it is T(A); Shannon (q = 1) in bits = EN
+    assert _metric('TE', a, a, a) == pytest.approx(_metric('EN', a), rel=1e-12)
+    counts = torch.bincount(a.flatten().long(), minlength=256).double()
+    p = counts / counts.sum()
+    assert _metric('TE', a, a, a, q=2.0) == pytest.approx(1 - (p * p).sum().item(), rel=1e-12)
+    for correlation in ('nonlinear', 'pearson'):
+        assert 0.0 < _metric('Q_NCIE', f, a, b, correlation=correlation) < 1.0
+
+
+def test_sigmoid_cross_entropy_of_zeros_is_ln2():
+    # sigmoid(0) = 1/2 for F and both sources: BCE(1/2, 1/2) = ln 2 (float32 arithmetic)
+    zeros = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    assert _metric('CE_sigmoid', zeros, zeros, zeros) == pytest.approx(math.log(2), rel=1e-7)
+
+
+def test_error_metrics_of_a_constant_offset(images):
+    a = images[0]
+    assert _metric('MSE', a, a, a) == 0.0 and _metric('RMSE', a, a, a) == 0.0
+    f = a + 3
+    assert _metric('MSE', f, a, a) == pytest.approx(9.0, rel=1e-12)
+    assert _metric('MSE', f, a, a, scale=1 / 255) == pytest.approx(9 / 255 ** 2, rel=1e-12)
+    assert _metric('PSNR', f, a, a) == pytest.approx(10 * math.log10(255 ** 2 / 9), rel=1e-12)
+    # VIFB's "RMSE" is sqrt(Σ d²) / (H·W), not sqrt(Σ d² / (H·W)): 3 / sqrt(H·W) here
+    vifb_error = 3 / math.sqrt(H * W)
+    assert _metric('RMSE', f, a, a, error='vifb') == pytest.approx(vifb_error, rel=1e-12)
+    assert _metric('PSNR', f, a, a, error='vifb') == pytest.approx(
+        20 * math.log10(255 / math.sqrt(vifb_error)), rel=1e-12)
+
+
+def test_structural_identities(images):
+    a, b, f = images
+    # SSIM(A, A) = 1 in every window, so every weighting of it gives 1
+    for key, options in (('Q_S', {}), ('Q_C', {}), ('Q_Y', {}), ('Q_Y', dict(form='ivif_zoo')),
+                         ('Q_CB', dict(form='vifb'))):
+        assert _metric(key, a, a, a, **options) == pytest.approx(1.0, abs=1e-12), (key, options)
+    for key in ('Q_S', 'Q_C', 'Q_Y', 'Q_CB'):
+        assert 0.0 < _metric(key, f, a, b) < 1.0, key
+    # IVIF_ZOO's Qy window is a 1×7 Gaussian expanded to 7×7 (it sums to 7, not 1): its SSIM
+    # maps, and Qy, are not bounded by 1
+    assert _metric('Q_Y', f, a, b, form='ivif_zoo') == pytest.approx(1.0044, abs=1e-4)
+    # Liu's Q_G (metricXydeas) is not Qabf: other sigmoid constants, another value
+    assert _metric('Q_G', a, a, a) == pytest.approx(0.98666, abs=1e-5)
+    assert _metric('Qabf', a, a, a) == pytest.approx(0.97533, abs=1e-5)
+    # no gradient added to the sources: no artefacts; Zheng's ratio to the best source SF: 0
+    assert _metric('Nabf', a, a, a) == 0.0
+    assert _metric('Q_SF', a, a, a) == pytest.approx(0.0, abs=1e-12)
+    big = torch.round(torch.nn.functional.interpolate(a, size=(176, 176), mode='bilinear'))
+    assert _metric('MS_SSIM', big, big, big) == pytest.approx(2.0, abs=1e-12)
+
+
+def test_edge_intensity_of_a_ramp():
+    # horizontal ramp of slope 1: Sobel gx = 8 inside, 4 in the first and last columns
+    # (replicate padding), gy = 0
+    ramp = torch.arange(W, dtype=torch.float64).repeat(H, 1)[None, None]
+    expected = (8 * (W - 2) + 2 * 4) / W
+    assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
+    assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
