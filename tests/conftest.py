@@ -72,6 +72,21 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _torch_global_state():
+    """A test that trains with ``randomness.deterministic=True`` (mmengine sets torch's global
+    flag) or changes the thread count leaves them as they were: deterministic mode makes torch
+    fill every new tensor in parallel, which hangs in a forked child."""
+    import torch
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    threads = torch.get_num_threads()
+    yield
+    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
 def _mmhaze_scope():
     """Every test starts with the mmhaze default scope, as configs set it."""
     from mmhaze.utils import register_all_modules

@@ -125,3 +125,41 @@ def load_demo(name: str):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return importlib.import_module(name)
+
+
+def run_in_child(tmp_path, body) -> tuple[int, str]:
+    """Run ``body()`` (returning an exit code) in a forked child; (status, its stderr).
+
+    The status is the exit code, or minus the signal that killed the child. The child runs
+    torch on one thread: OpenMP's thread pool does not survive a fork (a parallel region in the
+    child waits for threads that do not exist there)."""
+    import os
+    import sys
+
+    import torch
+    err_file = tmp_path / f'child_{len(list(tmp_path.glob("child_*")))}.err'
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        code = 99
+        try:
+            fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(fd, 2)
+            sys.stderr = os.fdopen(2, 'w', buffering=1)  # pytest captures sys.stderr too
+            torch.set_num_threads(1)
+            code = body()
+        except BaseException:  # noqa: B036 - reported to the parent through the file
+            import traceback
+            traceback.print_exc()
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return code, err_file.read_text()
+
+
+def limit_file_size(nbytes: int) -> None:
+    """A full disk, in this (child) process: writes past ``nbytes`` fail with EFBIG (Python
+    ignores SIGXFSZ)."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, resource.RLIM_INFINITY))

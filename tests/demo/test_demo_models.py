@@ -132,3 +132,17 @@ def test_zoo_release_is_converted_once_into_the_cache(tmp_path, pair):
                                                                         metrics=False)
     assert result.error is None and result.dehazed is None and result.fused.shape == (64, 64, 3)
     assert converted.stat().st_mtime_ns == stamp
+
+
+def test_every_zoo_entry_names_a_config_a_converter_and_a_release_file():
+    """The menu's zoo lists the single-file releases of the model zoo: each names configs and a
+    converter that exist, and (with ../shared) its release file is found."""
+    from mmhaze.utils import shared_data_dir
+    assert len(demo_models.ZOO_MODELS) == 13
+    for title, key, alone, behind_dcp in demo_models.ZOO_MODELS:
+        release = demo_models.ZOO_RELEASES[key]
+        assert (REPO_ROOT / alone).is_file() and (behind_dcp is None
+                                                  or (REPO_ROOT / behind_dcp).is_file()), title
+        assert (REPO_ROOT / 'tools' / 'model_converters' / f'{release.converter}.py').is_file()
+        if (shared_data_dir() / 'zoo').is_dir():
+            assert demo_models.find_release(release, None) is not None, title

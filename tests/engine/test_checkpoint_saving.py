@@ -3,15 +3,13 @@ training at a time writes into a work dir, and never over another run's checkpoi
 says what it resumes, or that there is nothing to resume (issue 19, items 1-3 and 11)."""
 import hashlib
 import os
-import resource
 import shutil
 import signal
-import sys
 
 import pytest
 import torch
 from helpers import BASELINE_CONFIG as BASELINE
-from helpers import DEHAZE_LOSS_KEY, TINY_TRAIN_OPTIONS
+from helpers import DEHAZE_LOSS_KEY, TINY_TRAIN_OPTIONS, limit_file_size, run_in_child
 
 
 def _options(**overrides):
@@ -38,31 +36,6 @@ def _one_error_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.startswith('error: ')]
     assert len(lines) == 1, err
     return lines[0]
-
-
-def _run_in_child(tmp_path, body) -> tuple[int, str]:
-    """Run ``body()`` (returning an exit code) in a forked child; (status, its stderr).
-
-    The status is the exit code, or minus the signal that killed the child."""
-    err_file = tmp_path / f'child_{len(list(tmp_path.glob("child_*")))}.err'
-    pid = os.fork()
-    if pid == 0:  # the child never returns into pytest
-        code = 99
-        try:
-            fd = os.open(err_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            os.dup2(fd, 2)
-            sys.stderr = os.fdopen(2, 'w', buffering=1)  # pytest captures sys.stderr too
-            torch.set_num_threads(1)  # OpenMP threads do not survive a fork
-            code = body()
-        except BaseException:  # noqa: B036 - reported to the parent through the file
-            import traceback
-            traceback.print_exc()
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    return code, err_file.read_text()
 
 
 def _kill_at_rename_of(name: str, occurrence: int = 1):
@@ -96,7 +69,7 @@ def test_a_save_killed_midway_keeps_the_last_good_checkpoint(killed_at, occurren
         _kill_at_rename_of(killed_at, occurrence)
         return tool('train').main(_train_args(repo_root, work))
 
-    status, _ = _run_in_child(tmp_path, train)
+    status, _ = run_in_child(tmp_path, train)
     assert status == -signal.SIGKILL
     # The new checkpoint (when killed before its rename) is a temporary; iter_2 is intact.
     pths = sorted(p.name for p in work.glob('*.pth'))
@@ -129,10 +102,10 @@ def test_a_full_disk_keeps_every_checkpoint_and_stops_in_one_line(repo_root, too
         assert tool('train').main(_train_args(repo_root, work, options=first)) == 0
         (tmp_path / 'sha').write_text(_sha(work / 'iter_2.pth'))
         size = (work / 'iter_2.pth').stat().st_size
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, resource.RLIM_INFINITY))
+        limit_file_size(size // 2)
         return tool('train').main(_train_args(repo_root, work, '--resume'))
 
-    status, err = _run_in_child(tmp_path, train_then_fill_the_disk)
+    status, err = run_in_child(tmp_path, train_then_fill_the_disk)
     assert status == 1
     assert _one_error_line(err) == (
         f'error: training stopped at iteration 4: cannot write {work / "iter_4.pth"}: File too '

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers import BASELINE_CONFIG, load_tool, seeded_model
+from helpers import BASELINE_CONFIG, limit_file_size, load_tool, run_in_child, seeded_model
 
 from mmhaze.datasets import SyntheticFusionDataset
 
@@ -135,33 +135,24 @@ def test_pytorch2onnx_checks_the_output_path_before_exporting(exported, tool, ca
 def test_an_export_respects_the_umask_and_a_full_disk_is_one_line(exported, tool, tmp_path):
     """ONNX files were -rw------- under umask 0022 (checkpoints respected it)."""
     import os
-    import resource
-    import sys
     config, ckpt, onnx_file = exported
     umask = os.umask(0)
     os.umask(umask)
     assert onnx_file.stat().st_mode & 0o777 == 0o666 & ~umask
-    out, err_file = tmp_path / 'm.onnx', tmp_path / 'err'
-    pid = os.fork()
-    if pid == 0:  # RLIMIT_FSIZE in a child: the write fails with EFBIG (SIGXFSZ is ignored)
-        code = 99
-        try:
-            os.dup2(os.open(err_file, os.O_WRONLY | os.O_CREAT), 2)
-            sys.stderr = os.fdopen(2, 'w', buffering=1)
-            torch.set_num_threads(1)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
-            code = tool('deployment/pytorch2onnx').main(
-                [str(config), str(ckpt), '--out', str(out), '--shape', '24', '32'])
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 1
-    lines = [line for line in err_file.read_text().splitlines() if line.startswith('error')]
-    assert 'Traceback' not in err_file.read_text() and lines == [
+    out = tmp_path / 'm.onnx'
+
+    def export_on_a_full_disk():
+        limit_file_size(4096)
+        return tool('deployment/pytorch2onnx').main(
+            [str(config), str(ckpt), '--out', str(out), '--shape', '24', '32'])
+
+    status, err = run_in_child(tmp_path, export_on_a_full_disk)
+    assert status == 1
+    lines = [line for line in err.splitlines() if line.startswith('error')]
+    assert 'Traceback' not in err and lines == [
         f'error: cannot write {out}: File too large; nothing was written under that name (free '
         'some disk space or raise the file size limit (ulimit -f))']
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['err']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['child_0.err']
 
 
 def test_pytorch2onnx_exports_at_the_configs_test_size_with_a_line_per_step(exported, tmp_path,

@@ -3,13 +3,12 @@ wrong file, or a full disk, is one line each (issue 19, item 5 and the converter
 import argparse
 import hashlib
 import os
-import resource
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from helpers import limit_file_size, run_in_child
 
 
 def _one_error_line(err: str) -> str:
@@ -154,22 +153,14 @@ def test_a_wrong_release_lists_counts_and_examples_not_every_key(tool, tmp_path,
 def test_a_full_disk_is_one_line_and_leaves_nothing(ifcnn_release, tool, tmp_path):
     release, _ = ifcnn_release
     out = tmp_path / 'out.pth'
-    err_file = tmp_path / 'err'
-    pid = os.fork()
-    if pid == 0:  # RLIMIT_FSIZE in a child: Python ignores SIGXFSZ, the write fails (EFBIG)
-        code = 99
-        try:
-            fd = os.open(err_file, os.O_WRONLY | os.O_CREAT)
-            os.dup2(fd, 2)
-            sys.stderr = os.fdopen(2, 'w', buffering=1)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
-            code = _converter(tool, 'ifcnn_official_to_mmhaze').main([str(release), str(out)])
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 1
-    assert _one_error_line(err_file.read_text()) == (
+
+    def convert_on_a_full_disk():
+        limit_file_size(4096)
+        return _converter(tool, 'ifcnn_official_to_mmhaze').main([str(release), str(out)])
+
+    status, err = run_in_child(tmp_path, convert_on_a_full_disk)
+    assert status == 1
+    assert _one_error_line(err) == (
         f'error: cannot write {out}: File too large; nothing was written under that name (free '
         'some disk space or raise the file size limit (ulimit -f))')
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['IFCNN-MAX.pth', 'err']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['IFCNN-MAX.pth', 'child_0.err']

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import BASELINE_CONFIG as BASELINE
-from helpers import TINY_TRAIN_OPTIONS
+from helpers import TINY_TRAIN_OPTIONS, limit_file_size, run_in_child
 
 TINY_MODEL = ['model.network.channels=8', 'model.network.dilations=[1,2]']
 IASSF_TINY = 'configs/iassf/iassf_tiny_synthetic.py'
@@ -347,36 +347,25 @@ def test_a_device_this_machine_lacks_is_one_line(checkpoints, repo_root, tool, t
 
 def test_infer_on_a_full_disk_is_one_line(checkpoints, repo_root, tool, tmp_path):
     """It was a 27-line OSError traceback."""
-    import os
-    import resource
-    import sys
     _write_pairs(tmp_path / 'data')
-    out, err_file = tmp_path / 'o', tmp_path / 'err'
-    pid = os.fork()
-    if pid == 0:  # RLIMIT_FSIZE in a child: the write fails with EFBIG (SIGXFSZ is ignored)
-        code = 99
-        try:
-            os.dup2(os.open(err_file, os.O_WRONLY | os.O_CREAT), 2)
-            sys.stderr = os.fdopen(2, 'w', buffering=1)
-            torch.set_num_threads(1)
-            import mmhaze.utils.fileio as fileio
-            write = fileio.atomic_write_bytes
+    out = tmp_path / 'o'
 
-            def write_on_a_full_disk(*args):  # the limit starts at the first output
-                resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
-                return write(*args)
+    def infer_on_a_full_disk():
+        import mmhaze.utils.fileio as fileio
+        write = fileio.atomic_write_bytes
 
-            fileio.atomic_write_bytes = write_on_a_full_disk
-            code = tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
-                                       '--vis', str(tmp_path / 'data' / 'vis'),
-                                       '--ir', str(tmp_path / 'data' / 'ir'),
-                                       '--out-dir', str(out)])
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 1
-    assert _one_error_line(err_file.read_text()) == (
+        def write_on_a_full_disk(*args):  # the limit starts at the first output
+            limit_file_size(1000)
+            return write(*args)
+
+        fileio.atomic_write_bytes = write_on_a_full_disk
+        return tool('infer').main([str(repo_root / BASELINE), str(checkpoints['full']),
+                                   '--vis', str(tmp_path / 'data' / 'vis'),
+                                   '--ir', str(tmp_path / 'data' / 'ir'), '--out-dir', str(out)])
+
+    status, err = run_in_child(tmp_path, infer_on_a_full_disk)
+    assert status == 1
+    assert _one_error_line(err) == (
         f'error: cannot write {out / "dehazed" / "0.png"}: File too large; nothing was written '
         'under that name (free some disk space or raise the file size limit (ulimit -f))')
     assert not [p for p in out.rglob('*') if p.is_file()]  # no partial PNG, no temporary
@@ -415,9 +404,10 @@ def test_test_tool_options_it_cannot_use_are_one_line(checkpoints, iassf_checkpo
         'worker processes (test_dataloader.num_workers is 0): set it False too\n')
     rc = tool('test').main(options + ['test_dataloader.persistent_workers=False'])
     assert rc == 2
+    from mmhaze.evaluation.functional.metric_registry import metric_keys
     assert _one_error_line(capsys.readouterr().err) == (
-        "error: test_evaluator: FusionMetric: 'XYZ' is unknown; FusionMetric computes "
-        "['Qcv', 'SCD', 'CC', 'EN', 'SD', 'SF', 'AG', 'SSIM', 'Qabf', 'MI', 'VIF', 'VIFF']")
+        f"error: test_evaluator: FusionMetric: 'XYZ' is unknown; FusionMetric computes "
+        f"{metric_keys('fusion')}")
     option = f"+model.init_cfg=dict(type='Pretrained',checkpoint='{checkpoints['tiny']}')"
     with pytest.raises(SystemExit) as exit_:
         tool('test').main([str(repo_root / BASELINE), '--cfg-options', option])
