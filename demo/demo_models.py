@@ -356,7 +356,9 @@ def score_fused(sources: dict, fused: np.ndarray) -> dict:
         scores['fusion metrics'] = f'not computed: {_reason(user_message(err))}'
     for key in ('NIQE', 'FADE'):
         try:
-            scores.update(NoReferenceMetric(metrics=[key]).evaluate_sample(sample)[MODEL_ROW])
+            # missing_files='error': a missing parameter file is the reason shown for the key
+            metric = NoReferenceMetric(metrics=[key], missing_files='error')
+            scores.update(metric.evaluate_sample(sample)[MODEL_ROW])
         except Exception as err:  # missing parameter files, images smaller than NIQE's blocks
             scores[key] = f'not computed: {_reason(user_message(err))}'
     return scores
