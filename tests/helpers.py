@@ -1,5 +1,6 @@
 """Helpers shared by tests (importable as `helpers`: tests/conftest.py puts tests/ on sys.path)."""
 from pathlib import Path
+from typing import Optional
 
 from mmengine.hooks import Hook
 
@@ -163,3 +164,23 @@ def limit_file_size(nbytes: int) -> None:
     ignores SIGXFSZ)."""
     import resource
     resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, resource.RLIM_INFINITY))
+
+
+def run_tool_with_fault(tool: str, args: list, kill_at_rename: Optional[tuple] = None,
+                        file_limit: Optional[int] = None) -> tuple[int, str]:
+    """``tools/<tool>.py args`` in a fresh interpreter with a fault (tests/tool_with_fault.py):
+    ``kill_at_rename=(name, occurrence)`` or ``file_limit`` bytes. Returns (status, stderr):
+    the exit code, or minus the signal that killed it."""
+    import os
+    import subprocess
+    import sys
+    fault = []
+    if kill_at_rename:
+        fault += ['--kill-at-rename', kill_at_rename[0], '--occurrence', str(kill_at_rename[1])]
+    if file_limit:
+        fault += ['--file-limit', str(file_limit)]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    out = subprocess.run([sys.executable, str(REPO_ROOT / 'tests' / 'tool_with_fault.py'),
+                          *fault, tool, '--', *map(str, args)], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    return out.returncode, out.stderr

@@ -9,7 +9,7 @@ import signal
 import pytest
 import torch
 from helpers import BASELINE_CONFIG as BASELINE
-from helpers import DEHAZE_LOSS_KEY, TINY_TRAIN_OPTIONS, limit_file_size, run_in_child
+from helpers import DEHAZE_LOSS_KEY, TINY_TRAIN_OPTIONS, run_tool_with_fault
 
 
 def _options(**overrides):
@@ -38,22 +38,6 @@ def _one_error_line(err: str) -> str:
     return lines[0]
 
 
-def _kill_at_rename_of(name: str, occurrence: int = 1):
-    """Patch ``os.replace`` so the process kills itself (SIGKILL) when it is about to rename
-    a temporary into place as ``name`` for the ``occurrence``-th time."""
-    real = os.replace
-    seen = []
-
-    def replace(src, dst, *args, **kwargs):
-        if os.path.basename(str(dst)) == name:
-            seen.append(dst)
-            if len(seen) == occurrence:
-                os.kill(os.getpid(), signal.SIGKILL)
-        return real(src, dst, *args, **kwargs)
-
-    os.replace = replace
-
-
 # ------------------------------------------------------------------------------ item 1
 # Killed before iter_4.pth is renamed into place, or after that but before last_checkpoint
 # (written once per save: its second write is iter_4's).
@@ -64,13 +48,9 @@ def test_a_save_killed_midway_keeps_the_last_good_checkpoint(killed_at, occurren
     checkpoint, a last_checkpoint naming the deleted file and a 34-line traceback on
     --resume."""
     work = tmp_path / 'work'
-
-    def train():
-        _kill_at_rename_of(killed_at, occurrence)
-        return tool('train').main(_train_args(repo_root, work))
-
-    status, _ = run_in_child(tmp_path, train)
-    assert status == -signal.SIGKILL
+    status, err = run_tool_with_fault('train', _train_args(repo_root, work),
+                                      kill_at_rename=(killed_at, occurrence))
+    assert status == -signal.SIGKILL, err
     # The new checkpoint (when killed before its rename) is a temporary; iter_2 is intact.
     pths = sorted(p.name for p in work.glob('*.pth'))
     assert pths == (['iter_2.pth'] if killed_at == 'iter_4.pth'
@@ -98,15 +78,12 @@ def test_a_full_disk_keeps_every_checkpoint_and_stops_in_one_line(repo_root, too
     first = _options(**{'default_hooks.checkpoint.max_keep_ckpts': 1, 'train_cfg.max_iters': 2,
                         'train_cfg.val_interval': 100})
 
-    def train_then_fill_the_disk():
-        assert tool('train').main(_train_args(repo_root, work, options=first)) == 0
-        (tmp_path / 'sha').write_text(_sha(work / 'iter_2.pth'))
-        size = (work / 'iter_2.pth').stat().st_size
-        limit_file_size(size // 2)
-        return tool('train').main(_train_args(repo_root, work, '--resume'))
-
-    status, err = run_in_child(tmp_path, train_then_fill_the_disk)
-    assert status == 1
+    assert tool('train').main(_train_args(repo_root, work, options=first)) == 0
+    (tmp_path / 'sha').write_text(_sha(work / 'iter_2.pth'))
+    size = (work / 'iter_2.pth').stat().st_size
+    status, err = run_tool_with_fault('train', _train_args(repo_root, work, '--resume'),
+                                      file_limit=size // 2)
+    assert status == 1, err
     assert _one_error_line(err) == (
         f'error: training stopped at iteration 4: cannot write {work / "iter_4.pth"}: File too '
         'large; nothing was written under that name (free some disk space or raise the file '
