@@ -6,15 +6,5 @@
 # is mmhaze's choice) with the optimizer of the AOD-Net/Light-DehazeNet releases (Adam, lr 1e-4,
 # weight decay 1e-4, gradient norm clipped at 0.1), batch 8, 600 iterations:
 #   python tools/train.py configs/gcanet/gcanet_release_synthetic.py
-_base_ = [
-    '../_base_/models/gcanet.py', '../_base_/datasets/synthetic_thermal.py',
-    '../_base_/schedules/adam_clip_finetune_iter.py', '../_base_/default_runtime.py'
-]
+_base_ = ['../_base_/models/gcanet.py', '../_base_/released_dehazers/synthetic_finetune.py']
 model = dict(losses=dict(dehaze=dict(type='MSELoss', pred='dehazed', target='gt_clear')))
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval={{_base_.max_iters}},
-                                     max_keep_ckpts=1),
-                     logger=dict(interval=50))
-log_processor = dict(by_epoch=False)
-val_evaluator = [dict(type='ReferenceMetric', metrics=['PSNR_ref', 'SSIM_ref'],
-                      pred_key='pred_dehazed', include_input=True, prefix='synthetic')]
-test_evaluator = val_evaluator

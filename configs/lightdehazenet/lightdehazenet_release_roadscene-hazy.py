@@ -3,16 +3,5 @@
 # PSNR/SSIM of pred_dehazed against the clear image, the hazy input as a row. No checkpoint
 # argument (the dehazer loads its converted release through its init_cfg):
 #   python tools/test.py configs/lightdehazenet/lightdehazenet_release_roadscene-hazy.py
-_base_ = [
-    '../_base_/models/lightdehazenet.py', '../_base_/datasets/roadscene.py',
-    '../_base_/default_runtime.py', '../two_stage/_two_stage_evaluation.py'
-]
+_base_ = ['../_base_/models/lightdehazenet.py', '../_base_/released_dehazers/roadscene_hazy_test.py']
 model = dict(dehazer=dict(frozen=True))
-test_dataloader = dict(dataset=dict(pipeline={{_base_.hazy_test_pipeline}},
-                                    dataset_name='roadscene_hazy'))
-val_dataloader = test_dataloader
-test_evaluator = [dict(type='ReferenceMetric', metrics=['PSNR_ref', 'SSIM_ref'],
-                       pred_key='pred_dehazed', include_input=True)]
-val_evaluator = test_evaluator
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
