@@ -299,6 +299,20 @@ def _read_pair(folders: dict, stem: str, reader: FolderImageReader) -> dict:
     return images
 
 
+def _header_sizes(paths: Sequence[str]) -> list:
+    """(H, W) of each image from its file header (no decoding); files Pillow cannot read this
+    way are left out (the compile rule then treats their size as unannounced)."""
+    from PIL import Image
+    sizes = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                sizes.append((image.height, image.width))
+        except (OSError, ValueError):
+            continue
+    return sizes
+
+
 def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Optional[str] = None,
                      dehazed: Optional[str] = None, metrics: Optional[list] = None,
                      method: str = 'method', dataset: str = 'folder',
@@ -322,6 +336,7 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     """
     from mmengine.logging import print_log
 
+    from mmhaze.evaluation.functional.compiled import announce_image_sizes
     from mmhaze.evaluation.result_tables import (
         collect_dropped,
         collect_notes,
@@ -342,20 +357,24 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
                                  skip_errors, suite)
     reader = FolderImageReader(uint16_norm)
     evaluated = 0
-    for stem in stems:
-        try:
-            images = _read_pair(folders, stem, reader)
-        except UserError as err:  # unreadable files, sizes that differ
-            if not skip_errors:
-                raise
-            print_log(f'--skip-errors: left out {stem}: {err}', logger='current', level=30)
-            dropped.append(dict(dataset=dataset, image=stem, reason=str(err)))
-            continue
-        sample = dict(img_id=stem, dataset_name=dataset, vis_path=folders['vis'][stem],
-                      **{key: dict(data=image) for key, image in images.items()})
-        for metric in built:
-            metric.process({}, [sample])
-        evaluated += 1
+    # The metric kernels compile for a size only when this run has enough images of it left
+    # to pay back the compilation (mmhaze.evaluation.functional.compiled).
+    sizes = _header_sizes([folders['pred_fused'][stem] for stem in stems])
+    with announce_image_sizes(sizes):
+        for stem in stems:
+            try:
+                images = _read_pair(folders, stem, reader)
+            except UserError as err:  # unreadable files, sizes that differ
+                if not skip_errors:
+                    raise
+                print_log(f'--skip-errors: left out {stem}: {err}', logger='current', level=30)
+                dropped.append(dict(dataset=dataset, image=stem, reason=str(err)))
+                continue
+            sample = dict(img_id=stem, dataset_name=dataset, vis_path=folders['vis'][stem],
+                          **{key: dict(data=image) for key, image in images.items()})
+            for metric in built:
+                metric.process({}, [sample])
+            evaluated += 1
     if not evaluated:
         raise ConfigError(f'no image could be evaluated (all {len(stems)} left out; see the '
                           'log)')
