@@ -150,3 +150,31 @@ def test_a_mean_over_fewer_images_is_counted_in_the_tables(tmp_path):
     # Complete rows: no N column, no note.
     full = write_run_folder(str(tmp_path / 'full'), rows[1:], {}, {}, {'EN': '↑'})
     assert full['markdown'].startswith('| method | EN↑ | MI |')
+
+
+def test_the_run_announces_its_image_sizes_to_the_compile_rule(folders, tool, monkeypatch):
+    """eval_folder tells the metric kernels' ``auto`` compile rule the sizes it will evaluate
+    (from the file headers), so a run compiles only what pays back within it."""
+    import contextlib
+
+    from mmhaze.evaluation.functional import compiled
+    _png(folders / 'fused' / 'bad.png', np.zeros((8, 8), np.uint8)).write_bytes(b'no image')
+    for kind in ('vis', 'ir'):
+        _png(folders / kind / 'bad.png', np.zeros((8, 8), np.uint8))
+    (folders / 'vis' / '01.png').unlink()
+    for kind in ('ir', 'fused'):
+        (folders / kind / '01.png').unlink()
+    _png(folders / 'vis' / '05.png', np.zeros((40, 56, 3), np.uint8))
+    _png(folders / 'ir' / '05.png', np.zeros((40, 56), np.uint8))
+    _png(folders / 'fused' / '05.png', np.zeros((40, 56, 3), np.uint8))
+    announced = []
+
+    @contextlib.contextmanager
+    def record(sizes):
+        announced.append(sorted(sizes))
+        yield
+
+    monkeypatch.setattr(compiled, 'announce_image_sizes', record)
+    assert _run(tool, folders, '--skip-errors') == 0
+    # an unreadable header is left out of the announcement (and out of the run)
+    assert announced == [[(40, 56), (48, 48), (48, 48)]]

@@ -554,13 +554,19 @@ def _ivif_zoo_inputs(data: dict, i: int) -> dict:
 
 
 def time_ivif_zoo(module, data: dict) -> tuple[dict, dict]:
+    """IVIF_ZOO's functions called as evaluation_one calls them (its divide-by-zero warnings
+    on flat regions silenced)."""
+    import warnings
+
     def call(key, inputs):
         name, form, sources = IVIF_ZOO_CALLS[key]
         names = ('ir', 'vis', 'fused') if sources else ('fused',)
         out = getattr(module, name)(*(inputs[n][form] for n in names))
         return out.item() if hasattr(out, 'item') else out
-    return time_per_image(list(IVIF_ZOO_CALLS), len(data['ir']),
-                          functools.partial(_ivif_zoo_inputs, data), call)
+    with warnings.catch_warnings(), np.errstate(all='ignore'):
+        warnings.simplefilter('ignore')
+        return time_per_image(list(IVIF_ZOO_CALLS), len(data['ir']),
+                              functools.partial(_ivif_zoo_inputs, data), call)
 
 
 def suite_columns(suite: str):
@@ -932,7 +938,7 @@ def format_report(report: dict) -> str:
 def benchmark(num_images: int = 4, size=(480, 640), batch_size: int = 1, rounds: int = 3,
               sets=('iassf', 'demo', 'fusion', 'mIoU'), parts=('fusion', 'reference',
                                                                 'no_reference', 'sets'),
-              ivif_zoo=None) -> dict:
+              ivif_zoo=None, ivif_zoo_modes=('0', '1')) -> dict:
     """The function, wrapper and (with ``ivif_zoo``, the imported Metric_torch module)
     IVIF_ZOO parts on synthetic scenes."""
     import torch
@@ -944,7 +950,7 @@ def benchmark(num_images: int = 4, size=(480, 640), batch_size: int = 1, rounds:
     if 'reference' in parts:
         report['reference'] = benchmark_functions(data, REFERENCE_KEYS, batch_size, rounds)
     if ivif_zoo is not None:
-        report['ivif_zoo'] = benchmark_ivif_zoo(data, ivif_zoo, rounds)
+        report['ivif_zoo'] = benchmark_ivif_zoo(data, ivif_zoo, rounds, ivif_zoo_modes)
     if 'no_reference' in parts:
         report['no_reference'] = benchmark_no_reference(data, rounds)
     if 'sets' in parts and sets:
@@ -977,6 +983,9 @@ def parse_args(argv=None):
     parser.add_argument('--ivif-zoo-deps', metavar='DIR',
                         help='folder of IVIF_ZOO\'s dependencies (pip install --target DIR '
                              'scikit-learn), appended to sys.path for this run only')
+    parser.add_argument('--ivif-zoo-runs', nargs='+', default=['eager', 'compiled'],
+                        choices=['eager', 'compiled'],
+                        help="mmhaze's runs against IVIF_ZOO (default: both)")
     parser.add_argument('--end-to-end', metavar='ROOT',
                         help='time eval_folder.py and the Evaluator loop as processes on the '
                              'pairs of ROOT (its IR and visible folders)')
@@ -1047,7 +1056,9 @@ def main(argv=None):
         with background_load(args.background_load):
             if args.parts or module is not None:
                 report = benchmark(args.num_images, tuple(args.size), args.batch_size,
-                                   args.rounds, tuple(args.sets), tuple(args.parts), module)
+                                   args.rounds, tuple(args.sets), tuple(args.parts), module,
+                                   tuple({'eager': '0', 'compiled': '1'}[r]
+                                         for r in args.ivif_zoo_runs))
             if args.end_to_end:
                 report['end_to_end'] = end_to_end(pairs, scratch, args.layouts, args.num_sizes,
                                                   args.e2e_metrics, args.rounds, args.dry_run)
