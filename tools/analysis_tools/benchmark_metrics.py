@@ -3,7 +3,11 @@ compiled float32) against a per-image NumPy/SciPy baseline, and of whole evaluat
 the metric wrappers (the path ``tools/test.py`` and ``eval_folder.py`` take), in one run.
 
     python tools/analysis_tools/benchmark_metrics.py [--num-images 4] [--size 480 640]
-        [--batch-size 1] [--rounds 3] [--sets iassf demo fusion] [--out FILE.json]
+        [--batch-size 1] [--rounds 3] [--sets iassf demo fusion] [--parts ...]
+        [--ivif-zoo CHECKOUT --ivif-zoo-deps DIR [--ivif-zoo-runs eager compiled]]
+        [--end-to-end ROOT [--pairs 40] [--layouts same-size few-sizes as-is] [--num-sizes 4]
+         [--fused DIR] [--scratch DIR] [--dry-run]]
+        [--background-load N] [--out FILE.json]
 
 The baseline stands in for the Python ``Evaluator`` the IR-VIS fusion repos copy (numpy,
 ``scipy.signal.convolve2d`` for Sobel and VIF's Gaussian windows, a contingency table for MI,
@@ -15,6 +19,30 @@ Rounds are interleaved (baseline, then every torch run, per round) and the media
 kept, so the ratios hold under a varying load; the load average is printed with the tables.
 Compile time (first call minus a steady call) is reported apart from the steady-state times.
 The pairs are mmhaze's synthetic scenes (thermal IR + hazy visible), fused as their mean.
+
+``--ivif-zoo CHECKOUT``: IVIF_ZOO's ``Metric/Metric_torch.py`` (github.com/RollingPlain/IVIF_ZOO,
+the 2025 TPAMI survey's suite) as a second baseline, imported from the checkout (never copied),
+on the CPU: its 21 functions called as its ``eval_torch.py`` calls them, against
+``FusionMetric(suite='ivif_zoo')``'s columns on the same scenes, per column and for the suite,
+with the largest relative difference of mmhaze's values from IVIF_ZOO's. It needs
+scikit-learn, which this environment does not hold: ``pip install --target DIR scikit-learn``
+(plus joblib, threadpoolctl, narwhals, cloudpickle with ``--no-deps``) and pass
+``--ivif-zoo-deps DIR``, appended to sys.path for this run only.
+
+``--end-to-end ROOT``: whole processes, start-up and any compilation included, as a user runs
+them on real pairs (ROOT's IR and visible folders, e.g. RoadScene's ``cropinfrared`` and
+``crop_LR_visible``): ``eval_folder.py`` on the default path, ``eval_folder.py`` with
+``MMHAZE_COMPILE_METRICS=0``, and the Evaluator loop (this file's baseline in a process of its
+own: OpenCV reads, NumPy metrics, one image at a time), interleaved with the order rotating
+each round; ratios per layout, and the largest per-image relative differences (default vs
+eager, eager vs the Evaluator). The first ``--pairs`` pairs are written once to a scratch
+folder as gray PNGs (visible converted with Pillow, fused = the rounded mean unless ``--fused``)
+in three layouts: ``same-size`` (centre crops to the smallest height and width),
+``few-sizes`` (``--num-sizes`` K sizes 8 px apart) and ``as-is``. ``--dry-run`` builds the
+layouts and prints the commands.
+
+``--background-load N``: N CPU-bound busy processes (``background_load.py``) run during the
+whole measurement, to measure a shared machine; the load average is printed.
 """
 import argparse
 import contextlib
