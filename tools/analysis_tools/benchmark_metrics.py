@@ -640,20 +640,19 @@ def benchmark_ivif_zoo(data: dict, module, rounds: int, modes=('0', '1')) -> dic
 
 TOOLS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TOOLS_DIR.parents[1]
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 # (IR folder, visible folder) of the datasets' usual layouts, tried in this order
 PAIR_FOLDERS = (('cropinfrared', 'crop_LR_visible'),  # RoadScene
                 ('ir', 'vi'), ('ir', 'vis'), ('Ir', 'Vis'), ('Inf', 'Vis'),
                 ('infrared', 'visible'))
 LAYOUTS = ('same-size', 'few-sizes', 'as-is')
 E2E_RUNNERS = ('Evaluator loop', 'eval_folder default', 'eval_folder eager')
-COMPILE_ENV = 'MMHAZE_COMPILE_METRICS'
 
 
 def find_pairs(root: str, ir_dir: Optional[str] = None, vis_dir: Optional[str] = None,
                fused_dir: Optional[str] = None, limit: Optional[int] = None) -> list:
     """(stem, ir path, vis path, fused path or None) of the pairs under ``root`` (its IR and
     visible folders: given, or the first of :data:`PAIR_FOLDERS` present), sorted by stem."""
+    from mmhaze.apis.testing import IMAGE_EXTENSIONS
     base = Path(root)
     if ir_dir is None or vis_dir is None:
         found = next(((base / i, base / v) for i, v in PAIR_FOLDERS
@@ -667,7 +666,7 @@ def find_pairs(root: str, ir_dir: Optional[str] = None, vis_dir: Optional[str] =
 
     def images(folder: Path) -> dict:
         return {p.stem: p for p in sorted(folder.iterdir())
-                if p.suffix.lower() in IMAGE_SUFFIXES}
+                if p.suffix.lower() in IMAGE_EXTENSIONS}
     ir, vis = images(ir_path), images(vis_path)
     fused = images(Path(fused_dir)) if fused_dir else {}
     stems = sorted(set(ir) & set(vis) & (set(fused) if fused_dir else set(ir)))
@@ -734,6 +733,7 @@ def build_layouts(pairs: list, layouts, num_sizes: int, scratch: Path) -> dict:
 
 def e2e_commands(layout_folder: str, run_dir: Path, metrics) -> dict:
     """runner -> (command, environment changes) for one layout."""
+    from mmhaze.evaluation.functional import COMPILE_ENV
     folders = [str(Path(layout_folder) / k) for k in ('ir', 'vis', 'fused')]
     eval_folder = [sys.executable, str(TOOLS_DIR / 'eval_folder.py'), '--ir', folders[0],
                    '--vis', folders[1], '--fused', folders[2], '--metrics', *metrics,
@@ -836,11 +836,11 @@ def _arity(fn) -> int:
 
 
 def evaluator_loop(ir_dir: str, vis_dir: str, fused_dir: str, metrics, out: str) -> int:
-    """The fusion repos' test loop: read each triple in gray with OpenCV, compute the
-    Evaluator's metrics with NumPy/SciPy one image at a time; write stem -> values as JSON."""
+    """The fusion repos' test loop over the layouts' PNGs: read each triple in gray with
+    OpenCV, compute the Evaluator's metrics with NumPy/SciPy one image at a time; write
+    stem -> values as JSON."""
     import cv2
-    stems = sorted(p.stem for p in Path(fused_dir).iterdir()
-                   if p.suffix.lower() in IMAGE_SUFFIXES)
+    stems = sorted(p.stem for p in Path(fused_dir).glob('*.png'))
     values = {}
     for stem in stems:
         f, ir, vis = (cv2.imread(str(Path(d) / f'{stem}.png'), cv2.IMREAD_GRAYSCALE)
@@ -891,6 +891,7 @@ def _worst(diffs: dict) -> str:
 
 
 def format_end_to_end(report: dict) -> list[str]:
+    from mmhaze.evaluation.functional import COMPILE_ENV
     loads = report['loads']
     lines = [f"End to end, whole processes (start-up and any compilation included), "
              f"{', '.join(report['metrics'])}; {report['rounds']} interleaved rounds (median); "
