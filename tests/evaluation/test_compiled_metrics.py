@@ -147,6 +147,10 @@ def test_announced_one_size_compiles_when_it_pays_back(restore_switch, monkeypat
     assert run.compiles == 1 and run.compiled_calls == 298
     (summary,) = run.kernel.kernel.signatures.values()
     assert summary.eager_calls == 2 and summary.compiled and not summary.gave_up
+    listed = [s for s in compiled_mod.compile_summary() if s['kernel'] == 'FakeRun.body'][-1]
+    assert listed['shapes'] == [(1, 1, 8, 8)] and listed['compiled']
+    assert listed['eager_best'] == pytest.approx(0.010) and listed['compiled_best'] == \
+        pytest.approx(0.004)
 
 
 def test_announced_run_too_short_or_all_sizes_different_stays_eager(restore_switch,
