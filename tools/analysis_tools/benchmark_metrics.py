@@ -960,7 +960,7 @@ def format_report(report: dict) -> str:
             lines.append(f"| {name} | {'; '.join(r['metrics'])} | {_ms(r['eager'])} | "
                          f"{_ms(r['compiled'])} | {r['compile_seconds']:.0f} |")
     if 'end_to_end' in report:
-        lines += ['', *format_end_to_end(report['end_to_end'])]
+        lines += ([''] if lines and lines[-1] else []) + format_end_to_end(report['end_to_end'])
     return '\n'.join(lines)
 
 
