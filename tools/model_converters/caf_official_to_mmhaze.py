@@ -19,17 +19,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
+from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
     ConversionError,
-    convert_tensors,
-    prefixed_shapes,
+    ReleaseConverter,
+    ReleaseReader,
     read_pickled_module_state_dict,
-    run_converter,
+    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -45,29 +42,25 @@ RULES = [
 ]
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import CAF
-    return prefixed_shapes(CAF(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the released network's tensors."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
+def read_release(src: str) -> dict:
+    """The tensors of the network pickled under ``'fuse'`` at ``src``, read without running the
+    pickle; it must be CAF's class."""
     tensors, pickled_class = read_pickled_module_state_dict(src, key='fuse')
     if pickled_class != RELEASED_CLASS:
         raise ConversionError(f"'fuse' is a pickled {pickled_class}, not CAF's "
                               f'{RELEASED_CLASS}')
-    return convert_state_dict(tensors)
+    return tensors
+
+
+CONVERTER = ReleaseConverter(
+    network='CAF', source='RollingPlain/CAF_IVIF', prefix=PREFIX, rules=RULES,
+    reader=ReleaseReader(read_release),
+    description="Convert CAF's released (pickled) network without running its pickle")
+convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert CAF's released (pickled) network without running its "
-                         'pickle', convert, network='CAF', source='RollingPlain/CAF_IVIF',
-                         prefix=PREFIX)
+    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':

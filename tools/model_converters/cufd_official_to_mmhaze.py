@@ -23,17 +23,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
+from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
-    bn_counters,
-    convert_tf_file,
-    prefixed_shapes,
-    run_converter,
-    without_bn_counters,
+    BN_COUNTERS_AT_ZERO,
+    TF1_CHECKPOINT,
+    ReleaseConverter,
+    ReleaseFile,
+    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -82,7 +79,8 @@ def _s_bn(m: re.Match) -> str:
     return f'{PREFIX}{m[1]}.{layer}.{_BN[m[3]]}'
 
 
-PART1_RULES = [
+PART1 = ReleaseFile('part1', '1part1_model.ckpt prefix (or .npz): m_encoder, m_decoder',
+                    under=('m_encoder.', 'm_decoder.'), rules=[
     (r'^m_encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}m_encoder.stem.{_PARAM[m[1]]}'),
     # conv{a}_1 (1×1) and conv{a}_2 (3×3), a = 2..4, are layers 2(a − 2) + 1 and + 2
     (r'^m_encoder/conv([2-4])_([12])/(kernel|bias)$',
@@ -92,41 +90,22 @@ PART1_RULES = [
     (r'^m_decoder/conv2_([1-4])/(kernel|bias)$', lambda m: PREFIX + _m_decoder_conv(m)),
     (rf'^DenseFuseNet/m_decoder/b([0-2])/batch_normalization/{_BN_NAMES}$',
      lambda m: f'{PREFIX}m_decoder.layers.{m[1]}.{_BN[m[2]]}'),
-]
-PART2_RULES = [
+])
+PART2 = ReleaseFile('part2', 'part2_model.ckpt prefix (or .npz): s_encoder, s_decoder', rules=[
     (r'^(s_encoder|s_decoder)/(conv1_1|transfer_layer1|output_layer|'
      r'dense_block[12]_conv[1-3]_[12])/(kernel|bias)$', lambda m: PREFIX + _s_conv(m)),
     (rf'^DenseFuseNet/(s_encoder|s_decoder)/b([0-9]+)/batch_normalization/{_BN_NAMES}$', _s_bn),
-]
-PART2_IGNORE = [r'^m_(encoder|decoder)/']  # the benchmark restores m_* from part1
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import CUFD
-    return prefixed_shapes(CUFD(), PREFIX)
-
-
-def convert(part1: str, part2: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release's two checkpoints."""
-    shapes = target_shapes()
-    weights = without_bn_counters(shapes)
-    m_nets = (f'{PREFIX}m_encoder.', f'{PREFIX}m_decoder.')
-    out = convert_tf_file(part1, PART1_RULES, {k: v for k, v in weights.items()
-                                               if k.startswith(m_nets)})
-    out.update(convert_tf_file(part2, PART2_RULES, {k: v for k, v in weights.items()
-                                                    if not k.startswith(m_nets)},
-                               ignore=PART2_IGNORE))
-    out.update(bn_counters(shapes))
-    return out
+], ignore=[r'^m_(encoder|decoder)/'])  # the benchmark restores m_* from part1
+CONVERTER = ReleaseConverter(
+    network='CUFD', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CUFD/',
+    description="Convert CUFD's TF checkpoints (part1: m_encoder/m_decoder, part2: "
+                's_encoder/s_decoder)',
+    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(PART1, PART2), unreleased=[BN_COUNTERS_AT_ZERO])
+convert = CONVERTER.convert
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(
-        argv, "Convert CUFD's TF checkpoints (part1: m_encoder/m_decoder, part2: "
-              "s_encoder/s_decoder)", convert, network='CUFD',
-        source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CUFD/', prefix=PREFIX,
-        sources=(('part1', '1part1_model.ckpt prefix (or .npz): m_encoder, m_decoder'),
-                 ('part2', 'part2_model.ckpt prefix (or .npz): s_encoder, s_decoder')))
+    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':

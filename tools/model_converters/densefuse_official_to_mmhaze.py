@@ -20,17 +20,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_tf_checkpoint,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import TF1_CHECKPOINT, ReleaseConverter, run_converter_cli
 
 PREFIX = 'fuser.'
 _PARAM = {'kernel': 'weight', 'bias': 'bias'}
@@ -41,22 +33,14 @@ RULES = [
     (r'^decoder/conv2_([1-9])/(kernel|bias)$',
      lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
 ]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import DenseFuse
-    return prefixed_shapes(DenseFuse(), PREFIX)
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_tensors(read_tf_checkpoint(src), RULES, target_shapes(), tf_layout=True)
+CONVERTER = ReleaseConverter(network='DenseFuse', source='hli1221/imagefusion_densefuse',
+                             description="Convert DenseFuse's TF checkpoint", prefix=PREFIX,
+                             reader=TF1_CHECKPOINT, rules=RULES)
+convert = CONVERTER.convert
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert DenseFuse's TF checkpoint", convert,
-                         network='DenseFuse', source='hli1221/imagefusion_densefuse',
-                         prefix=PREFIX)
+    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':

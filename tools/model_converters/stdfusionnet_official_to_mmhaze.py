@@ -29,17 +29,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
+from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
     ConversionError,
-    convert_tensors,
-    prefixed_shapes,
+    ReleaseConverter,
+    ReleaseReader,
     read_tf_checkpoint,
-    run_converter,
+    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -82,9 +79,11 @@ def identify(tensors: dict) -> str:
     return scopes.pop()
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import STDFusionNet
-    return prefixed_shapes(STDFusionNet(), PREFIX)
+def read_release(src: str) -> dict:
+    """The checkpoint's tensors, refused unless they are one release's."""
+    tensors = read_tf_checkpoint(src)
+    identify(tensors)
+    return tensors
 
 
 def describe(src: str) -> str:
@@ -92,16 +91,15 @@ def describe(src: str) -> str:
     return RELEASES[identify(read_tf_checkpoint(src))]
 
 
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    tensors = read_tf_checkpoint(src)
-    identify(tensors)
-    return convert_tensors(tensors, RULES, target_shapes(), tf_layout=True)
+CONVERTER = ReleaseConverter(
+    network='STDFusionNet', source=describe, prefix=PREFIX, rules=RULES,
+    description='Convert an STDFusionNet TF checkpoint',
+    reader=ReleaseReader(read_release, tf_layout=True))
+convert = CONVERTER.convert
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert an STDFusionNet TF checkpoint", convert,
-                         network='STDFusionNet', source=describe, prefix=PREFIX)
+    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':

@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
+from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
+    ReleaseConverter,
     pop_derived_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
+    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -50,27 +45,21 @@ RULES = [
 RELATIVE_POSITION_INDEX = r'^basicLayer\.blocks\.\d+\.attn\.relative_position_index$'
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import YDTR
-    return prefixed_shapes(YDTR(), PREFIX)
+def without_position_index(official: dict, network) -> dict:
+    """The release's tensors less the attention's relative-position index buffers, each
+    checked against the index mmhaze computes."""
+    index = network.transformer.blocks[0].attn.relative_position_index
+    return pop_derived_tensors(official, RELATIVE_POSITION_INDEX, lambda name: index)
 
 
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    from mmhaze.models.fusion import YDTR
-    index = YDTR().transformer.blocks[0].attn.relative_position_index
-    weights = pop_derived_tensors(official, RELATIVE_POSITION_INDEX, lambda name: index)
-    return convert_tensors(weights, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
+CONVERTER = ReleaseConverter(network='YDTR', source='tthinking/YDTR', prefix=PREFIX, rules=RULES,
+                             description="Convert YDTR's released state dict",
+                             prepare=without_position_index)
+convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert YDTR's released state dict", convert,
-                         network='YDTR', source='tthinking/YDTR', prefix=PREFIX)
+    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':
