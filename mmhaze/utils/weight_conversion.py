@@ -268,6 +268,16 @@ def pop_derived_tensors(tensors: Mapping[str, torch.Tensor], pattern: str,
     return rest
 
 
+def pop_relative_position_tables(tensors: Mapping[str, torch.Tensor],
+                                 pattern: str) -> dict[str, torch.Tensor]:
+    """``tensors`` without the log-spaced relative-position tables of DehazeFormer-style window
+    attention (saved by the releases, computed by mmhaze) matching ``pattern``: each must equal
+    the table of its window, whose size its shape gives (window² rows)."""
+    from mmhaze.models.backbones import log_relative_positions
+    return pop_derived_tensors(tensors, pattern, lambda name: log_relative_positions(
+        int(round(tensors[name].shape[0] ** 0.5))))
+
+
 class PickledObject:
     """An inert stand-in for a class a pickled whole-model file names (its ``nn.Module``
     classes, the release's own ones): building one only records its arguments and state, so
