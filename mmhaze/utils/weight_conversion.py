@@ -52,6 +52,14 @@ OPTIMIZER_SLOT = re.compile(r'(/(Adam|Adam_\d+|RMSProp|RMSProp_\d+|Momentum)$)|'
 STEP_COUNTER = re.compile(r'^(global_step|Variable(_\d+)?)$')
 #: PyTorch's batch-norm update counter: in a state dict, not a weight of any release.
 BN_COUNTER = 'num_batches_tracked'
+#: TF1 variable names → PyTorch's: a conv's ``kernel`` (``w`` in scopes written by hand) and
+#: ``bias`` (``b``), a batch norm's ``gamma``, ``beta`` and moving statistics.
+TF_NAMES = {'kernel': 'weight', 'w': 'weight', 'bias': 'bias', 'b': 'bias', 'gamma': 'weight',
+            'beta': 'bias', 'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
+#: Regex group of a TF1 batch norm's variables.
+TF_BN_VARIABLES = '(gamma|beta|moving_mean|moving_variance)'
+#: Regex group of the tensors of a PyTorch conv or batch norm.
+BN_TENSORS = '(weight|bias|running_mean|running_var|num_batches_tracked)'
 TF_HINT = ('TensorFlow is not installed (mmhaze does not need it): export the checkpoint to an '
            '.npz where it is (three lines, see the converter\'s docstring) and pass the .npz')
 
@@ -643,6 +651,10 @@ class ReleaseConverter:
     def convert_state_dict(self, released: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """The whole-model state dict of a release in one file, from its tensors."""
         return self.convert_state_dicts(released)
+
+    def main(self, argv: Optional[Sequence[str]] = None) -> int:
+        """The converter's command line (:func:`run_converter_cli`)."""
+        return run_converter_cli(argv, self)
 
     def _check_arity(self, given: Sequence) -> None:
         files = self.release_files

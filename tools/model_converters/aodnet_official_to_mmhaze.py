@@ -11,22 +11,15 @@ and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'dehazer.'
 CONVERTER = ReleaseConverter(
     network='AODNet', source='MayankSingal/PyTorch-Image-Dehazing', prefix=PREFIX,
     description="Convert AOD-Net's released state dict",
     rules=[(r'^e_conv([1-5])\.(weight|bias)$', lambda m: f'{PREFIX}conv{m[1]}.{m[2]}')])
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -18,27 +18,25 @@ key that does not map, and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
+    BN_TENSORS,
     ConversionError,
     ReleaseConverter,
     ReleaseReader,
     read_pickled_module_state_dict,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
 #: The class the release pickled (its ``model/models.py`` imported as top-level ``models``).
 RELEASED_CLASS = 'models.Ours'
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 _STEM = {'1': 'ir_stem', '2': 'vis_stem'}
 _HEAD = {'0.0': 0, '1.0': 2, '1.1': 3, '2.0': 5}
 RULES = [
-    (rf'^encoder([12])\.([01])\.{_BN}$', lambda m: f'{PREFIX}{_STEM[m[1]]}.{m[2]}.{m[3]}'),
-    (rf'^dense\.(\d+)\.([01])\.{_BN}$', lambda m: f'{PREFIX}dense.{m[1]}.{m[2]}.{m[3]}'),
-    (rf'^fuse\.(0\.0|1\.0|1\.1|2\.0)\.{_BN}$', lambda m: f'{PREFIX}head.{_HEAD[m[1]]}.{m[2]}'),
+    (rf'^encoder([12])\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}{_STEM[m[1]]}.{m[2]}.{m[3]}'),
+    (rf'^dense\.(\d+)\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}dense.{m[1]}.{m[2]}.{m[3]}'),
+    (rf'^fuse\.(0\.0|1\.0|1\.1|2\.0)\.{BN_TENSORS}$',
+     lambda m: f'{PREFIX}head.{_HEAD[m[1]]}.{m[2]}'),
 ]
 
 
@@ -56,12 +54,7 @@ CONVERTER = ReleaseConverter(
     network='CAF', source='RollingPlain/CAF_IVIF', prefix=PREFIX, rules=RULES,
     reader=ReleaseReader(read_release),
     description="Convert CAF's released (pickled) network without running its pickle")
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -21,21 +21,17 @@ tensor, and any parameter left without one, is an error naming the file.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
     BN_COUNTERS_AT_ZERO,
     TF1_CHECKPOINT,
+    TF_BN_VARIABLES,
+    TF_NAMES,
     ReleaseConverter,
     ReleaseFile,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
-_PARAM = {'kernel': 'weight', 'bias': 'bias'}
-_BN = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-       'moving_variance': 'running_var'}
 #: The release's conv scopes, in order.
 ENCODER_CONVS = ('1', '4', '6', '8')
 CLASSIFIER_CONVS = ('6', '8', '9', '11')
@@ -47,28 +43,23 @@ def _index(names: tuple[str, ...], name: str) -> str:
 
 ED = ReleaseFile('ed', 'ED.ckpt prefix (or .npz): encoder and decoder', rules=[
     (r'^Encoder/encoder/conv1_([0-9]+)/(kernel|bias)$',
-     lambda m: f'{PREFIX}encoder.convs.{_index(ENCODER_CONVS, m[1])}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}encoder.convs.{_index(ENCODER_CONVS, m[1])}.{TF_NAMES[m[2]]}'),
     (r'^Decoder/decoder/conv1_([1-4])/(kernel|bias)$',
-     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
 ])
 EC = ReleaseFile('ec', 'EC.ckpt prefix (or .npz): the classifier', under=('classifier.',), rules=[
     (r'^Classification/classification/conv1_([0-9]+)/(kernel|bias)$',
      lambda m: f'{PREFIX}classifier.layers.{_index(CLASSIFIER_CONVS, m[1])}.conv.'
-               f'{_PARAM[m[2]]}'),
+               f'{TF_NAMES[m[2]]}'),
     (r'^Classification/classification/b([0-3])/batch_normalization/'
-     r'(gamma|beta|moving_mean|moving_variance)$',
-     lambda m: f'{PREFIX}classifier.layers.{m[1]}.bn.{_BN[m[2]]}'),
+     rf'{TF_BN_VARIABLES}$',
+     lambda m: f'{PREFIX}classifier.layers.{m[1]}.bn.{TF_NAMES[m[2]]}'),
 ], ignore=[r'^Encoder/encoder/'])  # the benchmark restores the encoder from ED
 CONVERTER = ReleaseConverter(
     network='CSF', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CSF/',
     description="Convert CSF's TF checkpoints (ED: encoder + decoder, EC: classifier)",
     prefix=PREFIX, reader=TF1_CHECKPOINT, files=(ED, EC), unreleased=[BN_COUNTERS_AT_ZERO])
-convert = CONVERTER.convert
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

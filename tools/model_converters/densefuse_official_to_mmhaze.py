@@ -19,29 +19,25 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import TF1_CHECKPOINT, ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import (
+    TF1_CHECKPOINT,
+    TF_NAMES,
+    ReleaseConverter,
+)
 
 PREFIX = 'fuser.'
-_PARAM = {'kernel': 'weight', 'bias': 'bias'}
 RULES = [
-    (r'^encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}encoder.conv_in.{_PARAM[m[1]]}'),
+    (r'^encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}encoder.conv_in.{TF_NAMES[m[1]]}'),
     (r'^encoder/dense_block_conv([1-9])/(kernel|bias)$',
-     lambda m: f'{PREFIX}encoder.dense.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}encoder.dense.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
     (r'^decoder/conv2_([1-9])/(kernel|bias)$',
-     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
 ]
 CONVERTER = ReleaseConverter(network='DenseFuse', source='hli1221/imagefusion_densefuse',
                              description="Convert DenseFuse's TF checkpoint", prefix=PREFIX,
                              reader=TF1_CHECKPOINT, rules=RULES)
-convert = CONVERTER.convert
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

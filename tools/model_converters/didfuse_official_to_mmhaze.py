@@ -16,10 +16,12 @@ other's place, a key that does not map, and a parameter left without one are err
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, ReleaseFile, run_converter_cli
+from mmhaze.utils.weight_conversion import (
+    BN_TENSORS,
+    ReleaseConverter,
+    ReleaseFile,
+)
 
 PREFIX = 'fuser.'
 _UNITS = {'1': 'encoder.conv1', '2': 'encoder.conv2', '3': 'encoder.base',
@@ -27,7 +29,6 @@ _UNITS = {'1': 'encoder.conv1', '2': 'encoder.conv2', '3': 'encoder.base',
           '7': 'decoder.skip1'}
 _REFLECT_PADDED = ('1', '7')  # index 0 is their ReflectionPad2d
 _PARTS = ('conv', 'norm', 'act')
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 
 
 def _unit_key(m) -> str:
@@ -39,15 +40,11 @@ CONVERTER = ReleaseConverter(
     network='DIDFuse', source='Zhaozixiang1228/IVIF-DIDFuse', prefix=PREFIX,
     description="Convert DIDFuse's released encoder and decoder", files=(
         ReleaseFile('encoder', 'Encoder_weight_IJCAI.pkl of the release', under=('encoder.',),
-                    rules=[(rf'^cov([1-4])\.cov(\1)\.([0-3])\.{_BN}$', _unit_key)]),
+                    rules=[(rf'^cov([1-4])\.cov(\1)\.([0-3])\.{BN_TENSORS}$', _unit_key)]),
         ReleaseFile('decoder', 'Decoder_weight_IJCAI.pkl of the release', under=('decoder.',),
-                    rules=[(rf'^cov([5-7])\.cov(\1)\.([0-3])\.{_BN}$', _unit_key)])))
-convert, convert_state_dicts = CONVERTER.convert, CONVERTER.convert_state_dicts
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+                    rules=[(rf'^cov([5-7])\.cov(\1)\.([0-3])\.{BN_TENSORS}$', _unit_key)])))
+convert, main = CONVERTER.convert, CONVERTER.main
+convert_state_dicts = CONVERTER.convert_state_dicts
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -15,10 +15,8 @@ parameter left without one, is an error. (The release's deraining checkpoint, ma
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'dehazer.'
 _DECODER = {'deconv3': 'decoder.0.conv', 'norm4': 'decoder.0.norm',
@@ -35,12 +33,7 @@ RULES = [
 ]
 CONVERTER = ReleaseConverter(network='GCANet', source='cddlyf/GCANet', prefix=PREFIX,
                              description="Convert GCANet's released state dict", rules=RULES)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -16,13 +16,10 @@ without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
     ReleaseConverter,
     pop_derived_tensors,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -74,12 +71,7 @@ def without_relative_positions(official: dict, network) -> dict:
 CONVERTER = ReleaseConverter(network='GIFNet', source='AWCXV/GIFNet', prefix=PREFIX,
                              description="Convert GIFNet's released state dict", rules=RULES,
                              prepare=without_relative_positions)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -11,14 +11,11 @@ not map, and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
     BN_COUNTER,
     BN_COUNTERS_AT_ZERO,
     ReleaseConverter,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -39,12 +36,7 @@ def without_counters(official: dict, network=None) -> dict:
 CONVERTER = ReleaseConverter(network='IFCNN', source='uzeful/IFCNN', prefix=PREFIX, rules=RULES,
                              description="Convert IFCNN's released state dict",
                              prepare=without_counters, unreleased=[BN_COUNTERS_AT_ZERO])
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

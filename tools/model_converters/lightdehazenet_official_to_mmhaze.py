@@ -12,22 +12,15 @@ one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'dehazer.'
 CONVERTER = ReleaseConverter(
     network='LightDehazeNet', source='hayatkhan8660-maker/Light-DehazeNet', prefix=PREFIX,
     description="Convert Light-DehazeNet's released state dict",
     rules=[(r'^e_conv_layer([1-8])\.(weight|bias)$', lambda m: f'{PREFIX}conv{m[1]}.{m[2]}')])
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

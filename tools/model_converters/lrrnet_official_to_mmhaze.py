@@ -16,10 +16,8 @@ an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'fuser.'
 _ENCODER = {'1': 'ir_encoder', '2': 'vis_encoder'}
@@ -40,12 +38,7 @@ RULES = [
 CONVERTER = ReleaseConverter(network='LRRNet', source='hli1221/imagefusion-LRRNet',
                              description="Convert LRRNet's released state dict", prefix=PREFIX,
                              rules=RULES)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -22,19 +22,21 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import TF1_CHECKPOINT, ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import (
+    TF1_CHECKPOINT,
+    TF_BN_VARIABLES,
+    TF_NAMES,
+    ReleaseConverter,
+)
 
 PREFIX = 'fuser.'
-_PARAM = {'w': 'weight', 'b': 'bias'}
 RULES = [
     (r'^fusion_model/layer([1-4](?:_[34])?)(_vi|)/([wb])\1\2$',
-     lambda m: f'{PREFIX}paths.{"vis" if m[2] else "ir"}.layer{m[1]}.conv.{_PARAM[m[3]]}'),
-    (r'^fusion_model/layer5/([wb])5$', lambda m: f'{PREFIX}fuse.{_PARAM[m[1]]}'),
+     lambda m: f'{PREFIX}paths.{"vis" if m[2] else "ir"}.layer{m[1]}.conv.{TF_NAMES[m[3]]}'),
+    (r'^fusion_model/layer5/([wb])5$', lambda m: f'{PREFIX}fuse.{TF_NAMES[m[1]]}'),
 ]
-IGNORE = [r'/BatchNorm/(gamma|beta|moving_mean|moving_variance)$']
+IGNORE = [rf'/BatchNorm/{TF_BN_VARIABLES}$']
 
 
 def _filled(value: float):
@@ -50,12 +52,7 @@ CONVERTER = ReleaseConverter(network='PMGI', source='HaoZhang1018/PMGI_AAAI2020'
                              description="Convert PMGI's TF checkpoint (IR-VIS)",
                              reader=TF1_CHECKPOINT, rules=RULES, ignore=IGNORE,
                              unreleased=NORM_AFFINE)
-convert = CONVERTER.convert
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

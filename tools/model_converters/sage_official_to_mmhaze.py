@@ -14,15 +14,12 @@ error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import BN_TENSORS, ReleaseConverter
 
 PREFIX = 'fuser.'
 _STAGE = {'1': 'enc1', '2': 'enc2', '3': 'enc3', '4': 'dec2', '5': 'dec1'}
 _MERGE = {'4': 'merge2', '5': 'merge1'}
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 
 
 def _stage_key(m) -> str:
@@ -31,19 +28,14 @@ def _stage_key(m) -> str:
 
 
 RULES = [
-    (rf'^module([1-5])\.([0-9])\.{_BN}$', _stage_key),
-    (rf'^adjust_channels([45])\.([01])\.{_BN}$',
+    (rf'^module([1-5])\.([0-9])\.{BN_TENSORS}$', _stage_key),
+    (rf'^adjust_channels([45])\.([01])\.{BN_TENSORS}$',
      lambda m: f'{PREFIX}{_MERGE[m[1]]}.{("conv", "norm")[int(m[2])]}.{m[3]}'),
     (r'^final_decoder\.0\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
 ]
 CONVERTER = ReleaseConverter(network='SAGE', source='RollingPlain/SAGE_IVIF', prefix=PREFIX,
                              description="Convert SAGE's released state dict", rules=RULES)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -19,35 +19,31 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import TF1_CHECKPOINT, ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import (
+    TF1_CHECKPOINT,
+    TF_NAMES,
+    ReleaseConverter,
+)
 
 PREFIX = 'fuser.'
 _BRANCH = {'ir': 'ir_branch', 'vi': 'vis_branch'}
-_PARAM = {'w': 'weight', 'b': 'bias'}
 
 
 def _layer(m: re.Match) -> str:
     n, branch = int(m[1]), _BRANCH[m[2]]
     module = 'stem' if n == 1 else f'dense.{n - 2}'
-    return f'{PREFIX}{branch}.{module}.{_PARAM[m[3]]}'
+    return f'{PREFIX}{branch}.{module}.{TF_NAMES[m[3]]}'
 
 
 RULES = [
     (r'^fusion_model/layer([1-4])_(ir|vi)/([wb])\1_\2$', _layer),
-    (r'^fusion_model/layer5_fuse/([wb])5_fuse$', lambda m: f'{PREFIX}fuse.{_PARAM[m[1]]}'),
+    (r'^fusion_model/layer5_fuse/([wb])5_fuse$', lambda m: f'{PREFIX}fuse.{TF_NAMES[m[1]]}'),
 ]
 CONVERTER = ReleaseConverter(network='SDNet', source='HaoZhang1018/SDNet', prefix=PREFIX,
                              description="Convert SDNet's TF checkpoint", reader=TF1_CHECKPOINT,
                              rules=RULES, ignore=[r'^fusion_model/layer[6-9]_'])
-convert = CONVERTER.convert
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -14,10 +14,8 @@ without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'fuser.'
 _ENC = {'vis': 'vis_encoder', 'inf': 'ir_encoder'}
@@ -37,12 +35,7 @@ CONVERTER = ReleaseConverter(
     description="Convert SeAFusion's released state dict",
     # The release's ConvBn* layers hold batch norms their forward never applies.
     ignore=[r'^decode[1-4]\.bn\.'])
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
+    TF_NAMES,
     ConversionError,
     ReleaseConverter,
     ReleaseReader,
     read_tf_checkpoint,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
@@ -51,17 +49,16 @@ RELEASES = {
                        'apart)',
 }
 _BRANCH = {'vi': 'vis_branch', 'ir': 'ir_branch'}
-_PARAM = {'w': 'weight', 'b': 'bias'}
 _SCOPE = '(?:STMFusion_model|STDFusion_model)'
 
 
 def _block(module: str, m: re.Match) -> str:
-    return f'{PREFIX}{module}.blocks.{int(m[2]) - 1}.{m[3]}.{_PARAM[m[4]]}'
+    return f'{PREFIX}{module}.blocks.{int(m[2]) - 1}.{m[3]}.{TF_NAMES[m[4]]}'
 
 
 RULES = [
     (rf'^{_SCOPE}/(vi|ir)_extraction_network/conv1/([wb])$',
-     lambda m: f'{PREFIX}{_BRANCH[m[1]]}.conv1.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}{_BRANCH[m[1]]}.conv1.{TF_NAMES[m[2]]}'),
     (rf'^{_SCOPE}/(vi|ir)_extraction_network/block([1-3])/(conv[1-3]|identity_conv)/([wb])$',
      lambda m: _block(_BRANCH[m[1]], m)),
     (rf'^{_SCOPE}/(reconstruction)_network/block([1-4])/(conv[1-3]|identity_conv)/([wb])$',
@@ -95,12 +92,7 @@ CONVERTER = ReleaseConverter(
     network='STDFusionNet', source=describe, prefix=PREFIX, rules=RULES,
     description='Convert an STDFusionNet TF checkpoint',
     reader=ReleaseReader(read_release, tf_layout=True))
-convert = CONVERTER.convert
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

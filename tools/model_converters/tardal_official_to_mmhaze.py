@@ -15,30 +15,23 @@ error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
-from mmhaze.utils.weight_conversion import ReleaseConverter, run_converter_cli
+from mmhaze.utils.weight_conversion import BN_TENSORS, ReleaseConverter
 
 PREFIX = 'fuser.'
 _PART = {'0': 'conv', '1': 'norm'}
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 RULES = [
-    (rf'^encoder\.([01])\.{_BN}$', lambda m: f'{PREFIX}stem.{_PART[m[1]]}.{m[2]}'),
-    (rf'^dense\.(\d+)\.([01])\.{_BN}$', lambda m: f'{PREFIX}dense.{m[1]}.{_PART[m[2]]}.{m[3]}'),
+    (rf'^encoder\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}stem.{_PART[m[1]]}.{m[2]}'),
+    (rf'^dense\.(\d+)\.([01])\.{BN_TENSORS}$',
+     lambda m: f'{PREFIX}dense.{m[1]}.{_PART[m[2]]}.{m[3]}'),
     (r'^fuse\.3\.0\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
-    (rf'^fuse\.([012])\.([01])\.{_BN}$',
+    (rf'^fuse\.([012])\.([01])\.{BN_TENSORS}$',
      lambda m: f'{PREFIX}decoder.{m[1]}.{_PART[m[2]]}.{m[3]}'),
 ]
 CONVERTER = ReleaseConverter(network='TarDAL', source='JinyuanLiu-CV/TarDAL (VIF-Benchmark)',
                              description="Convert TarDAL's released generator state dict",
                              prefix=PREFIX, rules=RULES)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -21,8 +21,8 @@ that does not map, and any mmhaze parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,10 +32,10 @@ if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers 
 from mmhaze.utils.weight_conversion import (
     TF1_CHECKPOINT,
     TF_HINT,
+    TF_NAMES,
     ConversionError,
     ReleaseConverter,
     read_tf_checkpoint,
-    run_converter_cli,
 )
 from mmhaze.utils.weight_conversion import convert_tensors as _convert_tensors
 
@@ -43,20 +43,19 @@ __all__ = ['ConversionError', 'TF_HINT', 'convert_tensors', 'read_checkpoint', '
            'convert', 'main']
 
 FUSER_PREFIX = 'fuser.'
-_PARAMS = {'kernel': 'weight', 'bias': 'bias'}
 # TF variable → U2FusionNet parameter under 'fuser.' (first match wins).
 RULES = [
     (r'^Generator/encoder/conv1_1/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}conv_in.{_PARAMS[m[1]]}'),
+     lambda m: f'{FUSER_PREFIX}conv_in.{TF_NAMES[m[1]]}'),
     (r'^Generator/encoder/dense_block_conv([1-9])/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}dense.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
+     lambda m: f'{FUSER_PREFIX}dense.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
     (r'^Generator_1/decoder/conv2_([1-9])/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}decoder.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
+     lambda m: f'{FUSER_PREFIX}decoder.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
 ]
 CONVERTER = ReleaseConverter(network='U2FusionNet', source='hanna-xu/U2Fusion',
                              description="Convert U2Fusion's TF checkpoint", prefix=FUSER_PREFIX,
                              reader=TF1_CHECKPOINT, rules=RULES)
-convert, target_shapes = CONVERTER.convert, CONVERTER.target_shapes
+convert, target_shapes, main = CONVERTER.convert, CONVERTER.target_shapes, CONVERTER.main
 # U2Fusion's converter was the first: the names its tests use
 read_checkpoint = read_tf_checkpoint
 
@@ -65,10 +64,6 @@ def convert_tensors(tensors: Mapping[str, np.ndarray],
                     target: Mapping[str, torch.Size]) -> dict[str, torch.Tensor]:
     """Map the checkpoint's tensors onto ``target`` (mmhaze key → shape), every key once."""
     return _convert_tensors(tensors, RULES, target, tf_layout=True)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
 
 
 if __name__ == '__main__':

@@ -16,20 +16,18 @@ error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Optional
 
 from mmhaze.utils.weight_conversion import (
+    BN_TENSORS,
     ReleaseConverter,
     pop_derived_tensors,
-    run_converter_cli,
 )
 
 PREFIX = 'fuser.'
 _CONV_BN = {'convInput': 'stem', 'conv64': 'unused_conv', 'conv': 'unused_fusion_conv'}
 RULES = [
-    (r'^(convInput|conv64|conv)\.(conv\.(weight|bias)|bn\.(weight|bias|running_mean|running_var|'
-     r'num_batches_tracked))$', lambda m: f'{PREFIX}{_CONV_BN[m[1]]}.{m[2]}'),
+    (rf'^(convInput|conv64|conv)\.(conv\.(weight|bias)|bn\.{BN_TENSORS})$',
+     lambda m: f'{PREFIX}{_CONV_BN[m[1]]}.{m[2]}'),
     (r'^convolutional_out\.conv\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
     (r'^DDF\.spatial_branch\.body\.([01])\.(weight|bias)$',
      lambda m: f'{PREFIX}dynamic_filter.spatial.{m[1]}.{m[2]}'),
@@ -55,12 +53,7 @@ def without_position_index(official: dict, network) -> dict:
 CONVERTER = ReleaseConverter(network='YDTR', source='tthinking/YDTR', prefix=PREFIX, rules=RULES,
                              description="Convert YDTR's released state dict",
                              prepare=without_position_index)
-convert, convert_state_dict = CONVERTER.convert, CONVERTER.convert_state_dict
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter_cli(argv, CONVERTER)
-
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())
