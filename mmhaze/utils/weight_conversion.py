@@ -407,7 +407,7 @@ def zero_counter(shape: torch.Size) -> torch.Tensor:
 
 
 #: A :attr:`ReleaseConverter.unreleased` entry: the batch-norm counters, which TF releases (and
-#: some PyTorch ones) do not hold, written as 0.
+#: some PyTorch ones) do not hold, written as 0 (:data:`TF1_CHECKPOINT` adds it itself).
 BN_COUNTERS_AT_ZERO = (rf'\.{BN_COUNTER}$', zero_counter)
 
 
@@ -549,16 +549,21 @@ def _convert_and_write(convert: Callable[..., dict[str, torch.Tensor]], srcs: Se
 @dataclass(frozen=True)
 class ReleaseReader:
     """How a release's files are read: ``read(path)`` gives the tensors by name;
-    ``tf_layout``: they are TF's (conv kernels [kh, kw, in, out], transposed when mapped)."""
+    ``tf_layout``: they are TF's (conv kernels [kh, kw, in, out], transposed when mapped);
+    ``unreleased``: mmhaze keys no file of this kind holds (as
+    :attr:`ReleaseConverter.unreleased`)."""
 
     read: Callable[[str], Mapping[str, Any]]
     tf_layout: bool = False
+    unreleased: Sequence[tuple[str, Callable[[torch.Size], torch.Tensor]]] = ()
 
 
 #: A PyTorch state dict, loaded with ``weights_only=True`` (:func:`read_torch_state_dict`).
 TORCH_WEIGHTS = ReleaseReader(read_torch_state_dict)
-#: A TF1 checkpoint: its ``.npz`` export, or its prefix with TensorFlow installed.
-TF1_CHECKPOINT = ReleaseReader(read_tf_checkpoint, tf_layout=True)
+#: A TF1 checkpoint: its ``.npz`` export, or its prefix with TensorFlow installed. It holds no
+#: batch-norm update counters (PyTorch's): they are written as 0.
+TF1_CHECKPOINT = ReleaseReader(read_tf_checkpoint, tf_layout=True,
+                               unreleased=(BN_COUNTERS_AT_ZERO,))
 #: The command-line help of a release in one file.
 RELEASE_FILE_HELP = 'the released checkpoint (or its .npz export)'
 
@@ -668,7 +673,8 @@ class ReleaseConverter:
         shapes = self.target_shapes(network)
         filled = {}
         for key, shape in shapes.items():
-            fill = next((f for pattern, f in self.unreleased if re.search(pattern, key)), None)
+            fill = next((f for pattern, f in (*self.unreleased, *self.reader.unreleased)
+                         if re.search(pattern, key)), None)
             if fill is not None:
                 filled[key] = fill(shape)
         weights = {k: v for k, v in shapes.items() if k not in filled}

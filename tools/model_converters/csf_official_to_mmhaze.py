@@ -23,7 +23,6 @@ from __future__ import annotations
 import sys
 
 from mmhaze.utils.weight_conversion import (
-    BN_COUNTERS_AT_ZERO,
     TF1_CHECKPOINT,
     TF_BN_VARIABLES,
     TF_NAMES,
@@ -58,7 +57,7 @@ EC = ReleaseFile('ec', 'EC.ckpt prefix (or .npz): the classifier', under=('class
 CONVERTER = ReleaseConverter(
     network='CSF', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CSF/',
     description="Convert CSF's TF checkpoints (ED: encoder + decoder, EC: classifier)",
-    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(ED, EC), unreleased=[BN_COUNTERS_AT_ZERO])
+    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(ED, EC))
 convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':

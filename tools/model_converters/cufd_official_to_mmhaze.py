@@ -24,7 +24,6 @@ import re
 import sys
 
 from mmhaze.utils.weight_conversion import (
-    BN_COUNTERS_AT_ZERO,
     TF1_CHECKPOINT,
     TF_BN_VARIABLES,
     TF_NAMES,
@@ -98,7 +97,7 @@ CONVERTER = ReleaseConverter(
     network='CUFD', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CUFD/',
     description="Convert CUFD's TF checkpoints (part1: m_encoder/m_decoder, part2: "
                 's_encoder/s_decoder)',
-    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(PART1, PART2), unreleased=[BN_COUNTERS_AT_ZERO])
+    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(PART1, PART2))
 convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
