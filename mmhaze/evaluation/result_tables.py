@@ -485,8 +485,9 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
             notes.append(f'{name!r} differs between runs {difference}: shown for each of the '
                          f"{len(copies)} runs, as '{name} (<run>)'")
         elif len(copies) > 1:
-            runs = (f'all {len(copies)} runs' if len(copies) == len(payloads) else
-                    f'{len(copies)} runs ({", ".join(c[2] for c in copies)})')
+            runs = (f'{len(copies)} runs ({", ".join(c[2] for c in copies)})'
+                    if len(copies) < len(payloads) else
+                    'both runs' if len(copies) == 2 else f'all {len(copies)} runs')
             notes.append(f'{name!r}: the same in {runs}, shown once')
     if datasets:  # the requested dataset order
         summary = {m: {d: per[d] for d in datasets if d in per} for m, per in summary.items()}
