@@ -22,6 +22,11 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
+    import torch
 
 from mmhaze.utils.weight_conversion import (
     TF1_CHECKPOINT,
@@ -39,8 +44,8 @@ RULES = [
 IGNORE = [rf'/BatchNorm/{TF_BN_VARIABLES}$']
 
 
-def _filled(value: float):
-    def fill(shape):
+def _filled(value: float) -> Callable[[torch.Size], torch.Tensor]:
+    def fill(shape: torch.Size) -> torch.Tensor:
         import torch
         return torch.full(shape, value)
     return fill
