@@ -410,7 +410,8 @@ def _difference(copies: Sequence[tuple[str, dict]]) -> Optional[str]:
                     continue
                 key = next((k for k in a if k in b and not _same_values({k: a[k]}, {k: b[k]})),
                            None)
-                what = (f'{key} {_fmt(a[key])} in {name_a}, {_fmt(b[key])} in {name_b}' if key
+                # enough digits to show the difference, however small
+                what = (f'{key} {a[key]:.10g} in {name_a}, {b[key]:.10g} in {name_b}' if key
                         else f'metrics {sorted(a)} in {name_a}, {sorted(b)} in {name_b}')
                 return f'on {dataset} ({what})'
     return None

@@ -96,8 +96,8 @@ def test_rows_of_one_name_that_differ_are_kept_for_each_run_and_said(runs):
     assert values['hazy input (dcp_other)'] == {'MI': 4.0, 'PSNR_ref': 15.0}
     assert values['DarkChannelPriorDehazer output (dehazer alone)'] == {'MI': 4.1,
                                                                         'PSNR_ref': 12.5}
-    assert notes[-1] == ("'hazy input' differs between runs on roadscene_hazy (MI 4.5000 in "
-                         'aod_sea, 4.0000 in dcp_other): shown for each of the 3 runs, as '
+    assert notes[-1] == ("'hazy input' differs between runs on roadscene_hazy (MI 4.5 in "
+                         'aod_sea, 4 in dcp_other): shown for each of the 3 runs, as '
                          "'hazy input (<run>)'")
 
 
@@ -123,7 +123,8 @@ def test_the_tool_writes_the_merged_table_and_still_refuses_a_method_twice(runs,
     assert '| hazy input (dcp_other) | 15.0000 |' in md
     assert '| AODNet output (dehazer alone) | **18.0000** |' in md
     assert '| aod_sea | – |' in md  # the fused rows have no PSNR_ref
-    assert "- 'hazy input' differs between runs on roadscene_hazy (PSNR_ref 16.2500" in md
+    assert ("- 'hazy input' differs between runs on roadscene_hazy (PSNR_ref 16.25 in aod_sea, "
+            '15 in dcp_other)') in md
     csv = (out / 'table.csv').read_text().splitlines()
     assert csv[0] == 'method,roadscene_hazy/PSNR_ref'
     assert [line.split(',')[0] for line in csv[1:]] == [
