@@ -360,33 +360,137 @@ def merge_conventions(metas: Sequence[tuple[str, dict]], strict: bool = True,
     return directions, conventions
 
 
+#: The row two-stage configs score the dehazer's output under (``ExtraRowMetric``); a merged
+#: table names it by the run's dehazer.
+DEHAZER_ROW = 'dehazer output'
+
+
+def run_method(payload: dict, run_dir: str) -> str:
+    """A run's own row: its method (``meta.method``: the config name or ``--method-name``),
+    else its first row, else the folder's name."""
+    method = payload['meta'].get('method')
+    if method:
+        return str(method)
+    return next(iter(payload['results_by_method']), osp.basename(osp.normpath(run_dir)))
+
+
+def run_dehazer(payload: dict, run_dir: str) -> Optional[str]:
+    """The dehazer of a two-stage run as the run folder records it: the config copy
+    ``tools/test.py`` saved beside the results (``model.dehazer.type``, ``-<ARCH>`` when it has
+    an ``arch``), else where its weights came from (``meta.weights``, runs without a
+    checkpoint); None when neither says."""
+    meta = payload['meta']
+    copy = osp.join(run_dir, osp.basename(str(meta['config']))) if meta.get('config') else ''
+    if osp.isfile(copy):
+        from mmengine.config import Config
+        try:
+            dehazer = Config.fromfile(copy).get('model', {}).get('dehazer')
+        except Exception:  # a config that no longer parses only costs the row its name
+            dehazer = None
+        if isinstance(dehazer, dict) and dehazer.get('type'):
+            arch = dehazer.get('arch')
+            return str(dehazer['type']) + (f'-{str(arch).upper()}' if arch else '')
+    source = str((meta.get('weights') or {}).get('dehazer') or '')  # 'AODNet: init_cfg ...'
+    return source.split(':', 1)[0].strip() or None
+
+
+def _same_values(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def _difference(copies: Sequence[tuple[str, dict]]) -> Optional[str]:
+    """Where rows of one name differ between runs (``(run name, {dataset: values})`` each), as
+    text; None when every dataset's values are the same in all the runs that have it."""
+    for i, (name_a, per_a) in enumerate(copies):
+        for name_b, per_b in copies[i + 1:]:
+            for dataset in per_a.keys() & per_b.keys():
+                a, b = per_a[dataset], per_b[dataset]
+                if _same_values(a, b):
+                    continue
+                key = next((k for k in a if k in b and not _same_values({k: a[k]}, {k: b[k]})),
+                           None)
+                # enough digits to show the difference, however small
+                what = (f'{key} {a[key]:.10g} in {name_a}, {b[key]:.10g} in {name_b}' if key
+                        else f'metrics {sorted(a)} in {name_a}, {sorted(b)} in {name_b}')
+                return f'on {dataset} ({what})'
+    return None
+
+
+def _pick(per: dict, metrics: Optional[Sequence[str]],
+          datasets: Optional[Sequence[str]]) -> dict:
+    """A row's ``{dataset: {metric: value}}`` restricted to ``datasets`` and ``metrics``
+    (in that order)."""
+    out = OrderedDict()
+    for dataset, values in per.items():
+        if datasets and dataset not in datasets:
+            continue
+        out[dataset] = ({k: values[k] for k in metrics if k in values} if metrics
+                        else dict(values))
+    return out
+
+
 def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] = None,
                       datasets: Optional[Sequence[str]] = None, strict_conventions: bool = True
-                      ) -> tuple[dict, dict[str, str], dict[str, str]]:
-    """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions)``.
+                      ) -> tuple[dict, dict[str, str], dict[str, str], list[str]]:
+    """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions,
+    notes)``; the notes say how rows were merged and go under the tables.
 
-    A (method, dataset) pair found in two runs, or a metric (of ``metrics``, when given)
-    computed under two different conventions (numbers that do not compare), is an error naming
-    the runs.
+    Each run's own row (its method) comes first, under its name; a method on one dataset in two
+    runs is an error naming them. The runs' other rows (comparison rows: the hazy input, a
+    two-stage run's dehazer output, renamed after the run's dehazer, e.g.
+    ``'AODNet output (dehazer alone)'``) follow, in the order they stand in their runs: rows of
+    one name that are the same in every run holding them (on each dataset they share) are shown
+    once; when they differ, each run's is kept, named ``'<row> (<run's method>)'``, and a note
+    says where they differ. A metric (of ``metrics``, when given) computed under two different
+    conventions is an error naming the runs.
     """
-    summary: dict = OrderedDict()
-    origin: dict[tuple, str] = {}
     payloads = [(run, read_run_folder(run)) for run in run_dirs]
     directions, conventions = merge_conventions(
         [(run, payload['meta']) for run, payload in payloads], strict_conventions, metrics)
+    summary: dict = OrderedDict()
+    origin: dict[tuple, str] = {}
+    # comparison row name → [(place in its run, run, run's method, {dataset: values})]
+    shared: dict[str, list[tuple[int, str, str, dict]]] = OrderedDict()
     for run, payload in payloads:
-        for method, per in payload['results_by_method'].items():
-            for dataset, values in per.items():
-                if datasets and dataset not in datasets:
-                    continue
-                if (method, dataset) in origin:
-                    raise ValueError(f'method {method!r} on {dataset!r} is in both '
-                                     f'{origin[(method, dataset)]} and {run}')
-                origin[(method, dataset)] = run
-                picked = {k: v for k, v in values.items() if not metrics or k in metrics}
-                if metrics:
-                    picked = {k: picked[k] for k in metrics if k in picked}
-                summary.setdefault(method, OrderedDict())[dataset] = picked
+        own = run_method(payload, run)
+        rows = payload['results_by_method']
+        for dataset, values in _pick(rows.get(own, {}), metrics, datasets).items():
+            if (own, dataset) in origin:
+                raise ValueError(f'method {own!r} on {dataset!r} is in both '
+                                 f'{origin[(own, dataset)]} and {run}')
+            origin[(own, dataset)] = run
+            summary.setdefault(own, OrderedDict())[dataset] = values
+        others = [row for row in rows if row != own]
+        dehazer = run_dehazer(payload, run) if DEHAZER_ROW in others else None
+        for place, row in enumerate(others):
+            name = f'{dehazer} output (dehazer alone)' if row == DEHAZER_ROW and dehazer else row
+            shared.setdefault(name, []).append((place, run, own, _pick(rows[row], metrics,
+                                                                       datasets)))
+    notes = []
+    for name, copies in sorted(shared.items(), key=lambda item: min(c[0] for c in item[1])):
+        difference = _difference([(own, per) for _, _, own, per in copies])
+        kept = ({name: list(copies)} if difference is None
+                else {f'{name} ({c[2]})': [c] for c in copies})
+        for label, sources in kept.items():
+            if label in summary:
+                owners = ', '.join(dict.fromkeys(r for (m, _), r in origin.items() if m == label))
+                raise ValueError(f'{label!r} is a run\'s own method ({owners}) and a row of '
+                                 f'{", ".join(c[1] for c in sources)}; rename the method '
+                                 '(tools/test.py --method-name)')
+            merged = summary.setdefault(label, OrderedDict())
+            for _, _, _, per in sources:
+                for dataset, values in per.items():
+                    merged.setdefault(dataset, values)
+        if difference is not None:
+            notes.append(f'{name!r} differs between runs {difference}: shown for each of the '
+                         f"{len(copies)} runs, as '{name} (<run>)'")
+        elif len(copies) > 1:
+            runs = (f'{len(copies)} runs ({", ".join(c[2] for c in copies)})'
+                    if len(copies) < len(payloads) else
+                    'both runs' if len(copies) == 2 else f'all {len(copies)} runs')
+            notes.append(f'{name!r}: the same in {runs}, shown once')
     if datasets:  # the requested dataset order
         summary = {m: {d: per[d] for d in datasets if d in per} for m, per in summary.items()}
-    return summary, directions, conventions
+    return summary, directions, conventions, notes
+

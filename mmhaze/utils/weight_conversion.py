@@ -1,14 +1,19 @@
 """Key-mapping conversion of released checkpoints into mmhaze state dicts (the converters in
 ``tools/model_converters/`` are thin CLIs over this).
 
-A converter declares *rules*: ``(regex, replacement)`` pairs from a released tensor name to an
-mmhaze key (first match wins; the replacement may be a function of the match). Every released
-tensor must map onto exactly one parameter of the target, with the same shape, and every target
-parameter must receive one: anything else is one :class:`ConversionError` listing all problems.
-The only tensors dropped are those a converter names as known and unused (``ignore``, e.g.
-batch-norm statistics a released forward never reads), optimizer slots (Adam moments,
-``beta1_power`` ...) and step counters (an integer scalar ``global_step`` / ``Variable``), which
-are reported once as a notice, with their number.
+A release is described once, as a :class:`ReleaseConverter`: the mmhaze network it fills, the
+prefix of its keys in a whole-model checkpoint, how its files are read (:data:`TORCH_WEIGHTS`,
+:data:`TF1_CHECKPOINT`, or a reader of the release's own), its *rules* and the few tensor
+transforms it needs. :func:`run_converter_cli` is the command line of every converter.
+
+Rules are ``(regex, replacement)`` pairs from a released tensor name to an mmhaze key (first
+match wins; the replacement may be a function of the match), or one function of the name
+(``None``: no counterpart). Every released tensor must map onto exactly one parameter of the
+target, with the same shape, and every target parameter must receive one: anything else is one
+:class:`ConversionError` listing all problems. The only tensors dropped are those a converter
+names as known and unused (``ignore``, e.g. batch-norm statistics a released forward never
+reads), optimizer slots (Adam moments, ``beta1_power`` ...) and step counters (an integer scalar
+``global_step`` / ``Variable``), which are reported once as a notice, with their number.
 
 TF1 checkpoints are read from an ``.npz`` export (no TensorFlow needed) or, when TensorFlow is
 installed, from the checkpoint prefix itself; TF kernels are ``[kh, kw, in, out]`` and become
@@ -24,9 +29,10 @@ import re
 import sys
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pickle import UnpicklingError
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
@@ -34,6 +40,9 @@ if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers 
     import torch
 
 Rule = tuple[str, Union[str, Callable[[re.Match], str]]]
+#: A release's key mapping: rules (first match wins), or a function of the released name
+#: (None: no counterpart).
+Rules = Union[Sequence[Rule], Callable[[str], Optional[str]]]
 
 #: Names of optimizer state in TF1 checkpoints (Adam's moments and powers, RMSProp, momentum).
 OPTIMIZER_SLOT = re.compile(r'(/(Adam|Adam_\d+|RMSProp|RMSProp_\d+|Momentum)$)|'
@@ -43,12 +52,28 @@ OPTIMIZER_SLOT = re.compile(r'(/(Adam|Adam_\d+|RMSProp|RMSProp_\d+|Momentum)$)|'
 STEP_COUNTER = re.compile(r'^(global_step|Variable(_\d+)?)$')
 #: PyTorch's batch-norm update counter: in a state dict, not a weight of any release.
 BN_COUNTER = 'num_batches_tracked'
+#: TF1 variable names → PyTorch's: a conv's ``kernel`` (``w`` in scopes written by hand) and
+#: ``bias`` (``b``), a batch norm's ``gamma``, ``beta`` and moving statistics.
+TF_NAMES = {'kernel': 'weight', 'w': 'weight', 'bias': 'bias', 'b': 'bias', 'gamma': 'weight',
+            'beta': 'bias', 'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
+#: Regex group of a TF1 batch norm's variables.
+TF_BN_VARIABLES = '(gamma|beta|moving_mean|moving_variance)'
+#: Regex group of the tensors of a PyTorch conv or batch norm.
+BN_TENSORS = '(weight|bias|running_mean|running_var|num_batches_tracked)'
 TF_HINT = ('TensorFlow is not installed (mmhaze does not need it): export the checkpoint to an '
            '.npz where it is (three lines, see the converter\'s docstring) and pass the .npz')
 
 
 class ConversionError(ValueError):
-    """The checkpoint does not match the mmhaze network."""
+    """The checkpoint does not match the mmhaze network.
+
+    ``kinds``: the kinds of problem found by :func:`convert_tensors` (``'unmapped'``,
+    ``'foreign'``, ``'shape'``, ``'twice'``, ``'missing'``), for a converter to add a hint.
+    """
+
+    def __init__(self, message: str, kinds: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.kinds = frozenset(kinds)
 
 
 def is_optimizer_slot(name: str) -> bool:
@@ -62,8 +87,10 @@ def is_step_counter(name: str, value: object) -> bool:
     return bool(STEP_COUNTER.match(name)) and arr.ndim == 0 and arr.dtype.kind in 'iu'
 
 
-def map_name(name: str, rules: Sequence[Rule]) -> Optional[str]:
+def map_name(name: str, rules: Rules) -> Optional[str]:
     """The mmhaze key of a released tensor name (None when no rule matches)."""
+    if callable(rules):
+        return rules(name)
     for pattern, repl in rules:
         new, n = re.subn(pattern, repl, name, count=1)
         if n:
@@ -79,13 +106,14 @@ def tf_to_torch(value: np.ndarray) -> torch.Tensor:
 
 
 def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
-                    rules: Sequence[Rule], target: Mapping[str, torch.Size],
+                    rules: Rules, target: Mapping[str, torch.Size],
                     ignore: Sequence[str] = (), tf_layout: bool = False,
                     notice: Optional[Callable[[str], None]] = None) -> dict[str, torch.Tensor]:
     """Map released ``tensors`` onto ``target`` (mmhaze key → shape), every key exactly once.
 
     Args:
-        rules: ``(regex, replacement)`` pairs, first match wins.
+        rules: ``(regex, replacement)`` pairs, first match wins (or a function of the
+            name, None for no counterpart).
         ignore: regexes of released tensors known to be unused by the released forward
             (dropped with a notice; they are part of the release, not a mismatch).
         tf_layout: the tensors are TF's (kernels transposed to PyTorch's layout).
@@ -136,7 +164,7 @@ def convert_tensors(tensors: Mapping[str, Union[np.ndarray, torch.Tensor]],
         errors['missing'] = missing
     if errors:
         raise ConversionError('cannot convert the checkpoint: ' + '; '.join(
-            _summary(texts) for texts in errors.values()))
+            _summary(texts) for texts in errors.values()), kinds=errors)
     notice = notice or (lambda m: warnings.warn(m, stacklevel=3))
     if slots or counters:
         what = ' and '.join(part for part in (
@@ -246,6 +274,16 @@ def pop_derived_tensors(tensors: Mapping[str, torch.Tensor], pattern: str,
     if errors:
         raise ConversionError('cannot convert the checkpoint: ' + _summary(errors))
     return rest
+
+
+def pop_relative_position_tables(tensors: Mapping[str, torch.Tensor],
+                                 pattern: str) -> dict[str, torch.Tensor]:
+    """``tensors`` without the log-spaced relative-position tables of DehazeFormer-style window
+    attention (saved by the releases, computed by mmhaze) matching ``pattern``: each must equal
+    the table of its window, whose size its shape gives (window² rows)."""
+    from mmhaze.models.backbones import log_relative_positions
+    return pop_derived_tensors(tensors, pattern, lambda name: log_relative_positions(
+        int(round(tensors[name].shape[0] ** 0.5))))
 
 
 class PickledObject:
@@ -361,31 +399,16 @@ def prefixed_shapes(network: torch.nn.Module, prefix: str) -> dict[str, torch.Si
     return {prefix + k: v.shape for k, v in network.state_dict().items()}
 
 
-def without_bn_counters(shapes: Mapping[str, torch.Size]) -> dict[str, torch.Size]:
-    """``shapes`` less PyTorch's batch-norm counters, which no release holds."""
-    return {k: v for k, v in shapes.items() if not k.endswith('.' + BN_COUNTER)}
-
-
-def bn_counters(shapes: Mapping[str, torch.Size]) -> dict[str, torch.Tensor]:
-    """A zero counter for each batch-norm counter key of ``shapes`` (what a freshly built
-    network holds)."""
+def zero_counter(shape: torch.Size) -> torch.Tensor:
+    """A batch-norm update counter at 0, what a freshly built network holds (``shape``: the
+    counter's, a scalar)."""
     import torch
-    return {k: torch.tensor(0, dtype=torch.long) for k in shapes
-            if k.endswith('.' + BN_COUNTER)}
+    return torch.zeros(shape, dtype=torch.long)
 
 
-def convert_tf_file(src: str, rules: Sequence[Rule], target: Mapping[str, torch.Size],
-                    ignore: Sequence[str] = (),
-                    notice: Optional[Callable[[str], None]] = None) -> dict[str, torch.Tensor]:
-    """:func:`convert_tensors` of a TF checkpoint (or its ``.npz``) whose errors and notices
-    name the file: for releases whose weights come from several files."""
-    def named(message: str) -> None:
-        (notice or (lambda m: warnings.warn(m, stacklevel=4)))(f'{src}: {message}')
-    try:
-        return convert_tensors(read_tf_checkpoint(src), rules, target, ignore=ignore,
-                               tf_layout=True, notice=named)
-    except ConversionError as err:
-        raise ConversionError(f'{src}: {err}') from None
+#: A :attr:`ReleaseConverter.unreleased` entry: the batch-norm counters, which TF releases (and
+#: some PyTorch ones) do not hold, written as 0 (:data:`TF1_CHECKPOINT` adds it itself).
+BN_COUNTERS_AT_ZERO = (rf'\.{BN_COUNTER}$', zero_counter)
 
 
 def source_files(src: str) -> list[str]:
@@ -434,30 +457,59 @@ def write_converted(state_dict: Mapping[str, torch.Tensor], dst: str, meta: dict
     print(f'wrote {dst}: {len(state_dict)} tensors, {n:,} parameters{where}')
 
 
+@dataclass(frozen=True)
+class ConverterOption:
+    """A command-line option of a converter beyond ``SRC ... DST [--force] [--unsafe-load]``:
+    passed to its ``convert`` (and to ``network`` / ``source`` when they are functions) as the
+    keyword :attr:`name`, and recorded in the written checkpoint's ``meta``."""
+
+    flag: str
+    help: str
+    default: Optional[str] = None  # None: the option is required
+    choices: Optional[Sequence[str]] = None
+    input_file: bool = False  # a file the conversion reads: it must exist, it is never DST
+
+    @property
+    def name(self) -> str:
+        return self.flag.lstrip('-').replace('-', '_')
+
+
 def run_converter(argv: Optional[Sequence[str]], description: str,
-                  convert: Callable[..., dict[str, torch.Tensor]], network: str,
-                  source: Union[str, Callable[..., str]], prefix: str = 'fuser.',
+                  convert: Callable[..., dict[str, torch.Tensor]],
+                  network: Union[str, Callable[..., str]],
+                  source: Union[str, Callable[..., str]], prefix: Optional[str] = 'fuser.',
                   sources: Sequence[tuple[str, str]] = (
-                      ('src', 'the released checkpoint (or its .npz export)'),)) -> int:
+                      ('src', 'the released checkpoint (or its .npz export)'),),
+                  options: Sequence[ConverterOption] = ()) -> int:
     """The shared command line of the converters: ``SRC [SRC2 ...] DST [--force]``.
 
     ``sources``: (name, help) of each positional input, passed to ``convert`` in order (a
     release whose weights come in several files). ``source``: where the release comes from, or
-    a function of the inputs saying it (after a successful conversion), printed and recorded.
+    a function of the inputs saying it (after a successful conversion), printed and recorded;
+    ``network`` likewise names the network in the checkpoint's ``meta``. ``options``: further
+    options, passed to those functions as keywords. ``prefix``: where the keys sit, said when
+    the checkpoint is written (None: the keys of a whole model).
     """
     import argparse
     parser = argparse.ArgumentParser(description=description)
     for name, help_text in sources:
         parser.add_argument(name, help=help_text)
     parser.add_argument('dst', help='mmhaze checkpoint to write')
+    for option in options:
+        parser.add_argument(option.flag, required=option.default is None, default=option.default,
+                            choices=option.choices, help=option.help)
     parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow a trusted release that torch.load(weights_only=True) '
                              'refuses (unpickling can run code)')
     args = parser.parse_args(argv)
     srcs = [getattr(args, name) for name, _ in sources]
-    refusal = refuse_paths(args.dst, args.force,
-                           inputs=[f for src in srcs for f in source_files(src)])
+    settings = {option.name: getattr(args, option.name) for option in options}
+    input_options = [(option.name, settings[option.name]) for option in options
+                     if option.input_file]
+    refusal = refuse_paths(args.dst, args.force, required=input_options,
+                           inputs=[f for src in srcs for f in source_files(src)] +
+                           [path for _, path in input_options])
     if refusal:
         print(f'error: {refusal}', file=sys.stderr)
         return 2
@@ -465,16 +517,17 @@ def run_converter(argv: Optional[Sequence[str]], description: str,
         from .checkpoint import UNSAFE_LOAD_ENV
         os.environ[UNSAFE_LOAD_ENV] = '1'
     from .errors import report_user_errors
-    return report_user_errors(
-        lambda: _convert_and_write(convert, srcs, args.dst, network, source, prefix))
+    return report_user_errors(lambda: _convert_and_write(
+        convert, srcs, settings, args.dst, network, source, prefix))
 
 
 def _convert_and_write(convert: Callable[..., dict[str, torch.Tensor]], srcs: Sequence[str],
-                       dst: str, network: str, source: Union[str, Callable[..., str]],
-                       prefix: Optional[str]) -> int:
+                       settings: dict[str, str], dst: str,
+                       network: Union[str, Callable[..., str]],
+                       source: Union[str, Callable[..., str]], prefix: Optional[str]) -> int:
     try:
-        state_dict = convert(*srcs)
-        origin = source(*srcs) if callable(source) else source
+        state_dict = convert(*srcs, **settings)
+        origin = source(*srcs, **settings) if callable(source) else source
     except FileNotFoundError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
@@ -485,6 +538,184 @@ def _convert_and_write(convert: Callable[..., dict[str, torch.Tensor]], srcs: Se
     if callable(source):
         print(f'converting {origin}')
     converted_from = ' + '.join(osp.basename(src.rstrip('/')) for src in srcs)
-    write_converted(state_dict, dst, dict(converted_from=converted_from, network=network,
-                                          source=origin), prefix)
+    network_name = network(*srcs, **settings) if callable(network) else network
+    write_converted(state_dict, dst, dict(converted_from=converted_from, network=network_name,
+                                          source=origin, **settings), prefix)
     return 0
+
+
+# --------------------------------------------------------------------------------- releases
+
+@dataclass(frozen=True)
+class ReleaseReader:
+    """How a release's files are read: ``read(path)`` gives the tensors by name;
+    ``tf_layout``: they are TF's (conv kernels [kh, kw, in, out], transposed when mapped);
+    ``unreleased``: mmhaze keys no file of this kind holds (as
+    :attr:`ReleaseConverter.unreleased`)."""
+
+    read: Callable[[str], Mapping[str, Any]]
+    tf_layout: bool = False
+    unreleased: Sequence[tuple[str, Callable[[torch.Size], torch.Tensor]]] = ()
+
+
+#: A PyTorch state dict, loaded with ``weights_only=True`` (:func:`read_torch_state_dict`).
+TORCH_WEIGHTS = ReleaseReader(read_torch_state_dict)
+#: A TF1 checkpoint: its ``.npz`` export, or its prefix with TensorFlow installed. It holds no
+#: batch-norm update counters (PyTorch's): they are written as 0.
+TF1_CHECKPOINT = ReleaseReader(read_tf_checkpoint, tf_layout=True,
+                               unreleased=(BN_COUNTERS_AT_ZERO,))
+#: The command-line help of a release in one file.
+RELEASE_FILE_HELP = 'the released checkpoint (or its .npz export)'
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One file of a release whose weights come in several (one command-line argument each,
+    in this order), with its own rules and ignored tensors, and the mmhaze keys it fills."""
+
+    name: str
+    help: str
+    rules: Rules
+    #: the mmhaze keys it fills: those under these prefixes (after the converter's
+    #: ``prefix``); empty: every key no other file claims
+    under: tuple[str, ...] = ()
+    ignore: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ReleaseConverter:
+    """What is particular to one release; :meth:`convert` and :func:`run_converter_cli` do the
+    rest: build the network, take its keys and shapes as the target, read the files, map every
+    released tensor onto exactly one key (:func:`convert_tensors`), refuse what does not fit,
+    write a weights_only-safe checkpoint.
+
+    Args:
+        network: the registered mmhaze network the release fills (built with its defaults);
+            also the ``network`` recorded in the checkpoint's ``meta``.
+        source: where the release comes from (recorded in ``meta``), or a function of the
+            input paths saying it (then also printed).
+        description: the command line's description.
+        rules: the key mapping of a release in one file (see :data:`Rules`), to full mmhaze
+            keys (``prefix`` included).
+        ignore: regexes of released tensors its forward never uses (dropped with a notice).
+        files: a release in several files, instead of ``rules`` and ``ignore``; with several
+            files, errors and notices name the file.
+        prefix: the network's slot in a whole-model checkpoint (``'fuser.'``, ``'dehazer.'``).
+        reader: how the files are read: :data:`TORCH_WEIGHTS` (default),
+            :data:`TF1_CHECKPOINT`, or a reader of the release's own.
+        prepare: ``(tensors, network) -> tensors``, run on each file's tensors before they
+            are mapped: e.g. buffers the release saved that mmhaze computes, checked against
+            the network's and dropped (:func:`pop_derived_tensors`).
+        unreleased: ``(regex, value of a shape)`` pairs for mmhaze keys the release does not
+            hold: written with that value (after the mapped ones) instead of being required
+            (e.g. :data:`BN_COUNTERS_AT_ZERO`).
+    """
+
+    network: str
+    source: Union[str, Callable[..., str]]
+    description: str
+    rules: Rules = ()
+    ignore: Sequence[str] = ()
+    files: Sequence[ReleaseFile] = ()
+    prefix: str = 'fuser.'
+    reader: ReleaseReader = TORCH_WEIGHTS
+    prepare: Optional[Callable[[dict, torch.nn.Module], dict]] = None
+    unreleased: Sequence[tuple[str, Callable[[torch.Size], torch.Tensor]]] = ()
+
+    @property
+    def release_files(self) -> tuple[ReleaseFile, ...]:
+        """The release's files, in command-line order."""
+        return tuple(self.files) or (
+            ReleaseFile('src', RELEASE_FILE_HELP, self.rules, ignore=self.ignore),)
+
+    def build_network(self) -> torch.nn.Module:
+        from mmhaze.registry import MODELS
+        network = MODELS.get(self.network)
+        if network is None:
+            raise KeyError(f'{self.network} is not a registered mmhaze network')
+        return network()
+
+    def target_shapes(self, network: Optional[torch.nn.Module] = None
+                      ) -> dict[str, torch.Size]:
+        """The keys (under ``prefix``) and shapes of the network: what the release fills."""
+        return prefixed_shapes(self.build_network() if network is None else network,
+                               self.prefix)
+
+    def convert(self, *srcs: str) -> dict[str, torch.Tensor]:
+        """The whole-model state dict (keys under ``prefix``) of the release's files."""
+        self._check_arity(srcs)
+        # with several files, a problem says in which
+        return self._convert((self.reader.read(src) for src in srcs),
+                             srcs if len(srcs) > 1 else None)
+
+    def convert_state_dicts(self, *released: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The whole-model state dict of the released tensors, one mapping per file."""
+        self._check_arity(released)
+        return self._convert(released)
+
+    def convert_state_dict(self, released: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The whole-model state dict of a release in one file, from its tensors."""
+        return self.convert_state_dicts(released)
+
+    def main(self, argv: Optional[Sequence[str]] = None) -> int:
+        """The converter's command line (:func:`run_converter_cli`)."""
+        return run_converter_cli(argv, self)
+
+    def _check_arity(self, given: Sequence) -> None:
+        files = self.release_files
+        if len(given) != len(files):
+            raise TypeError(f'{self.network}: the release is {len(files)} file(s) '
+                            f'({", ".join(f.name for f in files)}), {len(given)} given')
+
+    def _convert(self, released: Iterable[Mapping[str, Any]],
+                 names: Optional[Sequence[str]] = None) -> dict[str, torch.Tensor]:
+        network = self.build_network()
+        shapes = self.target_shapes(network)
+        filled = {}
+        for key, shape in shapes.items():
+            fill = next((f for pattern, f in (*self.unreleased, *self.reader.unreleased)
+                         if re.search(pattern, key)), None)
+            if fill is not None:
+                filled[key] = fill(shape)
+        weights = {k: v for k, v in shapes.items() if k not in filled}
+        out: dict[str, torch.Tensor] = {}
+        # zip reads each file only once the files before it have converted
+        for index, (file, tensors) in enumerate(zip(self.release_files, released)):
+            if self.prepare is not None:
+                tensors = self.prepare(tensors, network)
+            out.update(self._convert_file(file, tensors, self._file_target(file, weights),
+                                          names[index] if names else None))
+        out.update(filled)
+        return out
+
+    def _file_target(self, file: ReleaseFile, weights: Mapping[str, torch.Size]
+                     ) -> dict[str, torch.Size]:
+        def under(f: ReleaseFile) -> tuple[str, ...]:
+            return tuple(self.prefix + p for p in f.under)
+        if file.under:
+            return {k: v for k, v in weights.items() if k.startswith(under(file))}
+        claimed = tuple(p for f in self.release_files for p in under(f))
+        return {k: v for k, v in weights.items() if not k.startswith(claimed)}
+
+    def _convert_file(self, file: ReleaseFile, tensors: Mapping[str, Any],
+                      target: Mapping[str, torch.Size],
+                      name: Optional[str]) -> dict[str, torch.Tensor]:
+        def notice(message: str) -> None:
+            warnings.warn(f'{name}: {message}' if name else message, stacklevel=5)
+        try:
+            return convert_tensors(tensors, file.rules, target, ignore=file.ignore,
+                                   tf_layout=self.reader.tf_layout, notice=notice)
+        except ConversionError as err:
+            if name is None:
+                raise
+            raise ConversionError(f'{name}: {err}', err.kinds) from None
+
+
+def run_converter_cli(argv: Optional[Sequence[str]], converter: ReleaseConverter) -> int:
+    """The command line of a release's converter: ``SRC [SRC2 ...] DST [--force]
+    [--unsafe-load]``, one SRC per file of the release; one-line errors, exit codes 0 / 1
+    (the release does not fit) / 2 (refused input)."""
+    return run_converter(argv, converter.description, converter.convert,
+                         network=converter.network, source=converter.source,
+                         prefix=converter.prefix,
+                         sources=[(f.name, f.help) for f in converter.release_files])

@@ -35,6 +35,7 @@ from mmhaze.evaluation.result_tables import (
     ID_COLUMNS,
     merge_conventions,
     read_run_folder,
+    run_method,
 )
 
 #: Image fields a grid can show, and the ``eval_folder.py`` flag that names each one's folder.
@@ -87,10 +88,7 @@ class RunFolder:
     def method(self) -> str:
         """The run's own row: its method name (tools/test.py: the config name or
         ``--method-name``)."""
-        method = self.meta.get('method')
-        if method:
-            return str(method)
-        return next(iter(self.summary['results_by_method']), osp.basename(self.path))
+        return run_method(self.summary, self.path)
 
     @property
     def intermediates(self) -> list[str]:

@@ -5,8 +5,12 @@
 
 RUN_DIR is a ``<work_dir>/<timestamp>/`` folder written by ``tools/test.py`` or
 ``eval_folder.py``. Prints the Markdown table; with ``--out`` also writes
-``table.{md,tex,csv}`` there (never over existing files). Runs whose metrics were computed under
-different conventions are refused unless ``--mixed-conventions``.
+``table.{md,tex,csv}`` there (never over existing files). Each run's own method is a row; a
+method in two runs is refused. The runs' comparison rows merge: a two-stage run's
+``dehazer output`` is named after its dehazer (``AODNet output (dehazer alone)``), rows the same
+in several runs (the hazy input of runs on one dataset) are shown once, and rows of one name
+that differ are kept for each run, named after it, with a note under the table. Runs whose
+metrics were computed under different conventions are refused unless ``--mixed-conventions``.
 """
 import argparse
 import sys
@@ -28,7 +32,7 @@ def main(argv=None):
     args = parse_args(argv)
     from mmhaze.evaluation.result_tables import format_tables, merge_run_folders, write_tables
     try:
-        summary, directions, conventions = merge_run_folders(
+        summary, directions, conventions, notes = merge_run_folders(
             args.run_dirs, args.metrics, args.datasets,
             strict_conventions=not args.mixed_conventions)
     except (FileNotFoundError, ValueError) as err:
@@ -36,12 +40,13 @@ def main(argv=None):
         return 2
     if args.out:
         try:
-            markdown = write_tables(args.out, summary, directions, conventions)['markdown']
+            markdown = write_tables(args.out, summary, directions, conventions,
+                                    notes=notes)['markdown']
         except FileExistsError as err:
             print(f'error: {err}', file=sys.stderr)
             return 2
     else:
-        markdown = format_tables(summary, directions, conventions)['md']
+        markdown = format_tables(summary, directions, conventions, notes=notes)['md']
     print(markdown)
     return 0
 

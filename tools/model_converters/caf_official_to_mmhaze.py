@@ -18,57 +18,43 @@ key that does not map, and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
+    BN_TENSORS,
     ConversionError,
-    convert_tensors,
-    prefixed_shapes,
+    ReleaseConverter,
+    ReleaseReader,
     read_pickled_module_state_dict,
-    run_converter,
 )
 
 PREFIX = 'fuser.'
 #: The class the release pickled (its ``model/models.py`` imported as top-level ``models``).
 RELEASED_CLASS = 'models.Ours'
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 _STEM = {'1': 'ir_stem', '2': 'vis_stem'}
 _HEAD = {'0.0': 0, '1.0': 2, '1.1': 3, '2.0': 5}
 RULES = [
-    (rf'^encoder([12])\.([01])\.{_BN}$', lambda m: f'{PREFIX}{_STEM[m[1]]}.{m[2]}.{m[3]}'),
-    (rf'^dense\.(\d+)\.([01])\.{_BN}$', lambda m: f'{PREFIX}dense.{m[1]}.{m[2]}.{m[3]}'),
-    (rf'^fuse\.(0\.0|1\.0|1\.1|2\.0)\.{_BN}$', lambda m: f'{PREFIX}head.{_HEAD[m[1]]}.{m[2]}'),
+    (rf'^encoder([12])\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}{_STEM[m[1]]}.{m[2]}.{m[3]}'),
+    (rf'^dense\.(\d+)\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}dense.{m[1]}.{m[2]}.{m[3]}'),
+    (rf'^fuse\.(0\.0|1\.0|1\.1|2\.0)\.{BN_TENSORS}$',
+     lambda m: f'{PREFIX}head.{_HEAD[m[1]]}.{m[2]}'),
 ]
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import CAF
-    return prefixed_shapes(CAF(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the released network's tensors."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
+def read_release(src: str) -> dict:
+    """The tensors of the network pickled under ``'fuse'`` at ``src``, read without running the
+    pickle; it must be CAF's class."""
     tensors, pickled_class = read_pickled_module_state_dict(src, key='fuse')
     if pickled_class != RELEASED_CLASS:
         raise ConversionError(f"'fuse' is a pickled {pickled_class}, not CAF's "
                               f'{RELEASED_CLASS}')
-    return convert_state_dict(tensors)
+    return tensors
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert CAF's released (pickled) network without running its "
-                         'pickle', convert, network='CAF', source='RollingPlain/CAF_IVIF',
-                         prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(
+    network='CAF', source='RollingPlain/CAF_IVIF', prefix=PREFIX, rules=RULES,
+    reader=ReleaseReader(read_release),
+    description="Convert CAF's released (pickled) network without running its pickle")
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -21,75 +21,44 @@ tensor, and any parameter left without one, is an error naming the file.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    bn_counters,
-    convert_tf_file,
-    prefixed_shapes,
-    run_converter,
-    without_bn_counters,
+    TF1_CHECKPOINT,
+    TF_BN_VARIABLES,
+    TF_NAMES,
+    ReleaseConverter,
+    ReleaseFile,
 )
 
 PREFIX = 'fuser.'
-_PARAM = {'kernel': 'weight', 'bias': 'bias'}
-_BN = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-       'moving_variance': 'running_var'}
 #: The release's conv scopes, in order.
 ENCODER_CONVS = ('1', '4', '6', '8')
 CLASSIFIER_CONVS = ('6', '8', '9', '11')
-
-ED_RULES = [
-    (r'^Encoder/encoder/conv1_([0-9]+)/(kernel|bias)$',
-     lambda m: f'{PREFIX}encoder.convs.{_index(ENCODER_CONVS, m[1])}.{_PARAM[m[2]]}'),
-    (r'^Decoder/decoder/conv1_([1-4])/(kernel|bias)$',
-     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
-]
-EC_RULES = [
-    (r'^Classification/classification/conv1_([0-9]+)/(kernel|bias)$',
-     lambda m: f'{PREFIX}classifier.layers.{_index(CLASSIFIER_CONVS, m[1])}.conv.'
-               f'{_PARAM[m[2]]}'),
-    (r'^Classification/classification/b([0-3])/batch_normalization/'
-     r'(gamma|beta|moving_mean|moving_variance)$',
-     lambda m: f'{PREFIX}classifier.layers.{m[1]}.bn.{_BN[m[2]]}'),
-]
-EC_IGNORE = [r'^Encoder/encoder/']  # the benchmark restores the encoder from ED
 
 
 def _index(names: tuple[str, ...], name: str) -> str:
     return str(names.index(name)) if name in names else f'unknown_conv1_{name}'
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import CSF
-    return prefixed_shapes(CSF(), PREFIX)
-
-
-def convert(ed: str, ec: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release's ED and EC checkpoints."""
-    shapes = target_shapes()
-    weights = without_bn_counters(shapes)
-    classifier = f'{PREFIX}classifier.'
-    out = convert_tf_file(ed, ED_RULES, {k: v for k, v in weights.items()
-                                         if not k.startswith(classifier)})
-    out.update(convert_tf_file(ec, EC_RULES, {k: v for k, v in weights.items()
-                                              if k.startswith(classifier)}, ignore=EC_IGNORE))
-    out.update(bn_counters(shapes))
-    return out
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(
-        argv, "Convert CSF's TF checkpoints (ED: encoder + decoder, EC: classifier)", convert,
-        network='CSF', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CSF/',
-        prefix=PREFIX,
-        sources=(('ed', 'ED.ckpt prefix (or .npz): encoder and decoder'),
-                 ('ec', 'EC.ckpt prefix (or .npz): the classifier')))
-
+ED = ReleaseFile('ed', 'ED.ckpt prefix (or .npz): encoder and decoder', rules=[
+    (r'^Encoder/encoder/conv1_([0-9]+)/(kernel|bias)$',
+     lambda m: f'{PREFIX}encoder.convs.{_index(ENCODER_CONVS, m[1])}.{TF_NAMES[m[2]]}'),
+    (r'^Decoder/decoder/conv1_([1-4])/(kernel|bias)$',
+     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
+])
+EC = ReleaseFile('ec', 'EC.ckpt prefix (or .npz): the classifier', under=('classifier.',), rules=[
+    (r'^Classification/classification/conv1_([0-9]+)/(kernel|bias)$',
+     lambda m: f'{PREFIX}classifier.layers.{_index(CLASSIFIER_CONVS, m[1])}.conv.'
+               f'{TF_NAMES[m[2]]}'),
+    (r'^Classification/classification/b([0-3])/batch_normalization/'
+     rf'{TF_BN_VARIABLES}$',
+     lambda m: f'{PREFIX}classifier.layers.{m[1]}.bn.{TF_NAMES[m[2]]}'),
+], ignore=[r'^Encoder/encoder/'])  # the benchmark restores the encoder from ED
+CONVERTER = ReleaseConverter(
+    network='CSF', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CSF/',
+    description="Convert CSF's TF checkpoints (ED: encoder + decoder, EC: classifier)",
+    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(ED, EC))
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

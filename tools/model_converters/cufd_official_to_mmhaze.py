@@ -22,25 +22,16 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    bn_counters,
-    convert_tf_file,
-    prefixed_shapes,
-    run_converter,
-    without_bn_counters,
+    TF1_CHECKPOINT,
+    TF_BN_VARIABLES,
+    TF_NAMES,
+    ReleaseConverter,
+    ReleaseFile,
 )
 
 PREFIX = 'fuser.'
-_PARAM = {'kernel': 'conv.weight', 'bias': 'conv.bias'}
-_BN = {'gamma': 'bn.weight', 'beta': 'bn.bias', 'moving_mean': 'bn.running_mean',
-       'moving_variance': 'bn.running_var'}
-_BN_NAMES = '(gamma|beta|moving_mean|moving_variance)'
 
 
 def _m_encoder_layer(index: int) -> str:
@@ -52,8 +43,8 @@ def _m_encoder_layer(index: int) -> str:
 
 def _m_decoder_conv(m: re.Match) -> str:
     n = int(m[1])
-    return (f'm_decoder.layers.{n - 1}.{_PARAM[m[2]]}' if n < 4
-            else f'm_decoder.out_conv.{_PARAM[m[2]][len("conv."):]}')
+    return (f'm_decoder.layers.{n - 1}.conv.{TF_NAMES[m[2]]}' if n < 4
+            else f'm_decoder.out_conv.{TF_NAMES[m[2]]}')
 
 
 #: The s-networks' release layer index (``b<i>``) → module: the stem, three bottlenecks per
@@ -66,68 +57,48 @@ _S_LAYERS = {0: 'stem', 2: 'block1.units.0.conv', 4: 'block1.units.1.conv',
 def _s_conv(m: re.Match) -> str:
     net, name, param = m[1], m[2], m[3]
     if name == 'conv1_1':
-        return f'{net}.stem.{_PARAM[param]}'
+        return f'{net}.stem.conv.{TF_NAMES[param]}'
     if name == 'transfer_layer1':
-        return f'{net}.transfer.{_PARAM[param]}'
+        return f'{net}.transfer.conv.{TF_NAMES[param]}'
     if name == 'output_layer':
-        return f'{net}.head.{param.replace("kernel", "weight")}'
+        return f'{net}.head.{TF_NAMES[param]}'
     block, unit, part = re.fullmatch(r'dense_block([12])_conv([1-3])_([12])', name).groups()
     where = f'{net}.block{block}.units.{int(unit) - 1}'
-    return (f'{where}.expand.{param.replace("kernel", "weight")}' if part == '1'
-            else f'{where}.conv.{_PARAM[param]}')
+    return (f'{where}.expand.{TF_NAMES[param]}' if part == '1'
+            else f'{where}.conv.conv.{TF_NAMES[param]}')
 
 
 def _s_bn(m: re.Match) -> str:
     layer = _S_LAYERS.get(int(m[2]), f'unknown_b{m[2]}')
-    return f'{PREFIX}{m[1]}.{layer}.{_BN[m[3]]}'
+    return f'{PREFIX}{m[1]}.{layer}.bn.{TF_NAMES[m[3]]}'
 
 
-PART1_RULES = [
-    (r'^m_encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}m_encoder.stem.{_PARAM[m[1]]}'),
+PART1 = ReleaseFile('part1', '1part1_model.ckpt prefix (or .npz): m_encoder, m_decoder',
+                    under=('m_encoder.', 'm_decoder.'), rules=[
+    (r'^m_encoder/conv1_1/(kernel|bias)$',
+     lambda m: f'{PREFIX}m_encoder.stem.conv.{TF_NAMES[m[1]]}'),
     # conv{a}_1 (1×1) and conv{a}_2 (3×3), a = 2..4, are layers 2(a − 2) + 1 and + 2
     (r'^m_encoder/conv([2-4])_([12])/(kernel|bias)$',
-     lambda m: f'{PREFIX}{_m_encoder_layer(2 * (int(m[1]) - 2) + int(m[2]))}.{_PARAM[m[3]]}'),
-    (rf'^DenseFuseNet/m_encoder/b([0-6])/batch_normalization/{_BN_NAMES}$',
-     lambda m: f'{PREFIX}{_m_encoder_layer(int(m[1]))}.{_BN[m[2]]}'),
+     lambda m: f'{PREFIX}{_m_encoder_layer(2 * (int(m[1]) - 2) + int(m[2]))}.conv.'
+               f'{TF_NAMES[m[3]]}'),
+    (rf'^DenseFuseNet/m_encoder/b([0-6])/batch_normalization/{TF_BN_VARIABLES}$',
+     lambda m: f'{PREFIX}{_m_encoder_layer(int(m[1]))}.bn.{TF_NAMES[m[2]]}'),
     (r'^m_decoder/conv2_([1-4])/(kernel|bias)$', lambda m: PREFIX + _m_decoder_conv(m)),
-    (rf'^DenseFuseNet/m_decoder/b([0-2])/batch_normalization/{_BN_NAMES}$',
-     lambda m: f'{PREFIX}m_decoder.layers.{m[1]}.{_BN[m[2]]}'),
-]
-PART2_RULES = [
+    (rf'^DenseFuseNet/m_decoder/b([0-2])/batch_normalization/{TF_BN_VARIABLES}$',
+     lambda m: f'{PREFIX}m_decoder.layers.{m[1]}.bn.{TF_NAMES[m[2]]}'),
+])
+PART2 = ReleaseFile('part2', 'part2_model.ckpt prefix (or .npz): s_encoder, s_decoder', rules=[
     (r'^(s_encoder|s_decoder)/(conv1_1|transfer_layer1|output_layer|'
      r'dense_block[12]_conv[1-3]_[12])/(kernel|bias)$', lambda m: PREFIX + _s_conv(m)),
-    (rf'^DenseFuseNet/(s_encoder|s_decoder)/b([0-9]+)/batch_normalization/{_BN_NAMES}$', _s_bn),
-]
-PART2_IGNORE = [r'^m_(encoder|decoder)/']  # the benchmark restores m_* from part1
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import CUFD
-    return prefixed_shapes(CUFD(), PREFIX)
-
-
-def convert(part1: str, part2: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release's two checkpoints."""
-    shapes = target_shapes()
-    weights = without_bn_counters(shapes)
-    m_nets = (f'{PREFIX}m_encoder.', f'{PREFIX}m_decoder.')
-    out = convert_tf_file(part1, PART1_RULES, {k: v for k, v in weights.items()
-                                               if k.startswith(m_nets)})
-    out.update(convert_tf_file(part2, PART2_RULES, {k: v for k, v in weights.items()
-                                                    if not k.startswith(m_nets)},
-                               ignore=PART2_IGNORE))
-    out.update(bn_counters(shapes))
-    return out
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(
-        argv, "Convert CUFD's TF checkpoints (part1: m_encoder/m_decoder, part2: "
-              "s_encoder/s_decoder)", convert, network='CUFD',
-        source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CUFD/', prefix=PREFIX,
-        sources=(('part1', '1part1_model.ckpt prefix (or .npz): m_encoder, m_decoder'),
-                 ('part2', 'part2_model.ckpt prefix (or .npz): s_encoder, s_decoder')))
-
+    (rf'^DenseFuseNet/(s_encoder|s_decoder)/b([0-9]+)/batch_normalization/{TF_BN_VARIABLES}$',
+     _s_bn),
+], ignore=[r'^m_(encoder|decoder)/'])  # the benchmark restores m_* from part1
+CONVERTER = ReleaseConverter(
+    network='CUFD', source='Linfeng-Tang/VIF-Benchmark @ 23f2e51, Checkpoint/CUFD/',
+    description="Convert CUFD's TF checkpoints (part1: m_encoder/m_decoder, part2: "
+                's_encoder/s_decoder)',
+    prefix=PREFIX, reader=TF1_CHECKPOINT, files=(PART1, PART2))
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

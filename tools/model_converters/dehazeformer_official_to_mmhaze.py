@@ -16,15 +16,22 @@ value is an error.
 """
 from __future__ import annotations
 
-import argparse
-import os.path as osp
 import re
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
     import torch
+
+from mmhaze.utils.weight_conversion import (
+    ConversionError,
+    ConverterOption,
+    convert_tensors,
+    pop_relative_position_tables,
+    prefixed_shapes,
+    run_converter,
+)
 
 DEHAZER_PREFIX = 'dehazer.'
 DATA_PARALLEL_PREFIX = 'module.'
@@ -33,10 +40,6 @@ ARCHS = ('t', 's', 'b', 'm', 'l')
 # Official top-level modules: the same names in mmhaze's DehazeFormer.
 _TOP_LEVEL = re.compile(r'^(patch_embed|layer[1-5]|patch_merge[12]|skip[12]|patch_split[12]|'
                         r'fusion[12]|patch_unembed)\.')
-
-
-class ConversionError(ValueError):
-    """The official checkpoint does not match the mmhaze model."""
 
 
 def official_state_dict(checkpoint: Mapping) -> dict[str, torch.Tensor]:
@@ -48,11 +51,12 @@ def official_state_dict(checkpoint: Mapping) -> dict[str, torch.Tensor]:
             for k, v in state.items()}
 
 
-def map_key(key: str) -> str:
-    """Official key (without ``module.``) → mmhaze key with the ``dehazer.`` prefix, or raise."""
+def map_key(key: str) -> Optional[str]:
+    """Official key (without ``module.``) → mmhaze key with the ``dehazer.`` prefix (None:
+    no counterpart)."""
     from mmhaze.models.backbones import OFFICIAL_KEY_RENAMES
     if not _TOP_LEVEL.match(key):
-        raise ConversionError(f'no mmhaze counterpart for official key {key!r}')
+        return None
     for pattern, repl in OFFICIAL_KEY_RENAMES:
         key = re.sub(pattern, repl, key)
     return DEHAZER_PREFIX + key
@@ -65,88 +69,41 @@ def convert_state_dict(official: Mapping[str, torch.Tensor],
 
     Returns the state dict and notices; raises :class:`ConversionError` listing every problem.
     """
-    import torch
-
-    from mmhaze.models.backbones import log_relative_positions
-    out: dict[str, torch.Tensor] = {}
-    errors: list[str] = []
-    buffers = 0
-    for key, value in official.items():
-        if key.endswith(RELATIVE_POSITIONS):
-            window = int(round(value.shape[0] ** 0.5))
-            if not torch.allclose(value.float(), log_relative_positions(window)):
-                errors.append(f'{key}: unexpected relative positions')
-            buffers += 1
-            continue
-        try:
-            new = map_key(key)
-        except ConversionError as err:
-            errors.append(str(err))
-            continue
-        if new not in target:
-            errors.append(f'{key} → {new}: not in the mmhaze model')
-        elif tuple(target[new]) != tuple(value.shape):
-            errors.append(f'{key} → {new}: shape {tuple(value.shape)} vs {tuple(target[new])} '
-                          '(another --arch?)')
-        elif new in out:
-            errors.append(f'{key} → {new}: mapped twice')
-        else:
-            out[new] = value
-    errors += [f'mmhaze key {k!r} has no official counterpart (another --arch?)'
-               for k in target if k not in out]
-    if errors:
-        raise ConversionError('cannot convert the checkpoint:\n  ' + '\n  '.join(errors))
-    return out, [f'dropped {buffers} relative_positions buffers (recomputed from the window '
-                 'size; checked)']
+    weights = pop_relative_position_tables(official, RELATIVE_POSITIONS + '$')
+    notices: list[str] = []
+    try:
+        state = convert_tensors(weights, map_key, target, notice=notices.append)
+    except ConversionError as err:
+        hint = ' (another --arch?)' if err.kinds & {'shape', 'missing'} else ''
+        raise ConversionError(f'{err}{hint}', err.kinds) from None
+    state = {key: state[key] for key in map(map_key, weights)}  # in the release's order
+    return state, notices + [f'dropped {len(official) - len(weights)} relative_positions '
+                             'buffers (recomputed from the window size; checked)']
 
 
 def target_shapes(arch: str) -> dict[str, torch.Size]:
     from mmhaze.models.dehazers import DehazeFormer
-    return {DEHAZER_PREFIX + k: v.shape for k, v in DehazeFormer(arch).state_dict().items()}
+    return prefixed_shapes(DehazeFormer(arch), DEHAZER_PREFIX)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Convert an official DehazeFormer checkpoint')
-    parser.add_argument('src', help='official checkpoint (.pth)')
-    parser.add_argument('dst', help='mmhaze checkpoint to write')
-    parser.add_argument('--arch', required=True, choices=ARCHS, help='DehazeFormer variant')
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow a trusted checkpoint that torch.load(weights_only=True) '
-                             'refuses')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from mmhaze.utils import report_user_errors
-    # An unreadable or unsafe release, a full disk: one line.
-    return report_user_errors(lambda: convert_and_write(args))
-
-
-def convert_and_write(args) -> int:
-    from mmhaze.utils import UNSAFE_LOAD_ENV, safe_torch_load
-    from mmhaze.utils.weight_conversion import refuse_paths, write_converted
-    refusal = refuse_paths(args.dst, args.force, [('checkpoint', args.src)], inputs=[args.src])
-    if refusal:
-        print(f'error: {refusal}', file=sys.stderr)
-        return 2
-    if args.unsafe_load:
-        import os
-        os.environ[UNSAFE_LOAD_ENV] = '1'
-    try:
-        official = official_state_dict(safe_torch_load(args.src, map_location='cpu'))
-        state_dict, notices = convert_state_dict(official, target_shapes(args.arch))
-    except ConversionError as err:
-        print(f'error: {args.src}: {err}', file=sys.stderr)
-        return 1
+def convert(src: str, arch: str) -> dict[str, torch.Tensor]:
+    """The whole-model state dict (``dehazer.*``) of the checkpoint at ``src`` (its notices
+    printed)."""
+    from mmhaze.utils import safe_torch_load
+    state, notices = convert_state_dict(
+        official_state_dict(safe_torch_load(src, map_location='cpu')), target_shapes(arch))
     for notice in notices:
         print(f'notice: {notice}')
-    write_converted(state_dict, args.dst,
-                    dict(converted_from=osp.basename(args.src),
-                         network=f'DehazeFormer-{args.arch.upper()}',
-                         source='IDKiro/DehazeFormer'), DEHAZER_PREFIX)
-    return 0
+    return state
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_converter(argv, 'Convert an official DehazeFormer checkpoint', convert,
+                         network=lambda src, arch: f'DehazeFormer-{arch.upper()}',
+                         source='IDKiro/DehazeFormer', prefix=DEHAZER_PREFIX,
+                         sources=(('src', 'official checkpoint (.pth)'),),
+                         options=(ConverterOption('--arch', 'DehazeFormer variant',
+                                                  choices=ARCHS),))
 
 
 if __name__ == '__main__':

@@ -19,45 +19,25 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_tf_checkpoint,
-    run_converter,
+    TF1_CHECKPOINT,
+    TF_NAMES,
+    ReleaseConverter,
 )
 
 PREFIX = 'fuser.'
-_PARAM = {'kernel': 'weight', 'bias': 'bias'}
 RULES = [
-    (r'^encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}encoder.conv_in.{_PARAM[m[1]]}'),
+    (r'^encoder/conv1_1/(kernel|bias)$', lambda m: f'{PREFIX}encoder.conv_in.{TF_NAMES[m[1]]}'),
     (r'^encoder/dense_block_conv([1-9])/(kernel|bias)$',
-     lambda m: f'{PREFIX}encoder.dense.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}encoder.dense.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
     (r'^decoder/conv2_([1-9])/(kernel|bias)$',
-     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}decoder.convs.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
 ]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import DenseFuse
-    return prefixed_shapes(DenseFuse(), PREFIX)
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_tensors(read_tf_checkpoint(src), RULES, target_shapes(), tf_layout=True)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert DenseFuse's TF checkpoint", convert,
-                         network='DenseFuse', source='hli1221/imagefusion_densefuse',
-                         prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='DenseFuse', source='hli1221/imagefusion_densefuse',
+                             description="Convert DenseFuse's TF checkpoint", prefix=PREFIX,
+                             reader=TF1_CHECKPOINT, rules=RULES)
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

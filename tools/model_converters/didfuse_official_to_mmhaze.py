@@ -16,17 +16,11 @@ other's place, a key that does not map, and a parameter left without one are err
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
+    BN_TENSORS,
+    ReleaseConverter,
+    ReleaseFile,
 )
 
 PREFIX = 'fuser.'
@@ -35,7 +29,6 @@ _UNITS = {'1': 'encoder.conv1', '2': 'encoder.conv2', '3': 'encoder.base',
           '7': 'decoder.skip1'}
 _REFLECT_PADDED = ('1', '7')  # index 0 is their ReflectionPad2d
 _PARTS = ('conv', 'norm', 'act')
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 
 
 def _unit_key(m) -> str:
@@ -43,36 +36,15 @@ def _unit_key(m) -> str:
     return f'{PREFIX}{_UNITS[m[1]]}.{_PARTS[index]}.{m[4]}'
 
 
-ENCODER_RULES = [(rf'^cov([1-4])\.cov(\1)\.([0-3])\.{_BN}$', _unit_key)]
-DECODER_RULES = [(rf'^cov([5-7])\.cov(\1)\.([0-3])\.{_BN}$', _unit_key)]
-
-
-def target_shapes(part: str) -> dict[str, torch.Size]:
-    """``fuser.encoder.*`` or ``fuser.decoder.*`` of :class:`DIDFuse`."""
-    from mmhaze.models.fusion import DIDFuse
-    return {k: v for k, v in prefixed_shapes(DIDFuse(), PREFIX).items()
-            if k.startswith(f'{PREFIX}{part}.')}
-
-
-def convert_state_dicts(encoder: dict[str, torch.Tensor],
-                        decoder: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the released encoder and decoder."""
-    return {**convert_tensors(encoder, ENCODER_RULES, target_shapes('encoder')),
-            **convert_tensors(decoder, DECODER_RULES, target_shapes('decoder'))}
-
-
-def convert(encoder_src: str, decoder_src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release's two files."""
-    return convert_state_dicts(read_torch_state_dict(encoder_src),
-                               read_torch_state_dict(decoder_src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert DIDFuse's released encoder and decoder", convert,
-                         network='DIDFuse', source='Zhaozixiang1228/IVIF-DIDFuse', prefix=PREFIX,
-                         sources=(('encoder', 'Encoder_weight_IJCAI.pkl of the release'),
-                                 ('decoder', 'Decoder_weight_IJCAI.pkl of the release')))
-
+CONVERTER = ReleaseConverter(
+    network='DIDFuse', source='Zhaozixiang1228/IVIF-DIDFuse', prefix=PREFIX,
+    description="Convert DIDFuse's released encoder and decoder", files=(
+        ReleaseFile('encoder', 'Encoder_weight_IJCAI.pkl of the release', under=('encoder.',),
+                    rules=[(rf'^cov([1-4])\.cov(\1)\.([0-3])\.{BN_TENSORS}$', _unit_key)]),
+        ReleaseFile('decoder', 'Decoder_weight_IJCAI.pkl of the release', under=('decoder.',),
+                    rules=[(rf'^cov([5-7])\.cov(\1)\.([0-3])\.{BN_TENSORS}$', _unit_key)])))
+convert, main = CONVERTER.convert, CONVERTER.main
+convert_state_dicts = CONVERTER.convert_state_dicts
 
 if __name__ == '__main__':
     sys.exit(main())

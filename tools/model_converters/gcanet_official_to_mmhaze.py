@@ -15,18 +15,8 @@ parameter left without one, is an error. (The release's deraining checkpoint, ma
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'dehazer.'
 _DECODER = {'deconv3': 'decoder.0.conv', 'norm4': 'decoder.0.norm',
@@ -41,27 +31,9 @@ RULES = [
     (r'^(deconv[1-3]|norm[45])\.(weight|bias)$', lambda m: f'{PREFIX}{_DECODER[m[1]]}.{m[2]}'),
     (r'^gate\.(weight|bias)$', lambda m: f'{PREFIX}gate.{m[1]}'),
 ]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.dehazers import GCANet
-    return prefixed_shapes(GCANet(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``dehazer.*``) of a released state dict."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``dehazer.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert GCANet's released state dict", convert,
-                         network='GCANet', source='cddlyf/GCANet', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='GCANet', source='cddlyf/GCANet', prefix=PREFIX,
+                             description="Convert GCANet's released state dict", rules=RULES)
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

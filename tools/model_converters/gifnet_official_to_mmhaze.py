@@ -16,18 +16,10 @@ without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
+    ReleaseConverter,
     pop_derived_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
 )
 
 PREFIX = 'fuser.'
@@ -67,30 +59,19 @@ RULES = [
 RELATIVE_POSITIONS = _BLOCK + r'attn\.attn\.relative_positions$'
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import GIFNet
-    return prefixed_shapes(GIFNet(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
+def without_relative_positions(official: dict, network) -> dict:
+    """The release's tensors less its relative-position tables, each checked against the
+    table mmhaze computes for the network's window."""
     from mmhaze.models.backbones import log_relative_positions
-    from mmhaze.models.fusion import GIFNet
-    window = GIFNet().transformer.blocks[0].window_size
-    weights = pop_derived_tensors(official, RELATIVE_POSITIONS,
-                                  lambda name: log_relative_positions(window))
-    return convert_tensors(weights, RULES, target_shapes())
+    window = network.transformer.blocks[0].window_size
+    return pop_derived_tensors(official, RELATIVE_POSITIONS,
+                               lambda name: log_relative_positions(window))
 
 
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert GIFNet's released state dict", convert,
-                         network='GIFNet', source='AWCXV/GIFNet', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='GIFNet', source='AWCXV/GIFNet', prefix=PREFIX,
+                             description="Convert GIFNet's released state dict", rules=RULES,
+                             prepare=without_relative_positions)
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

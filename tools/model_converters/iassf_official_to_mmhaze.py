@@ -13,14 +13,22 @@ size; checked against it). Any other key that does not map is an error.
 """
 from __future__ import annotations
 
-import argparse
-import os.path as osp
+import functools
 import re
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
     import torch
+
+from mmhaze.utils.weight_conversion import (
+    ConversionError,
+    ConverterOption,
+    convert_tensors,
+    pop_relative_position_tables,
+    run_converter,
+)
 
 DEFAULT_CONFIG = 'configs/iassf/iassf_official_msrs.py'
 # The two official networks are mmhaze IASSF's dehazer and fuser slots.
@@ -68,24 +76,21 @@ _FUSION_PREFIXES: list[tuple[str, str]] = [
 ]
 
 
-class ConversionError(ValueError):
-    """The official checkpoint does not match the mmhaze model."""
-
-
 def _block_renames() -> list[tuple[str, str]]:
     from mmhaze.models.backbones import OFFICIAL_KEY_RENAMES
     return OFFICIAL_KEY_RENAMES
 
 
-def map_key(network: str, key: str) -> str:
-    """Official key of ``network`` (a :data:`NETWORK_KEYS` entry) → mmhaze key, or raise."""
+def map_key(network: str, key: str) -> Optional[str]:
+    """Official key of ``network`` (a :data:`NETWORK_KEYS` entry) → mmhaze key (None: no
+    counterpart)."""
     prefixes = _DEHAZE_PREFIXES if network == 'dehaze_network_state_dict' else _FUSION_PREFIXES
     for pattern, repl in prefixes:
         new, n = re.subn(pattern, repl, key, count=1)
         if n:
             break
     else:
-        raise ConversionError(f'{network}: no mmhaze counterpart for official key {key!r}')
+        return None
     for pattern, repl in _block_renames():
         new = re.sub(pattern, repl, new)
     return NETWORK_KEYS[network] + new
@@ -94,14 +99,12 @@ def map_key(network: str, key: str) -> str:
 def convert_state_dict(official: dict[str, dict[str, torch.Tensor]],
                        target_keys: dict[str, torch.Size]) -> tuple[dict[str, torch.Tensor],
                                                                     list[str]]:
-    """Map both official state dicts onto ``target_keys`` (mmhaze key → shape).
+    """Map both official state dicts onto ``target_keys`` (mmhaze key → shape), each onto the
+    keys of its slot.
 
     Returns the mmhaze state dict and the notices (dropped keys). Raises
     :class:`ConversionError` listing every unmapped key, shape mismatch or missing target.
     """
-    import torch
-
-    from mmhaze.models.backbones import log_relative_positions
     missing_networks = [k for k in NETWORK_KEYS if k not in official]
     if missing_networks:
         raise ConversionError(f'not an official IASSF checkpoint: no {missing_networks} '
@@ -110,36 +113,28 @@ def convert_state_dict(official: dict[str, dict[str, torch.Tensor]],
     notices: list[str] = []
     errors: list[str] = []
     dropped_buffers = 0
-    for network in NETWORK_KEYS:
-        for key, value in official[network].items():
-            if network == 'dehaze_network_state_dict' and key in UNUSED_KEYS:
-                notices.append(f'dropped {key} {tuple(value.shape)}: defined but never used by '
-                               'the official forward')
-                continue
-            if key.endswith(RELATIVE_POSITIONS):
-                window = int(round(value.shape[0] ** 0.5))
-                if not torch.allclose(value.float(), log_relative_positions(window)):
-                    errors.append(f'{network}.{key}: unexpected relative positions')
-                dropped_buffers += 1
-                continue
-            try:
-                new_key = map_key(network, key)
-            except ConversionError as err:
-                errors.append(str(err))
-                continue
-            if new_key not in target_keys:
-                errors.append(f'{network}.{key} → {new_key}: not in the mmhaze model')
-            elif tuple(target_keys[new_key]) != tuple(value.shape):
-                errors.append(f'{network}.{key} → {new_key}: shape {tuple(value.shape)} vs '
-                              f'{tuple(target_keys[new_key])}')
-            elif new_key in out:
-                errors.append(f'{network}.{key} → {new_key}: mapped twice')
-            else:
-                out[new_key] = value
-    errors += [f'mmhaze key {k!r} has no official counterpart'
-               for k in target_keys if k not in out]
+    for network, slot in NETWORK_KEYS.items():
+        tensors = dict(official[network])
+        if network == 'dehaze_network_state_dict':
+            for key in UNUSED_KEYS:
+                if key in tensors:
+                    notices.append(f'dropped {key} {tuple(tensors.pop(key).shape)}: defined but '
+                                   'never used by the official forward')
+        try:
+            weights = pop_relative_position_tables(tensors, RELATIVE_POSITIONS + '$')
+            out.update(convert_tensors(
+                weights, functools.partial(map_key, network),
+                {k: v for k, v in target_keys.items() if k.startswith(slot)},
+                notice=notices.append))
+        except ConversionError as err:
+            errors.append(f'{network}: {err}')
+            continue
+        dropped_buffers += len(tensors) - len(weights)
+    outside = [k for k in target_keys if not k.startswith(tuple(NETWORK_KEYS.values()))]
+    if outside:
+        errors.append(f'mmhaze keys outside {list(NETWORK_KEYS.values())}: {outside[:3]}')
     if errors:
-        raise ConversionError('cannot convert the checkpoint:\n  ' + '\n  '.join(errors))
+        raise ConversionError('; '.join(errors))
     notices.append(f'dropped {dropped_buffers} relative_positions buffers (recomputed from the '
                    'window size; checked)')
     return out, notices
@@ -154,51 +149,26 @@ def build_model(config: str):
     return MODELS.build(Config.fromfile(config).model)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Convert an official IASSF checkpoint')
-    parser.add_argument('src', help='official checkpoint (.pth)')
-    parser.add_argument('dst', help='mmhaze checkpoint to write')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='mmhaze config of the model')
-    parser.add_argument('--force', action='store_true', help='overwrite dst if it exists')
-    parser.add_argument('--unsafe-load', action='store_true',
-                        help='allow a trusted checkpoint that torch.load(weights_only=True) '
-                             'refuses')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from mmhaze.utils import report_user_errors
-    # An unreadable or unsafe release, a full disk: one line.
-    return report_user_errors(lambda: convert_and_write(args))
-
-
-def convert_and_write(args) -> int:
-    from mmhaze.utils import UNSAFE_LOAD_ENV, safe_torch_load
-    from mmhaze.utils.weight_conversion import refuse_paths, write_converted
-    refusal = refuse_paths(args.dst, args.force,
-                           [('checkpoint', args.src), ('config', args.config)],
-                           inputs=[args.src, args.config])
-    if refusal:
-        print(f'error: {refusal}', file=sys.stderr)
-        return 2
-    if args.unsafe_load:
-        import os
-        os.environ[UNSAFE_LOAD_ENV] = '1'
-    official = safe_torch_load(args.src, map_location='cpu')
-    model = build_model(args.config)
-    target = {k: v.shape for k, v in model.state_dict().items()}
-    try:
-        state_dict, notices = convert_state_dict(official, target)
-    except ConversionError as err:
-        print(f'error: {args.src}: {err}', file=sys.stderr)
-        return 1
+def convert(src: str, config: str = DEFAULT_CONFIG) -> dict[str, torch.Tensor]:
+    """The state dict of the model of ``config`` holding the official checkpoint at ``src``
+    (loaded strictly; the notices printed)."""
+    from mmhaze.utils import safe_torch_load
+    official = safe_torch_load(src, map_location='cpu')
+    model = build_model(config)
+    state_dict, notices = convert_state_dict(
+        official, {k: v.shape for k, v in model.state_dict().items()})
     model.load_state_dict(state_dict, strict=True)
     for notice in notices:
         print(f'notice: {notice}')
-    write_converted(model.state_dict(), args.dst,
-                    dict(converted_from=osp.basename(args.src), config=args.config))
-    return 0
+    return model.state_dict()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_converter(argv, 'Convert an official IASSF checkpoint', convert, network='IASSF',
+                         source='fangjiaqi0909/IASSF', prefix=None,
+                         sources=(('src', 'official checkpoint (.pth)'),),
+                         options=(ConverterOption('--config', 'mmhaze config of the model',
+                                                  default=DEFAULT_CONFIG, input_file=True),))
 
 
 if __name__ == '__main__':

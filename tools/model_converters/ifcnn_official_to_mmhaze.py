@@ -11,17 +11,11 @@ not map, and any parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
+    BN_COUNTER,
+    BN_COUNTERS_AT_ZERO,
+    ReleaseConverter,
 )
 
 PREFIX = 'fuser.'
@@ -31,35 +25,18 @@ RULES = [
      lambda m: f'{PREFIX}conv{m[1]}.{m[2]}'),
     (r'^conv4\.(weight|bias)$', lambda m: f'{PREFIX}conv4.{m[1]}'),
 ]
-COUNTER = 'num_batches_tracked'
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import IFCNN
-    return {k: v for k, v in prefixed_shapes(IFCNN(), PREFIX).items()
-            if not k.endswith(COUNTER)}
+def without_counters(official: dict, network=None) -> dict:
+    """Newer PyTorch saves the batch-norm counters: they carry no weight, so they are not
+    mapped (the converter writes them as 0)."""
+    return {k: v for k, v in official.items() if not k.endswith(BN_COUNTER)}
 
 
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    import torch
-    # Newer PyTorch saves the counters: they carry no weight, so they are not mapped.
-    official = {k: v for k, v in official.items() if not k.endswith(COUNTER)}
-    out = convert_tensors(official, RULES, target_shapes())
-    for bn in ('conv2', 'conv3'):
-        out[f'{PREFIX}{bn}.bn.{COUNTER}'] = torch.tensor(0, dtype=torch.long)
-    return out
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert IFCNN's released state dict", convert,
-                         network='IFCNN', source='uzeful/IFCNN', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='IFCNN', source='uzeful/IFCNN', prefix=PREFIX, rules=RULES,
+                             description="Convert IFCNN's released state dict",
+                             prepare=without_counters, unreleased=[BN_COUNTERS_AT_ZERO])
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

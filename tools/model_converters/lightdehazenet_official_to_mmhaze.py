@@ -12,43 +12,15 @@ one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'dehazer.'
-RULES = [(r'^e_conv_layer([1-8])\.(weight|bias)$', lambda m: f'{PREFIX}conv{m[1]}.{m[2]}')]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.dehazers import LightDehazeNet
-    return prefixed_shapes(LightDehazeNet(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``dehazer.*``) of a released state dict."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``dehazer.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert Light-DehazeNet's released state dict", convert,
-                         network='LightDehazeNet',
-                         source='hayatkhan8660-maker/Light-DehazeNet', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(
+    network='LightDehazeNet', source='hayatkhan8660-maker/Light-DehazeNet', prefix=PREFIX,
+    description="Convert Light-DehazeNet's released state dict",
+    rules=[(r'^e_conv_layer([1-8])\.(weight|bias)$', lambda m: f'{PREFIX}conv{m[1]}.{m[2]}')])
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

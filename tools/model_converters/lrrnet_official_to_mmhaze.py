@@ -16,18 +16,8 @@ an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'fuser.'
 _ENCODER = {'1': 'ir_encoder', '2': 'vis_encoder'}
@@ -45,27 +35,10 @@ RULES = [
     (r'^decoder\.conv_Re(Zx|Ux|Zy|Uy|L|H)\.conv2d\.(weight|bias)$',
      lambda m: f'{PREFIX}{_DECODER[m[1]]}.{m[2]}'),
 ]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import LRRNet
-    return prefixed_shapes(LRRNet(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert LRRNet's released state dict", convert,
-                         network='LRRNet', source='hli1221/imagefusion-LRRNet', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='LRRNet', source='hli1221/imagefusion-LRRNet',
+                             description="Convert LRRNet's released state dict", prefix=PREFIX,
+                             rules=RULES)
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

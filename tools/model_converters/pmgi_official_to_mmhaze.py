@@ -22,52 +22,42 @@ parameter left without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
     import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_tf_checkpoint,
-    run_converter,
+    TF1_CHECKPOINT,
+    TF_BN_VARIABLES,
+    TF_NAMES,
+    ReleaseConverter,
 )
 
 PREFIX = 'fuser.'
-_PARAM = {'w': 'weight', 'b': 'bias'}
 RULES = [
     (r'^fusion_model/layer([1-4](?:_[34])?)(_vi|)/([wb])\1\2$',
-     lambda m: f'{PREFIX}paths.{"vis" if m[2] else "ir"}.layer{m[1]}.conv.{_PARAM[m[3]]}'),
-    (r'^fusion_model/layer5/([wb])5$', lambda m: f'{PREFIX}fuse.{_PARAM[m[1]]}'),
+     lambda m: f'{PREFIX}paths.{"vis" if m[2] else "ir"}.layer{m[1]}.conv.{TF_NAMES[m[3]]}'),
+    (r'^fusion_model/layer5/([wb])5$', lambda m: f'{PREFIX}fuse.{TF_NAMES[m[1]]}'),
 ]
-IGNORE = [r'/BatchNorm/(gamma|beta|moving_mean|moving_variance)$']
-NORM_AFFINE = ('.norm.weight', '.norm.bias')
+IGNORE = [rf'/BatchNorm/{TF_BN_VARIABLES}$']
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import PMGI
-    return prefixed_shapes(PMGI(), PREFIX)
+def _filled(value: float) -> Callable[[torch.Size], torch.Tensor]:
+    def fill(shape: torch.Size) -> torch.Tensor:
+        import torch
+        return torch.full(shape, value)
+    return fill
 
 
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``, with the batch
-    norms' γ = 1, β = 0 its test script ran with."""
-    import torch
-    shapes = target_shapes()
-    convs = {k: v for k, v in shapes.items() if not k.endswith(NORM_AFFINE)}
-    out = convert_tensors(read_tf_checkpoint(src), RULES, convs, ignore=IGNORE, tf_layout=True)
-    for key, shape in shapes.items():
-        if key not in convs:
-            out[key] = (torch.ones if key.endswith('weight') else torch.zeros)(shape)
-    return out
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert PMGI's TF checkpoint (IR-VIS)", convert,
-                         network='PMGI', source='HaoZhang1018/PMGI_AAAI2020', prefix=PREFIX)
-
+# The batch norms' γ = 1, β = 0 its test script ran with.
+NORM_AFFINE = [(r'\.norm\.weight$', _filled(1.0)), (r'\.norm\.bias$', _filled(0.0))]
+CONVERTER = ReleaseConverter(network='PMGI', source='HaoZhang1018/PMGI_AAAI2020', prefix=PREFIX,
+                             description="Convert PMGI's TF checkpoint (IR-VIS)",
+                             reader=TF1_CHECKPOINT, rules=RULES, ignore=IGNORE,
+                             unreleased=NORM_AFFINE)
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -19,52 +19,31 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_tf_checkpoint,
-    run_converter,
+    TF1_CHECKPOINT,
+    TF_NAMES,
+    ReleaseConverter,
 )
 
 PREFIX = 'fuser.'
 _BRANCH = {'ir': 'ir_branch', 'vi': 'vis_branch'}
-_PARAM = {'w': 'weight', 'b': 'bias'}
 
 
 def _layer(m: re.Match) -> str:
     n, branch = int(m[1]), _BRANCH[m[2]]
     module = 'stem' if n == 1 else f'dense.{n - 2}'
-    return f'{PREFIX}{branch}.{module}.{_PARAM[m[3]]}'
+    return f'{PREFIX}{branch}.{module}.{TF_NAMES[m[3]]}'
 
 
 RULES = [
     (r'^fusion_model/layer([1-4])_(ir|vi)/([wb])\1_\2$', _layer),
-    (r'^fusion_model/layer5_fuse/([wb])5_fuse$', lambda m: f'{PREFIX}fuse.{_PARAM[m[1]]}'),
+    (r'^fusion_model/layer5_fuse/([wb])5_fuse$', lambda m: f'{PREFIX}fuse.{TF_NAMES[m[1]]}'),
 ]
-IGNORE = [r'^fusion_model/layer[6-9]_']
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import SDNet
-    return prefixed_shapes(SDNet(), PREFIX)
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_tensors(read_tf_checkpoint(src), RULES, target_shapes(), ignore=IGNORE,
-                           tf_layout=True)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert SDNet's TF checkpoint", convert, network='SDNet',
-                         source='HaoZhang1018/SDNet', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='SDNet', source='HaoZhang1018/SDNet', prefix=PREFIX,
+                             description="Convert SDNet's TF checkpoint", reader=TF1_CHECKPOINT,
+                             rules=RULES, ignore=[r'^fusion_model/layer[6-9]_'])
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

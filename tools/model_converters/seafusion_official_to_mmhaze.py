@@ -14,18 +14,8 @@ without one, is an error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import ReleaseConverter
 
 PREFIX = 'fuser.'
 _ENC = {'vis': 'vis_encoder', 'inf': 'ir_encoder'}
@@ -40,29 +30,12 @@ RULES = [
     # decode4 (first) … decode1 (last)
     (r'^decode([1-4])\.conv\.(weight|bias)$', lambda m: f'{PREFIX}decoder.{4 - int(m[1])}.{m[2]}'),
 ]
-# The release's ConvBn* layers hold batch norms their forward never applies.
-IGNORE = [r'^decode[1-4]\.bn\.']
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import SeAFusionNet
-    return prefixed_shapes(SeAFusionNet(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    return convert_tensors(official, RULES, target_shapes(), ignore=IGNORE)
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert SeAFusion's released state dict", convert,
-                         network='SeAFusionNet', source='Linfeng-Tang/SeAFusion', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(
+    network='SeAFusionNet', source='Linfeng-Tang/SeAFusion', prefix=PREFIX, rules=RULES,
+    description="Convert SeAFusion's released state dict",
+    # The release's ConvBn* layers hold batch norms their forward never applies.
+    ignore=[r'^decode[1-4]\.bn\.'])
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -28,18 +28,13 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
+    TF_NAMES,
     ConversionError,
-    convert_tensors,
-    prefixed_shapes,
+    ReleaseConverter,
+    ReleaseReader,
     read_tf_checkpoint,
-    run_converter,
 )
 
 PREFIX = 'fuser.'
@@ -54,17 +49,16 @@ RELEASES = {
                        'apart)',
 }
 _BRANCH = {'vi': 'vis_branch', 'ir': 'ir_branch'}
-_PARAM = {'w': 'weight', 'b': 'bias'}
 _SCOPE = '(?:STMFusion_model|STDFusion_model)'
 
 
 def _block(module: str, m: re.Match) -> str:
-    return f'{PREFIX}{module}.blocks.{int(m[2]) - 1}.{m[3]}.{_PARAM[m[4]]}'
+    return f'{PREFIX}{module}.blocks.{int(m[2]) - 1}.{m[3]}.{TF_NAMES[m[4]]}'
 
 
 RULES = [
     (rf'^{_SCOPE}/(vi|ir)_extraction_network/conv1/([wb])$',
-     lambda m: f'{PREFIX}{_BRANCH[m[1]]}.conv1.{_PARAM[m[2]]}'),
+     lambda m: f'{PREFIX}{_BRANCH[m[1]]}.conv1.{TF_NAMES[m[2]]}'),
     (rf'^{_SCOPE}/(vi|ir)_extraction_network/block([1-3])/(conv[1-3]|identity_conv)/([wb])$',
      lambda m: _block(_BRANCH[m[1]], m)),
     (rf'^{_SCOPE}/(reconstruction)_network/block([1-4])/(conv[1-3]|identity_conv)/([wb])$',
@@ -82,9 +76,11 @@ def identify(tensors: dict) -> str:
     return scopes.pop()
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import STDFusionNet
-    return prefixed_shapes(STDFusionNet(), PREFIX)
+def read_release(src: str) -> dict:
+    """The checkpoint's tensors, refused unless they are one release's."""
+    tensors = read_tf_checkpoint(src)
+    identify(tensors)
+    return tensors
 
 
 def describe(src: str) -> str:
@@ -92,17 +88,11 @@ def describe(src: str) -> str:
     return RELEASES[identify(read_tf_checkpoint(src))]
 
 
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    tensors = read_tf_checkpoint(src)
-    identify(tensors)
-    return convert_tensors(tensors, RULES, target_shapes(), tf_layout=True)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert an STDFusionNet TF checkpoint", convert,
-                         network='STDFusionNet', source=describe, prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(
+    network='STDFusionNet', source=describe, prefix=PREFIX, rules=RULES,
+    description='Convert an STDFusionNet TF checkpoint',
+    reader=ReleaseReader(read_release, tf_layout=True))
+convert, main = CONVERTER.convert, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

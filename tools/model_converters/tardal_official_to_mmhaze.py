@@ -15,51 +15,23 @@ error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
-
-from mmhaze.utils.weight_conversion import (
-    convert_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
-)
+from mmhaze.utils.weight_conversion import BN_TENSORS, ReleaseConverter
 
 PREFIX = 'fuser.'
 _PART = {'0': 'conv', '1': 'norm'}
-_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 RULES = [
-    (rf'^encoder\.([01])\.{_BN}$', lambda m: f'{PREFIX}stem.{_PART[m[1]]}.{m[2]}'),
-    (rf'^dense\.(\d+)\.([01])\.{_BN}$', lambda m: f'{PREFIX}dense.{m[1]}.{_PART[m[2]]}.{m[3]}'),
+    (rf'^encoder\.([01])\.{BN_TENSORS}$', lambda m: f'{PREFIX}stem.{_PART[m[1]]}.{m[2]}'),
+    (rf'^dense\.(\d+)\.([01])\.{BN_TENSORS}$',
+     lambda m: f'{PREFIX}dense.{m[1]}.{_PART[m[2]]}.{m[3]}'),
     (r'^fuse\.3\.0\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
-    (rf'^fuse\.([012])\.([01])\.{_BN}$',
+    (rf'^fuse\.([012])\.([01])\.{BN_TENSORS}$',
      lambda m: f'{PREFIX}decoder.{m[1]}.{_PART[m[2]]}.{m[3]}'),
 ]
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import TarDAL
-    return prefixed_shapes(TarDAL(), PREFIX)
-
-
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    return convert_tensors(official, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert TarDAL's released generator state dict", convert,
-                         network='TarDAL', source='JinyuanLiu-CV/TarDAL (VIF-Benchmark)',
-                         prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='TarDAL', source='JinyuanLiu-CV/TarDAL (VIF-Benchmark)',
+                             description="Convert TarDAL's released generator state dict",
+                             prefix=PREFIX, rules=RULES)
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())

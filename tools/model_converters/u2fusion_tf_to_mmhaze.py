@@ -30,71 +30,40 @@ if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers 
     import torch
 
 from mmhaze.utils.weight_conversion import (
+    TF1_CHECKPOINT,
     TF_HINT,
+    TF_NAMES,
     ConversionError,
-    map_name,
-    prefixed_shapes,
+    ReleaseConverter,
     read_tf_checkpoint,
-    run_converter,
-    tf_to_torch,
 )
 from mmhaze.utils.weight_conversion import convert_tensors as _convert_tensors
 
-__all__ = ['ConversionError', 'TF_HINT', 'map_key', 'to_torch', 'convert_tensors',
-           'read_checkpoint', 'target_shapes', 'convert', 'main']
+__all__ = ['ConversionError', 'TF_HINT', 'convert_tensors', 'read_checkpoint', 'target_shapes',
+           'convert', 'main']
 
 FUSER_PREFIX = 'fuser.'
 # TF variable → U2FusionNet parameter under 'fuser.' (first match wins).
 RULES = [
     (r'^Generator/encoder/conv1_1/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}conv_in.{_PARAMS[m[1]]}'),
+     lambda m: f'{FUSER_PREFIX}conv_in.{TF_NAMES[m[1]]}'),
     (r'^Generator/encoder/dense_block_conv([1-9])/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}dense.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
+     lambda m: f'{FUSER_PREFIX}dense.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
     (r'^Generator_1/decoder/conv2_([1-9])/(kernel|bias)$',
-     lambda m: f'{FUSER_PREFIX}decoder.{int(m[1]) - 1}.{_PARAMS[m[2]]}'),
+     lambda m: f'{FUSER_PREFIX}decoder.{int(m[1]) - 1}.{TF_NAMES[m[2]]}'),
 ]
-_PARAMS = {'kernel': 'weight', 'bias': 'bias'}
-
-
-def map_key(name: str) -> str:
-    """TF tensor name → mmhaze key (with the ``fuser.`` prefix), or raise."""
-    key = map_name(name, RULES)
-    if key is None:
-        raise ConversionError(f'no U2FusionNet counterpart for checkpoint tensor {name!r}')
-    return key
-
-
-def to_torch(name: str, value: np.ndarray) -> torch.Tensor:
-    """A TF tensor as a torch tensor: conv kernels [kh, kw, in, out] → [out, in, kh, kw]."""
-    return tf_to_torch(value)
+CONVERTER = ReleaseConverter(network='U2FusionNet', source='hanna-xu/U2Fusion',
+                             description="Convert U2Fusion's TF checkpoint", prefix=FUSER_PREFIX,
+                             reader=TF1_CHECKPOINT, rules=RULES)
+convert, target_shapes, main = CONVERTER.convert, CONVERTER.target_shapes, CONVERTER.main
+# U2Fusion's converter was the first: the names its tests use
+read_checkpoint = read_tf_checkpoint
 
 
 def convert_tensors(tensors: Mapping[str, np.ndarray],
                     target: Mapping[str, torch.Size]) -> dict[str, torch.Tensor]:
     """Map the checkpoint's tensors onto ``target`` (mmhaze key → shape), every key once."""
     return _convert_tensors(tensors, RULES, target, tf_layout=True)
-
-
-def read_checkpoint(src: str) -> dict[str, np.ndarray]:
-    """Tensors by name from an ``.npz`` export, or from a TF checkpoint prefix (TensorFlow)."""
-    return read_tf_checkpoint(src)
-
-
-def target_shapes() -> dict[str, torch.Size]:
-    """The parameters of the released U2FusionNet, under ``fuser.``."""
-    from mmhaze.models.fusion import U2FusionNet
-    return prefixed_shapes(U2FusionNet(), FUSER_PREFIX)
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the checkpoint at ``src``."""
-    return convert_tensors(read_checkpoint(src), target_shapes())
-
-
-def main(argv=None) -> int:
-    return run_converter(argv, "Convert U2Fusion's TF checkpoint", convert,
-                         network='U2FusionNet', source='hanna-xu/U2Fusion',
-                         prefix=FUSER_PREFIX)
 
 
 if __name__ == '__main__':

@@ -16,25 +16,18 @@ error.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
-
-if TYPE_CHECKING:  # torch is imported where it is used, so that --help answers at once
-    import torch
 
 from mmhaze.utils.weight_conversion import (
-    convert_tensors,
+    BN_TENSORS,
+    ReleaseConverter,
     pop_derived_tensors,
-    prefixed_shapes,
-    read_torch_state_dict,
-    run_converter,
 )
 
 PREFIX = 'fuser.'
 _CONV_BN = {'convInput': 'stem', 'conv64': 'unused_conv', 'conv': 'unused_fusion_conv'}
 RULES = [
-    (r'^(convInput|conv64|conv)\.(conv\.(weight|bias)|bn\.(weight|bias|running_mean|running_var|'
-     r'num_batches_tracked))$', lambda m: f'{PREFIX}{_CONV_BN[m[1]]}.{m[2]}'),
+    (rf'^(convInput|conv64|conv)\.(conv\.(weight|bias)|bn\.{BN_TENSORS})$',
+     lambda m: f'{PREFIX}{_CONV_BN[m[1]]}.{m[2]}'),
     (r'^convolutional_out\.conv\.(weight|bias)$', lambda m: f'{PREFIX}head.{m[1]}'),
     (r'^DDF\.spatial_branch\.body\.([01])\.(weight|bias)$',
      lambda m: f'{PREFIX}dynamic_filter.spatial.{m[1]}.{m[2]}'),
@@ -50,28 +43,17 @@ RULES = [
 RELATIVE_POSITION_INDEX = r'^basicLayer\.blocks\.\d+\.attn\.relative_position_index$'
 
 
-def target_shapes() -> dict[str, torch.Size]:
-    from mmhaze.models.fusion import YDTR
-    return prefixed_shapes(YDTR(), PREFIX)
+def without_position_index(official: dict, network) -> dict:
+    """The release's tensors less the attention's relative-position index buffers, each
+    checked against the index mmhaze computes."""
+    index = network.transformer.blocks[0].attn.relative_position_index
+    return pop_derived_tensors(official, RELATIVE_POSITION_INDEX, lambda name: index)
 
 
-def convert_state_dict(official: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of a released state dict."""
-    from mmhaze.models.fusion import YDTR
-    index = YDTR().transformer.blocks[0].attn.relative_position_index
-    weights = pop_derived_tensors(official, RELATIVE_POSITION_INDEX, lambda name: index)
-    return convert_tensors(weights, RULES, target_shapes())
-
-
-def convert(src: str) -> dict[str, torch.Tensor]:
-    """The whole-model state dict (``fuser.*``) of the release at ``src``."""
-    return convert_state_dict(read_torch_state_dict(src))
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return run_converter(argv, "Convert YDTR's released state dict", convert,
-                         network='YDTR', source='tthinking/YDTR', prefix=PREFIX)
-
+CONVERTER = ReleaseConverter(network='YDTR', source='tthinking/YDTR', prefix=PREFIX, rules=RULES,
+                             description="Convert YDTR's released state dict",
+                             prepare=without_position_index)
+convert, convert_state_dict, main = CONVERTER.convert, CONVERTER.convert_state_dict, CONVERTER.main
 
 if __name__ == '__main__':
     sys.exit(main())
