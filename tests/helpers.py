@@ -167,10 +167,11 @@ def limit_file_size(nbytes: int) -> None:
 
 
 def run_tool_with_fault(tool: str, args: list, kill_at_rename: Optional[tuple] = None,
-                        file_limit: Optional[int] = None) -> tuple[int, str]:
+                        file_limit: Optional[int] = None,
+                        kill_at_iter: Optional[int] = None) -> tuple[int, str]:
     """``tools/<tool>.py args`` in a fresh interpreter with a fault (tests/tool_with_fault.py):
-    ``kill_at_rename=(name, occurrence)`` or ``file_limit`` bytes. Returns (status, stderr):
-    the exit code, or minus the signal that killed it."""
+    ``kill_at_rename=(name, occurrence)``, ``file_limit`` bytes or ``kill_at_iter`` (1-based),
+    or none. Returns (status, stderr): the exit code, or minus the signal that killed it."""
     import os
     import subprocess
     import sys
@@ -179,6 +180,8 @@ def run_tool_with_fault(tool: str, args: list, kill_at_rename: Optional[tuple] =
         fault += ['--kill-at-rename', kill_at_rename[0], '--occurrence', str(kill_at_rename[1])]
     if file_limit:
         fault += ['--file-limit', str(file_limit)]
+    if kill_at_iter:
+        fault += ['--kill-at-iter', str(kill_at_iter)]
     env = dict(os.environ, OMP_NUM_THREADS='1')
     out = subprocess.run([sys.executable, str(REPO_ROOT / 'tests' / 'tool_with_fault.py'),
                           *fault, tool, '--', *map(str, args)], cwd=REPO_ROOT, env=env,

@@ -27,6 +27,9 @@ default_hooks = dict(
     # Checks the data against the model before the first iteration: every field the losses of
     # the stages ahead read (labels, clear or unpaired clear images), and the class list.
     data_check=dict(type='FieldCheckHook'),
+    # Checkpoints hold the random generators' state: --resume draws what the interrupted run
+    # would have drawn (dropout, drop-path, random transforms), and validation draws nothing.
+    random_state=dict(type='RandomStateHook'),
 )
 
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]

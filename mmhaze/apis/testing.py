@@ -330,7 +330,8 @@ def evaluate_folders(ir: str, vis: str, fused: str, work_dir: str, clear: Option
     otherwise one error names the files (or the image and the metric key). The opt-ins leave
     such images out instead, log them, and record them (``summary.json`` ``dropped`` and
     ``image_counts``, a column ``N`` in the tables): ``allow_missing`` for images without a
-    partner, ``skip_errors`` for size mismatches and failing metrics. 16-bit IR images follow
+    partner, ``skip_errors`` for size mismatches and failing metrics (out of that metric's
+    means only: :func:`~mmhaze.evaluation.result_tables.write_run_folder`). 16-bit IR images follow
     ``uint16_norm``, the rule of the datasets (``LoadFusionImages``). ``suite``: score the
     fusion metrics as that suite preset (:mod:`mmhaze.evaluation.suites`).
     """

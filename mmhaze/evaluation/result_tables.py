@@ -17,6 +17,10 @@ Nothing is averaged over fewer images silently: ``summary.json`` holds ``image_c
 (``{method: {dataset: {"N": images, metric: finite values}}}``); when images were left out
 (``dropped``: the opt-ins ``skip_errors=True`` / ``--allow-missing``) or a metric's mean skips
 NaN values, the tables gain a column ``N`` and a note says which means cover fewer images.
+``N`` counts the images scored: an image left out before scoring (a missing partner, sizes that
+differ) is not in it; an image a metric failed on is (the other metrics scored it), and a note
+names that metric's keys, the images and the reason. A key no image has a value of is a column
+of ``n/a``.
 :func:`merge_run_folders` joins several run folders into one table
 (``tools/analysis_tools/results_table.py``).
 """
@@ -95,34 +99,101 @@ def collect_dropped(metrics: Iterable) -> list[dict]:
     return [dict(row) for metric in metrics for row in getattr(metric, 'skipped', None) or []]
 
 
-def count_images(rows: Sequence[dict]) -> dict[str, dict[str, dict[str, int]]]:
-    """``{method: {dataset: {'N': images, metric: finite values}}}`` of per-image rows."""
+def count_images(rows: Sequence[dict], skipped: Sequence[dict] = ()
+                 ) -> dict[str, dict[str, dict[str, int]]]:
+    """``{method: {dataset: {'N': images, metric: finite values}}}`` of per-image rows.
+
+    ``skipped``: the images a metric failed on (``dict(dataset, image, keys, ...)``); they were
+    scored (by the other metrics), so they count in ``N``, without a value of ``keys``.
+    """
     counts: dict = OrderedDict()
+    images: dict[tuple[str, str], set] = {}
     for row in rows:
         if row['image'] == DATASET_LEVEL:
             continue
         per = counts.setdefault(row['method'], OrderedDict()).setdefault(row['dataset'],
                                                                          OrderedDict(N=0))
-        per['N'] += 1
+        images.setdefault((row['method'], row['dataset']), set()).add(row['image'])
         for k, v in row.items():
             if k not in ID_COLUMNS:
                 per[k] = per.get(k, 0) + int(math.isfinite(float(v)))
+    failed = _failed_images(skipped)
+    for (method, dataset), seen in images.items():
+        counts[method][dataset]['N'] = len(seen | failed.get(dataset, set()))
     return counts
 
 
-def _count_notes(counts: dict) -> list[str]:
-    """One note per (method, dataset) whose means do not all cover its N images."""
+def _failed_images(skipped: Sequence[dict]) -> dict[str, set]:
+    """Dataset → the images a metric failed on."""
+    failed: dict[str, set] = {}
+    for d in skipped:
+        failed.setdefault(d['dataset'], set()).add(d['image'])
+    return failed
+
+
+def _count_notes(counts: dict, skipped: Sequence[dict] = ()) -> list[str]:
+    """One note per (method, dataset) whose means leave NaN values out (the images a metric
+    failed on have notes of their own: :func:`_failure_notes`)."""
+    not_computed: dict[tuple[str, str], set] = {}
+    for d in skipped:
+        for key in d['keys']:
+            not_computed.setdefault((d['dataset'], key), set()).add(d['image'])
     notes = []
     for method, per in counts.items():
         for dataset, c in per.items():
             by_n: dict[int, list[str]] = OrderedDict()
             for key, n in c.items():
-                if key != 'N' and n < c['N']:
+                if key != 'N' and n + len(not_computed.get((dataset, key), ())) < c['N']:
                     by_n.setdefault(n, []).append(key)
             for n, keys in by_n.items():
                 notes.append(f'{method} on {dataset}: {", ".join(keys)} averaged over {n} of '
                              f'{c["N"]} images (NaN values left out)')
     return notes
+
+
+def _failure_notes(skipped: Sequence[dict], counts: dict) -> list[str]:
+    """One note per (dataset, failing metric): its keys, the images, the first reason."""
+    groups: dict[tuple[str, tuple], list[dict]] = OrderedDict()
+    for d in skipped:
+        groups.setdefault((d['dataset'], tuple(d['keys'])), []).append(d)
+    notes = []
+    for (dataset, keys), failures in groups.items():
+        ids = list(dict.fromkeys(f'{dataset}/{d["image"]}' for d in failures))
+        total = max((per[dataset]['N'] for per in counts.values() if dataset in per),
+                    default=len(ids))
+        shown = ', '.join(ids[:5]) + (', …' if len(ids) > 5 else '')
+        outcome = ('n/a in the table' if len(ids) >= total else
+                   f'{"its" if len(keys) == 1 else "their"} means cover the other '
+                   f'{total - len(ids)}')
+        each = '; each image\'s reason is in summary.json "dropped"' if len(ids) > 1 else ''
+        where = (f'any of the {total} images' if len(ids) >= total else
+                 f'{len(ids)} of the {total} images')
+        notes.append(f'{", ".join(keys)} not computed on {where} ({shown}): '
+                     f'{failures[0]["reason"]} — {outcome}{each}')
+    return notes
+
+
+def _add_uncomputed_keys(summary: dict, counts: dict, skipped: Sequence[dict],
+                         main_method: Optional[str]) -> list[str]:
+    """Give each key a metric failed on for every image of a dataset its column: ``None``
+    (``n/a``) in every row of that dataset (the main method's when no metric scored any image),
+    count 0. Returns those keys."""
+    failed = _failed_images(skipped)
+    added = []
+    for dataset in failed:
+        have = {k for per in summary.values() for k in per.get(dataset, {})}
+        keys = [k for d in skipped if d['dataset'] == dataset for k in d['keys'] if k not in have]
+        if not keys:
+            continue
+        methods = [m for m, per in summary.items() if dataset in per] or [main_method or 'model']
+        for method in methods:
+            values = summary.setdefault(method, OrderedDict()).setdefault(dataset, OrderedDict())
+            count = counts.setdefault(method, OrderedDict()).setdefault(
+                dataset, OrderedDict(N=len(failed[dataset])))
+            for key in dict.fromkeys(keys):
+                values[key], count[key] = None, 0
+        added += [k for k in dict.fromkeys(keys) if k not in added]
+    return added
 
 
 def _dropped_note(dropped: Sequence[dict]) -> str:
@@ -176,9 +247,15 @@ def _best(summary: dict, cols, directions) -> dict[tuple[str, str], str]:
     return best
 
 
+# A cell of a column the method does not have (several runs in one table).
+_ABSENT = object()
+
+
 def _fmt(v: Optional[float], digits: int = 4) -> str:
-    if v is None:
+    if v is _ABSENT:
         return '–'
+    if v is None:  # a metric failed on every image
+        return 'n/a'
     if isinstance(v, int):  # an image count
         return str(v)
     if math.isnan(v):
@@ -210,8 +287,8 @@ def table_cells(summary: dict, directions: dict[str, str], conventions: dict[str
                  if k in conventions] + list(notes)
     rows = []
     for method, per in summary.items():
-        values = [per.get(d, {}).get(k) for d, k in cols]
-        rows.append((method, [(_fmt(v), v, best.get(col) == method)
+        values = [per.get(d, {}).get(k, _ABSENT) for d, k in cols]
+        rows.append((method, [(_fmt(v), None if v is _ABSENT else v, best.get(col) == method)
                               for col, v in zip(cols, values)]))
     return cols, head, rows, footnotes
 
@@ -286,11 +363,19 @@ def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
     """Write the five result files into ``run_dir``; returns their paths and the Markdown.
 
     ``notes`` (e.g. a checkpoint loaded non-strictly) go under the tables and into the meta;
-    ``dropped`` lists the images left out (``dict(dataset, image, reason, ...)``).
+    ``dropped`` lists the images left out (``dict(dataset, image, reason, ...)``): before
+    scoring, or, with the ``keys`` a metric failed to compute (:func:`collect_dropped`), by one
+    metric only.
     """
     os.makedirs(run_dir, exist_ok=True)
+    failed = [d for d in dropped if d.get('keys')]
+    left_out = [d for d in dropped if not d.get('keys')]
+    summary = summarise(rows)
+    counts = count_images(rows, failed)
+    uncomputed = _add_uncomputed_keys(summary, counts, failed, main_method)
     image_rows = [r for r in rows if r['image'] != DATASET_LEVEL]
-    keys = list(dict.fromkeys(k for r in image_rows for k in r if k not in ID_COLUMNS))
+    keys = list(dict.fromkeys([k for r in image_rows for k in r if k not in ID_COLUMNS]
+                              + uncomputed))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(ID_COLUMNS) + keys, lineterminator='\n')
     writer.writeheader()
@@ -299,11 +384,9 @@ def write_run_folder(run_dir: str, rows: Sequence[dict], meta: dict,
     paths = {'per_image': osp.join(run_dir, 'per_image.csv'),
              'summary': osp.join(run_dir, 'summary.json')}
     _write_new(paths['per_image'], buf.getvalue())
-    summary = summarise(rows)
     main = main_method if main_method in summary else next(iter(summary), None)
-    counts = count_images(rows)
-    count_notes = _count_notes(counts)
-    notes = list(notes) + count_notes + ([_dropped_note(dropped)] if dropped else [])
+    count_notes = _count_notes(counts, failed) + _failure_notes(failed, counts)
+    notes = list(notes) + count_notes + ([_dropped_note(left_out)] if left_out else [])
     payload = {
         'meta': dict(meta, conventions=conventions, directions=directions,
                      **({'notes': notes} if notes else {})),

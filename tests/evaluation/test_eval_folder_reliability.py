@@ -56,8 +56,10 @@ def test_allow_missing_counts_and_lists_what_it_left_out(folders, tool, monkeypa
     monkeypatch.setattr(mmengine.logging, 'print_log', lambda msg, **kw: log.append(msg))
     (folders / 'fused' / '02.png').unlink()
     assert _run(tool, folders, '--allow-missing') == 0
-    assert log == [f'--allow-missing: left out 02: {folders / "ir" / "02.png"} has no partner '
-                   f'named 02.* in --fused {folders / "fused"}']
+    # (mmengine also logs the metric registry's first import when this test runs first.)
+    assert [m for m in log if 'registry' not in m] == [
+        f'--allow-missing: left out 02: {folders / "ir" / "02.png"} has no partner named 02.* '
+        f'in --fused {folders / "fused"}']
     run = _run_dir(folders)
     summary = json.loads((run / 'summary.json').read_text())
     assert summary['image_counts'] == {'method': {'folder': {'N': 2, 'EN': 2, 'MI': 2}}}
@@ -95,9 +97,69 @@ def test_a_metric_failing_on_an_image_stops_the_run_with_its_key(folders, tool, 
     assert _run(tool, folders, '--skip-errors', metrics=('EN', 'VIF')) == 0
     run = _run_dir(folders)
     summary = json.loads((run / 'summary.json').read_text())
-    assert summary['image_counts']['method']['folder'] == {'N': 3, 'EN': 3, 'VIF': 3}
-    assert [(d['image'], d['metric']) for d in summary['dropped']] == [('09', 'FusionMetric')]
-    assert '| method | N | EN↑ | VIF↑ |' in (run / 'table.md').read_text()
+    # 09 was scored (its failure is FusionMetric's, which computes EN and VIF together): N
+    # counts it, and the note says which keys lack it.
+    assert summary['image_counts']['method']['folder'] == {'N': 4, 'EN': 3, 'VIF': 3}
+    assert [(d['image'], d['metric'], d['keys']) for d in summary['dropped']] == [
+        ('09', 'FusionMetric', ['EN', 'VIF'])]
+    table = (run / 'table.md').read_text()
+    assert '| method | N | EN↑ | VIF↑ |' in table
+    reason = summary['dropped'][0]['reason']
+    assert (f'- EN, VIF not computed on 1 of the 4 images (folder/09): {reason} — their means '
+            'cover the other 3\n') in table
+
+
+def _small_folders(root, size):
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        for name, shape in (('vis', (size, size, 3)), ('ir', (size, size)),
+                            ('fused', (size, size, 3))):
+            _png(root / name / f'0{i}.png', rng.integers(0, 256, shape, dtype=np.uint8))
+    return root
+
+
+# NIQE needs 192×192 pixels, VIF 41×41: on smaller images each fails on every image. EN is in
+# NoReferenceMetric's run a column of its own; with VIF it is in the same FusionMetric, which
+# fails as a whole: both columns are then n/a.
+@pytest.mark.parametrize('failing, size, na_keys, reason', [
+    pytest.param('NIQE', 64, ['NIQE'], "NoReferenceMetric: NIQE failed on image '00' ({}): "
+                 'ValueError: NIQE needs images of at least 192×192 pixels (two scales of 96×96 '
+                 'blocks), got 64×64 after a 0-pixel border crop',
+                 marks=pytest.mark.shared_data('niqe/niqe_modelparameters.mat'), id='NIQE'),
+    pytest.param('VIF', 32, ['EN', 'VIF'], "FusionMetric: VIF failed on image '00' ({}): "
+                 'ValueError: ', id='VIF'),
+])
+def test_a_metric_failing_on_every_image_is_a_column_of_na_with_its_reason(
+        failing, size, na_keys, reason, tmp_path, tool, capsys):
+    """`--metrics EN NIQE --skip-errors` on 64×64 images dropped the NIQE column and showed
+    `N = 3` above a note saying that 3 images were left out (issue 19, item 10)."""
+    folders = _small_folders(tmp_path, size)
+    assert _run(tool, folders, '--skip-errors', metrics=('EN', failing)) == 0
+    run = _run_dir(folders)
+    summary = json.loads((run / 'summary.json').read_text())
+    assert summary['image_counts'] == {'method': {'folder': {
+        'N': 3, 'EN': 0 if 'EN' in na_keys else 3, failing: 0}}}
+    results = summary['results']['folder']
+    assert [k for k in ('EN', failing) if results[k] is None] == na_keys
+    dropped = summary['dropped']
+    assert [(d['image'], d['keys']) for d in dropped] == [(f'0{i}', na_keys) for i in range(3)]
+    assert dropped[0]['reason'].startswith(
+        'MetricComputeError: ' + reason.format(folders / 'vis' / '00.png'))
+    note = (f'{", ".join(na_keys)} not computed on any of the 3 images (folder/00, folder/01, '
+            f'folder/02): {dropped[0]["reason"]} — n/a in the table; each image\'s reason is '
+            'in summary.json "dropped"')
+    assert summary['meta']['notes'] == [note]
+    en = 'n/a' if 'EN' in na_keys else f'{results["EN"]:.4f}'
+    direction = {'NIQE': '↓', 'VIF': '↑'}[failing]
+    printed = capsys.readouterr().out
+    table = printed[printed.index('| method |'):]
+    assert table.split('\n')[:3] == [
+        f'| method | N | EN↑ | {failing}{direction} |', '|---|---:|---:|---:|',
+        f'| method | 3 | {en} | n/a |']
+    assert table.endswith(f'- {note}\n\n')
+    assert (run / 'table.md').read_text().endswith(f'- {note}\n')
+    assert (run / 'per_image.csv').read_text().splitlines()[0] == \
+        f'dataset,method,image,EN,{failing}'
 
 
 def test_16bit_ir_is_read_by_the_datasets_rule_with_one_warning(folders, tool):

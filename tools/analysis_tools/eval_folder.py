@@ -10,7 +10,9 @@ Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.
 summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
 partners, images of different sizes, or a metric failing on an image stop the run with one line
 naming the files (or the image and the metric); ``--allow-missing`` / ``--skip-errors`` leave
-such images out instead, and the tables count them (column ``N``). ``--suite NAME`` scores the
+such images out instead (column ``N`` counts the others), or, for a failing metric, out of that
+metric's means only (``N`` counts the image; a note names the keys, images and reason; a metric
+failing on every image is a column of ``n/a``). ``--suite NAME`` scores the
 columns of a suite preset under its conventions (``--metrics`` then selects among them). A
 metric of one's own
 (registered with ``register_metric``, docs/add_module.md) is found through ``--custom-imports``.

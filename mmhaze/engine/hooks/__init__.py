@@ -1,10 +1,11 @@
 from .field_check_hook import DataMismatchError, FieldCheckHook
 from .finite_training_hooks import CheckInvalidLossHook, FiniteCheckpointHook, non_finite_tensors
 from .progress_hook import ProgressHook
+from .random_state_hook import RandomStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .save_predictions_hook import SavePredictionsHook, sample_stem, write_png
 from .training_stage_hook import TrainingStageHook
 
 __all__ = ['CheckInvalidLossHook', 'DataMismatchError', 'FieldCheckHook', 'FiniteCheckpointHook',
-           'ProgressHook', 'SafeCheckpointHook', 'SavePredictionsHook', 'TrainingStageHook',
-           'non_finite_tensors', 'sample_stem', 'write_png']
+           'ProgressHook', 'RandomStateHook', 'SafeCheckpointHook', 'SavePredictionsHook',
+           'TrainingStageHook', 'non_finite_tensors', 'sample_stem', 'write_png']

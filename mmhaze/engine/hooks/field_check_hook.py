@@ -3,18 +3,15 @@ stage, hundreds of epochs later) that first reads what the data lacks."""
 from __future__ import annotations
 
 import os.path as osp
-import random
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import torch
 from mmengine.hooks import Hook
 
 from mmhaze.registry import HOOKS
 from mmhaze.utils.errors import UserError
 from mmhaze.utils.modules import unwrap
+from mmhaze.utils.random_state import kept_random_state
 
 
 class DataMismatchError(UserError, ValueError):
@@ -165,16 +162,4 @@ def _base_dataset(dataset: Any) -> Any:
     return dataset
 
 
-@contextmanager
-def kept_random_state() -> Iterator[None]:
-    """Run the body and restore Python's, NumPy's and torch's generators afterwards."""
-    states = (random.getstate(), np.random.get_state(), torch.random.get_rng_state())
-    try:
-        yield
-    finally:
-        random.setstate(states[0])
-        np.random.set_state(states[1])
-        torch.random.set_rng_state(states[2])
-
-
-__all__ = ['FieldCheckHook', 'DataMismatchError', 'check_classes', 'kept_random_state']
+__all__ = ['FieldCheckHook', 'DataMismatchError', 'check_classes']

@@ -28,8 +28,9 @@ class BaseImageMetric(BaseMetric):
     ``tools/test.py`` writes to ``per_image.csv``.
 
     A sample whose evaluation raises stops the run with one error naming the image and the
-    metric key. With ``skip_errors=True`` the sample is left out instead, logged, and listed in
-    :attr:`skipped` (and by ``tools/test.py`` in ``summary.json`` and the tables' ``N``). NaN
+    metric key. With ``skip_errors=True`` the sample is left out of this metric's means instead,
+    logged, and listed in :attr:`skipped` (``tools/test.py`` lists it in ``summary.json``, and a
+    note under the tables says which keys lack which images). NaN
     values a metric returns are kept in the CSV and left out of the means (with a warning; the
     tables count them).
     """
@@ -46,7 +47,8 @@ class BaseImageMetric(BaseMetric):
         self.dataset_name = dataset_name
         self.skip_errors = skip_errors
         self.per_image_rows: list[dict] = []
-        #: images left out with ``skip_errors=True``: ``dict(dataset, image, metric, reason)``
+        #: images left out with ``skip_errors=True``: ``dict(dataset, image, metric, keys,
+        #: reason)`` (``keys``: the metric keys the image has no value of)
         self.skipped: list[dict] = []
         #: lines for under the tables (e.g. a metric left out for want of its parameter file)
         self.notes: list[str] = []
@@ -86,7 +88,8 @@ class BaseImageMetric(BaseMetric):
                           f'{reason}', logger='current', level=30)
                 # Kept among the results so that every process's skips reach rank 0.
                 self.results.append([dict(dataset=dataset, method=SKIPPED_ROW, image=image,
-                                          metric=type(self).__name__, reason=reason)])
+                                          metric=type(self).__name__, keys=list(self.directions),
+                                          reason=reason)])
                 continue
             # One entry per sample: mmengine truncates the collected results to the dataset size.
             self.results.append([dict(dataset=dataset, method=row, image=image,
