@@ -254,12 +254,12 @@ _ABSENT = object()
 def _fmt(v: Optional[float], digits: int = 4) -> str:
     if v is _ABSENT:
         return '–'
-    if v is None:  # a metric failed on every image
+    # None: a metric failed on every image; NaN: the same read back from summary.json (null),
+    # or a mean over no finite value.
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return 'n/a'
     if isinstance(v, int):  # an image count
         return str(v)
-    if math.isnan(v):
-        return 'nan'
     return f'{v:.{digits}f}' if abs(v) < 1000 else f'{v:.1f}'
 
 
