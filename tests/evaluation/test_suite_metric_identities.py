@@ -121,3 +121,29 @@ def test_edge_intensity_of_a_ramp():
     expected = (8 * (W - 2) + 2 * 4) / W
     assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
     assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
+
+
+@pytest.mark.parametrize('key', ['FMI_pixel', 'FMI_dct', 'FMI_edge'])
+def test_fmi_of_an_image_fused_with_itself_is_one(images, key):
+    a, b, f = images
+    assert _metric(key, a, a, a) == 1.0  # every window pair equal: fmi.m's FMI = 1 per window
+    assert 0.0 < _metric(key, f, a, b) < 1.0
+
+
+def test_fmi_features_dct_and_edges():
+    from scipy.fft import dctn
+
+    from mmhaze.evaluation.functional.feature_mutual_information import dct2, sobel_edges
+    gen = torch.Generator().manual_seed(1)
+    x = torch.round(torch.rand(2, 1, 9, 14, generator=gen, dtype=torch.float64) * 255)
+    expected = torch.from_numpy(dctn(x.numpy(), axes=(-2, -1), norm='ortho'))
+    assert torch.allclose(dct2(x), expected, rtol=0, atol=1e-10)  # MATLAB dct2 = orthonormal
+    # a vertical step 0 | 100 at column 8 of 8×16: bx = 50 on columns 7 and 8 (interior rows),
+    # threshold 4·mean(b) over the 6×14 interior = 4·12·2500/84 ≈ 1429 < 2500; thinning keeps
+    # the pixel whose left neighbour is ≤ and right neighbour < it: column 8, rows 1–6
+    step = torch.zeros(1, 1, 8, 16, dtype=torch.float64)
+    step[..., 8:] = 100
+    edges = sobel_edges(step)[0, 0]
+    expected = torch.zeros(8, 16, dtype=torch.float64)
+    expected[1:7, 8] = 1
+    assert torch.equal(edges, expected)
