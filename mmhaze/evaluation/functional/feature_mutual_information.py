@@ -15,12 +15,14 @@ of the feature maps:
 
 and the value is the mean over the windows of (FMI(A, F) + FMI(B, F)) / 2.
 
-Every sum runs in ``fmi.m``'s order (its loops, MATLAB's column-first ``sum``): the tests
-``c == 0``, ``mi == 0`` and the sign of c take the branch the reference takes on the rounding
-residues of flat windows. Two quirks of the reference are kept: a negative joint probability
-(c / bound correlation > 1) enters the joint entropy as −p·log2|p| (``real`` of the complex
-log), and the test "B's window equals F's" compares B with F's *stretched* window whenever
-A's window differed from F's (``fmi.m`` overwrites F's window in the A branch).
+Every per-window sum runs in ``fmi.m``'s order (its loops, MATLAB's column-first ``sum``), so
+the tests ``c == 0``, ``mi == 0`` and the sign of c see the reference's rounding residues (flat
+windows make them: a stretched constant window's distribution minus its mean is ±1e-17, not 0);
+only the final mean over the windows is summed in another order. Two quirks of the reference are
+kept: a negative joint probability (c / bound correlation > 1) enters the joint entropy as
+−p·log2|p| (``real`` of the complex log), and the test "B's window equals F's" compares B with
+F's *stretched* window whenever A's window differed from F's (``fmi.m`` overwrites F's window in
+the A branch).
 """
 from __future__ import annotations
 
