@@ -67,7 +67,7 @@ def parse_args(argv=None):
 
 
 def format_metrics(metrics: dict, directions: Optional[dict] = None) -> str:
-    """The metrics as a Markdown table (↑/↓ by each metric's direction)."""
+    """The metrics as a Markdown table (↑/↓/→0 by each metric's direction)."""
     if not metrics:
         return ''
     if directions is None:

@@ -5,8 +5,9 @@ Layout of a run folder (``tools/test.py`` writes ``<work_dir>/<timestamp>/``)::
     per_image.csv   dataset,method,image,<metric keys...>
     summary.json    {"meta": {...}, "results": {dataset: {metric: mean}},
                      "results_by_method": {method: {dataset: {metric: mean}}}}
-    table.md / table.tex / table.csv   methods × (dataset, metric), ↑/↓ per column,
-                    the best value per column in bold when several methods are listed,
+    table.md / table.tex / table.csv   methods × (dataset, metric), ↑/↓/→0 per column,
+                    the best value per column in bold when several methods are listed (→0:
+                    the smallest |value|),
                     and each column's convention as a footnote.
 
 Dataset-level metrics (mIoU: one confusion over the whole set, not a per-image mean) enter as
@@ -38,6 +39,7 @@ from typing import Optional
 
 from mmhaze.utils.errors import UserError
 
+from .functional.metric_registry import distance_from_best
 from .metrics.base_image_metric import MODEL_ROW
 
 ID_COLUMNS = ('dataset', 'method', 'image')
@@ -242,8 +244,8 @@ def _best(summary: dict, cols, directions) -> dict[tuple[str, str], str]:
         vals = [(m, v) for m, v in vals if v is not None and not math.isnan(v)]
         if not vals:
             continue
-        pick = min if directions.get(col[1]) == '↓' else max
-        best[col] = pick(vals, key=lambda mv: mv[1])[0]
+        direction = directions.get(col[1], '')
+        best[col] = min(vals, key=lambda mv: distance_from_best(mv[1], direction))[0]
     return best
 
 
@@ -313,7 +315,8 @@ def format_tables(summary: dict, directions: dict[str, str], conventions: dict[s
         md += [''] + [f'- {f}' for f in footnotes]
 
     tex_head = ' & '.join(h.replace('_', r'\_').replace('↑', r'$\uparrow$')
-                          .replace('↓', r'$\downarrow$') for h in head)
+                          .replace('↓', r'$\downarrow$').replace('→0', r'$\to 0$')
+                          for h in head)
     tex = [r'\begin{table}[t]', r'\centering', r'\begin{tabular}{l' + 'r' * len(cols) + '}',
            r'\toprule', f'Method & {tex_head} \\\\', r'\midrule', *tex_rows, r'\bottomrule',
            r'\end{tabular}']

@@ -15,7 +15,7 @@ IVIF_ZOO's "CE") cannot share a table: ``collect_rows`` refuses a key that two m
 report under different conventions, so evaluate each suite in its own run folder.
 
 Every column equals its reference code on the anchors of ``tests/fixtures/metric_suites``
-(docs/metrics.md: the measured differences, and the one metric that cannot be matched).
+(docs/metrics.md: the measured differences, and what cannot be matched).
 """
 from __future__ import annotations
 
@@ -113,11 +113,15 @@ SUITES: dict[str, MetricSuite] = {s.name: s for s in (
             ('SSIM', 'SSIM', dict(data_range=2.0)))),
     MetricSuite(
         'liu2012', 'Liu et al., TPAMI 2012 (objective assessment of multiresolution fusion)',
-        "github.com/zhengliu6699/imageFusionMetrics, as fusionAssess.m calls it",
+        "github.com/zhengliu6699/imageFusionMetrics, as fusionAssess.m calls it; FMI: "
+        "github.com/mhaghighat/fmi fmi.m (window 3)",
         color='gray', gray_weights='matlab',
         columns=_columns(
             'Q_MI', 'Q_TE', 'Q_NCIE', 'Q_G', 'Q_M', 'Q_SF', 'Q_P', 'Q_S', 'Q_C', 'Q_Y',
-            ('Q_CV', 'Qcv'), ('Q_CB', 'Q_CB', dict(form='vifb')))),
+            ('Q_CV', 'Qcv'), ('Q_CB', 'Q_CB', dict(form='vifb')),
+            # the issue's Liu et al. list ends with Haghighat's FMI; its wavelet feature needs
+            # MATLAB's dwt2(·, 'dmey') and is not computed (docs/metrics.md)
+            'FMI_pixel', 'FMI_dct', 'FMI_edge')),
 )}
 
 

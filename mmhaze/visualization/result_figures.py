@@ -1,7 +1,7 @@
 """The papers' result figures from run folders (matplotlib only).
 
 - :func:`violin_figure`: one panel per dataset, one violin per method, the IQR box and whiskers
-  inside, the median (white dot) and the mean (black bar) marked, ↑/↓ in the axis label — the
+  inside, the median (white dot) and the mean (black bar) marked, ↑/↓/→0 in the axis label — the
   IASSF paper's Figs. 6–9 layout.
 - :func:`grid_figure`: rows = images, columns = hazy input, IR, each method's outputs, the
   clear reference; an optional zoom box drawn on every tile with its enlarged crop inset in the

@@ -38,3 +38,14 @@ def test_run_folder_files(tmp_path):
     assert summary['results']['msrs']['PSNR_ref'] == 21.0
     assert summary['meta']['config'] == 'x.py' and summary['meta']['directions'] == DIRS
     assert 'msrs PSNR_ref↑' in open(paths['table_md']).read()  # two datasets: prefixed columns
+
+
+def test_closer_to_zero_bolds_the_smallest_magnitude():
+    """Q_SF's ideal is 0: the best of −0.02, 0.05 and 0.3 is −0.02 (neither max nor min)."""
+    summary = {'a': {'tno': {'Q_SF': 0.3}}, 'b': {'tno': {'Q_SF': -0.02}},
+               'c': {'tno': {'Q_SF': 0.05}}}
+    tables = format_tables(summary, {'Q_SF': '→0'}, {})
+    md = tables['md']
+    assert '| method | Q_SF→0 |' in md
+    assert '| b | **-0.0200** |' in md and '| a | 0.3000 |' in md and '| c | 0.0500 |' in md
+    assert r'Q\_SF$\to 0$' in tables['tex'] and r'\textbf{-0.0200}' in tables['tex']

@@ -43,6 +43,36 @@ def test_information_identities(images):
         assert 0.0 < _metric('Q_NCIE', f, a, b, correlation=correlation) < 1.0
 
 
+def _ncie_of_eigenvalues(*lam: float) -> float:
+    return 1 + sum(x / 3 * math.log(x / 3, 256) for x in lam if x > 0)
+
+
+def test_ncie_of_identical_and_constant_images(images):
+    """Q_NCIE where R is singular takes the limit 0·log 0 = 0 (IVIF_ZOO's code returns NaN
+    there, Liu's metricWang.m under Octave a complex number of real part 1 + 1.1e-15)."""
+    a, _, _ = images
+    # Pearson: r = 1, R = ones(3): λ = 3, 0, 0 → 1
+    assert _metric('Q_NCIE', a, a, a, correlation='pearson') == pytest.approx(1.0, abs=1e-12)
+    # NCC(x, x) = H(x)/8 after Liu's min-max stretch: 1 for a flat histogram (R = ones(3) again;
+    # Octave: 1.0000000000000011 − 1.06e-16i), else R has λ = 1 + 2r, 1 − r, 1 − r
+    ramp = torch.arange(256.).repeat(16).view(1, 1, 64, 64).double()
+    assert _metric('Q_NCIE', ramp, ramp, ramp) == pytest.approx(1.0, abs=1e-12)
+    stretched = torch.round((a - a.min()) / (a.max() - a.min()) * 255)
+    r = _metric('EN', stretched) / 8
+    assert _metric('Q_NCIE', a, a, a) == pytest.approx(
+        _ncie_of_eigenvalues(1 + 2 * r, 1 - r, 1 - r), rel=1e-12)
+    # constant images: Liu stretches them to 0, NCC = 0, R = I → 1 − log2(3)/8 (Octave:
+    # 0.80187968740985549); a constant image has no Pearson correlation: NaN, not an error
+    flat = torch.full((2, 1, 8, 8), 7.0, dtype=torch.float64)
+    assert metric_spec('Q_NCIE').function(flat, flat, flat).tolist() == pytest.approx(
+        [1 - math.log2(3) / 8] * 2, rel=1e-14)
+    assert _ncie_of_eigenvalues(1, 1, 1) == pytest.approx(0.80187968740985549, rel=1e-15)
+    pearson = metric_spec('Q_NCIE').function(
+        torch.cat([flat[:1], a[..., :8, :8]]), torch.cat([flat[:1], a[..., :8, :8]]),
+        torch.cat([flat[:1], a[..., 8:16, :8]]), correlation='pearson')
+    assert math.isnan(pearson[0]) and 0 < pearson[1] < 1
+
+
 def test_sigmoid_cross_entropy_of_zeros_is_ln2():
     # sigmoid(0) = 1/2 for F and both sources: BCE(1/2, 1/2) = ln 2 (float32 arithmetic)
     zeros = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
@@ -91,3 +121,29 @@ def test_edge_intensity_of_a_ramp():
     expected = (8 * (W - 2) + 2 * 4) / W
     assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
     assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
+
+
+@pytest.mark.parametrize('key', ['FMI_pixel', 'FMI_dct', 'FMI_edge'])
+def test_fmi_of_an_image_fused_with_itself_is_one(images, key):
+    a, b, f = images
+    assert _metric(key, a, a, a) == 1.0  # every window pair equal: fmi.m's FMI = 1 per window
+    assert 0.0 < _metric(key, f, a, b) < 1.0
+
+
+def test_fmi_features_dct_and_edges():
+    from scipy.fft import dctn
+
+    from mmhaze.evaluation.functional.feature_mutual_information import dct2, sobel_edges
+    gen = torch.Generator().manual_seed(1)
+    x = torch.round(torch.rand(2, 1, 9, 14, generator=gen, dtype=torch.float64) * 255)
+    expected = torch.from_numpy(dctn(x.numpy(), axes=(-2, -1), norm='ortho'))
+    assert torch.allclose(dct2(x), expected, rtol=0, atol=1e-10)  # MATLAB dct2 = orthonormal
+    # a vertical step 0 | 100 at column 8 of 8×16: bx = 50 on columns 7 and 8 (interior rows),
+    # threshold 4·mean(b) over the 6×14 interior = 4·12·2500/84 ≈ 1429 < 2500; thinning keeps
+    # the pixel whose left neighbour is ≤ and right neighbour < it: column 8, rows 1–6
+    step = torch.zeros(1, 1, 8, 16, dtype=torch.float64)
+    step[..., 8:] = 100
+    edges = sobel_edges(step)[0, 0]
+    expected = torch.zeros(8, 16, dtype=torch.float64)
+    expected[1:7, 8] = 1
+    assert torch.equal(edges, expected)

@@ -10,7 +10,9 @@ suites.py:
 - Tang: the ``easy = 1`` sheets of Linfeng-Tang/Evaluation-for-Image-Fusion
   ``Evaluation_for_Single_Algorithm.m``;
 - CDDFuse: the printed header of Zhaozixiang1228/MMIF-CDDFuse ``test_IVF.py``;
-- Liu et al. 2012: the metrics of the issue's list (Q_MI … Q_CB; FMI is not in the preset).
+- Liu et al. 2012: the issue's list: the 12 columns of zhengliu6699/imageFusionMetrics
+  ``fusionAssess.m`` (Q_MI … Q_CB) and Haghighat's FMI of mhaghighat/fmi ``fmi.m`` on pixels, DCT
+  and edges (its wavelet feature needs MATLAB's Wavelet Toolbox: not in the preset).
 """
 import csv
 import json
@@ -32,7 +34,7 @@ EXPECTED_COLUMNS = {
     'tang': ['EN', 'SF', 'SD', 'PSNR', 'MSE', 'MI', 'VIF', 'AG', 'CC', 'SCD', 'Qabf'],
     'cddfuse': ['EN', 'SD', 'SF', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM'],
     'liu2012': ['Q_MI', 'Q_TE', 'Q_NCIE', 'Q_G', 'Q_M', 'Q_SF', 'Q_P', 'Q_S', 'Q_C', 'Q_Y',
-                'Q_CV', 'Q_CB'],
+                'Q_CV', 'Q_CB', 'FMI_pixel', 'FMI_dct', 'FMI_edge'],
 }
 # the suites whose column order is their table's order (VIFB's order is its config file's)
 ORDERED = ('ivif_zoo', 'tang', 'cddfuse', 'liu2012')

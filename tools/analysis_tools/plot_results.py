@@ -10,7 +10,7 @@ RUN_DIR is a ``<work_dir>/<timestamp>/`` folder of ``tools/test.py`` (run with
 folders it scored). Writes into DIR, as PNG and PDF:
 
 - ``violin_<metric>``: per-image values, one panel per dataset, one violin per method (IQR box,
-  median ○, mean ▬, ↑/↓ in the axis label);
+  median ○, mean ▬, ↑/↓/→0 in the axis label);
 - ``grid_<dataset>``: rows = images (``--images``, or the ``--num-images`` where the methods
   disagree most on ``--rank-metric``), columns = hazy input, IR, each method's outputs, clear;
   ``--zoom`` outlines a box on every tile with its enlarged crop inset;

@@ -142,7 +142,7 @@ def _qsf_kernel(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, o: KernelOpti
     return (sf_f - sf_r) / sf_r
 
 
-@register_metric('Q_SF', convention=(
+@register_metric('Q_SF', direction='→0', convention=(
     "(SF_F − SF_R)/SF_R: four-direction spatial frequency of F against the larger source "
     "gradient per pixel, all over H·W (Zheng et al.; Z. Liu's metricZheng.m); 0 is ideal"))
 def spatial_frequency_ratio(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,

@@ -205,6 +205,13 @@ def ncie(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
     ``correlation='nonlinear'``: r = the nonlinear correlation coefficient of Z. Liu's
     ``NCC.m``; ``'pearson'``: IVIF_ZOO's ``QNCIE_function``, which uses the linear (Pearson)
     correlation instead (its 3×3 matrix is float32 there: values agree to ~1e-7).
+
+    Where R is singular (A = B = F under Pearson, or under NCC when the histogram is flat: r = 1,
+    λ = 3, 0, 0) the terms of λ = 0 take their limit λ·log λ → 0, so Q_NCIE = 1; rounding may
+    return λ ≈ −1e-16, counted as 0. The reference codes do not: IVIF_ZOO's (float32
+    eigenvalues of either sign) returns NaN there, Liu's ``metricWang.m`` the complex
+    1 + 1.1e-15 − 1.1e-16i (the log of a negative eigenvalue). A constant image has no Pearson
+    correlation (0/0): NaN (IVIF_ZOO's code stops in the eigen-solver).
     """
     if correlation not in NCIE_CORRELATIONS:
         raise ValueError(f'Q_NCIE correlation must be one of {NCIE_CORRELATIONS}, '
@@ -218,9 +225,11 @@ def ncie(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
         f, a, b = planes
         pair = _pearson_correlation
     r_ab, r_af, r_bf = pair(a, b), pair(a, f), pair(b, f)
+    ok = ok & r_ab.isfinite() & r_af.isfinite() & r_bf.isfinite()
+    r_ab, r_af, r_bf = (torch.nan_to_num(r) for r in (r_ab, r_af, r_bf))  # eigvalsh refuses NaN
     one = torch.ones_like(r_ab)
     matrix = torch.stack([torch.stack([one, r_ab, r_af], -1), torch.stack([r_ab, one, r_bf], -1),
                           torch.stack([r_af, r_bf, one], -1)], -2)
-    lam = torch.linalg.eigvalsh(matrix) / 3
-    h_r = -(lam * torch.log2(lam)).sum(1) / math.log2(256)
+    lam = torch.linalg.eigvalsh(matrix).clamp_min(0) / 3
+    h_r = -torch.special.xlogy(lam, lam).sum(1) / math.log(256)  # 0·log 0 = 0
     return unfold_values(mask_values(1 - h_r, ok), ch)

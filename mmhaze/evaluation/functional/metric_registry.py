@@ -12,7 +12,9 @@ wrapper needs to know about it:
 - ``kind``: ``'fusion'`` (``fn(fused, ir, vis, **options)``, or ``fn(fused, **options)`` with
   ``needs_sources=False``; images on the 8-bit scale), ``'reference'`` (``fn(pred, ref,
   **options)``, [0, 1] images) or ``'no_reference'`` (``fn(image, **options)``, 8-bit scale);
-- ``higher_is_better`` (the ↑/↓ of the tables);
+- its direction (the arrow of the tables' headers): ``'↑'`` higher is better (default),
+  ``'↓'`` lower (``higher_is_better=False``), ``'→0'`` closer to 0 is better, the smallest
+  ``|value|`` (``direction='→0'``: a signed error whose ideal is 0, e.g. Q_SF);
 - its default options: the function's keyword defaults (a wrapper's ``options`` override them);
 - ``convention``: the line printed under every table that shows the metric — a format string
   or a function of the options in effect (plus the wrapper's context, e.g. ``vis``: which visible
@@ -36,6 +38,8 @@ from mmhaze.registry import METRIC_FUNCTIONS
 from mmhaze.utils.errors import did_you_mean
 
 METRIC_KINDS = ('fusion', 'reference', 'no_reference')
+HIGHER_IS_BETTER, LOWER_IS_BETTER, CLOSER_TO_ZERO = '↑', '↓', '→0'
+DIRECTIONS = (HIGHER_IS_BETTER, LOWER_IS_BETTER, CLOSER_TO_ZERO)
 Convention = Union[str, Callable[[Mapping[str, Any]], str]]
 
 
@@ -53,14 +57,10 @@ class MetricSpec:
     key: str
     function: Callable
     kind: str
-    higher_is_better: bool
+    direction: str  # one of DIRECTIONS
     needs_sources: bool
     convention: Convention
     setup: Optional[Callable[[dict], dict]] = None
-
-    @property
-    def direction(self) -> str:
-        return '↑' if self.higher_is_better else '↓'
 
     def defaults(self) -> dict[str, Any]:
         """The function's keyword defaults: the options in effect unless a wrapper sets them."""
@@ -87,17 +87,25 @@ class MetricSpec:
         return self.setup(options) if self.setup is not None else options
 
 
-def register_metric(key: str, *, kind: str = 'fusion', higher_is_better: bool = True,
-                    needs_sources: bool = True, convention: Convention,
-                    setup: Optional[Callable[[dict], dict]] = None,
+def register_metric(key: str, *, kind: str = 'fusion', higher_is_better: Optional[bool] = None,
+                    direction: Optional[str] = None, needs_sources: bool = True,
+                    convention: Convention, setup: Optional[Callable[[dict], dict]] = None,
                     force: bool = False) -> Callable[[Callable], Callable]:
     """Register the decorated function as metric ``key`` (see the module docstring)."""
     if kind not in METRIC_KINDS:
         raise ValueError(f'register_metric({key!r}): kind must be one of {METRIC_KINDS}, got '
                          f'{kind!r}')
+    if direction is not None and higher_is_better is not None:
+        raise ValueError(f'register_metric({key!r}): give higher_is_better or direction, not '
+                         'both')
+    if direction is None:
+        direction = LOWER_IS_BETTER if higher_is_better is False else HIGHER_IS_BETTER
+    if direction not in DIRECTIONS:
+        raise ValueError(f'register_metric({key!r}): direction must be one of {DIRECTIONS}, got '
+                         f'{direction!r}')
 
     def decorate(function: Callable) -> Callable:
-        function.metric_spec = MetricSpec(key, function, kind, bool(higher_is_better),
+        function.metric_spec = MetricSpec(key, function, kind, direction,
                                           bool(needs_sources) and kind == 'fusion', convention,
                                           setup)
         METRIC_FUNCTIONS.register_module(name=key, module=function, force=force)
@@ -119,7 +127,7 @@ def metric_spec(key: str) -> MetricSpec:
 
 
 def metric_direction(key: str) -> str:
-    """'↑' or '↓' for a registered metric key, '' for any other."""
+    """'↑', '↓' or '→0' for a registered metric key, '' for any other."""
     METRIC_FUNCTIONS.import_from_location()
     function = METRIC_FUNCTIONS.module_dict.get(key)
     return function.metric_spec.direction if hasattr(function, 'metric_spec') else ''
@@ -130,3 +138,14 @@ def metric_keys(kind: Optional[str] = None) -> list[str]:
     METRIC_FUNCTIONS.import_from_location()
     return [k for k, fn in METRIC_FUNCTIONS.module_dict.items()
             if hasattr(fn, 'metric_spec') and (kind is None or fn.metric_spec.kind == kind)]
+
+
+def distance_from_best(value: float, direction: str) -> float:
+    """How far ``value`` is from the best under ``direction`` (the smallest is the best): ``-value``
+    for ``'↑'`` (and for an unknown direction, as the tables have always read it), ``value`` for
+    ``'↓'``, ``|value|`` for ``'→0'``."""
+    if direction == LOWER_IS_BETTER:
+        return value
+    if direction == CLOSER_TO_ZERO:
+        return abs(value)
+    return -value

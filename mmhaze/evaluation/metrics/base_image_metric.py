@@ -35,7 +35,7 @@ class BaseImageMetric(BaseMetric):
     tables count them).
     """
 
-    #: direction of each key: '↑' higher is better, '↓' lower is better
+    #: direction of each key: '↑' higher is better, '↓' lower, '→0' closer to 0 (smallest |x|)
     directions: dict[str, str] = {}
     #: '' = no prefix of mmengine's own; :meth:`compute_metrics` names the log keys by dataset
     default_prefix: Optional[str] = ''
