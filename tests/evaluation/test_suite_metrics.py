@@ -300,12 +300,14 @@ def test_liu2012_equals_its_matlab_code_on_synthetic_scenes(synthetic):
 
 
 def test_fmi_equals_haghighats_code_on_synthetic_scenes(synthetic):
-    """fmi.m under GNU Octave on the 96×128 and 75×101 scenes."""
+    """fmi.m under GNU Octave on the 96×128 and 75×101 scenes (whole images, flat hazy skies):
+    within 1e-13 relative (measured: FMI_pixel 4.3e-15, FMI_edge 2.1e-15, FMI_dct 2.1e-15)."""
     fixture, triplets = synthetic
     ref = fixture['fmi']
+    assert sorted(ref) == ['syn0', 'syn1']
     got = _evaluate('liu2012', {k: triplets[k] for k in ref}, FMI_KEYS)
     worst = _worst(got, ref, FMI_KEYS)
-    assert max(worst.values()) < 1e-11, worst
+    assert max(worst.values()) < 1e-13, worst
 
 
 def test_ivif_zoo_equals_its_torch_code_on_synthetic_scenes(synthetic):
