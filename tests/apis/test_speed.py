@@ -178,3 +178,49 @@ def test_hsvf_fast_form_is_as_close_to_float64_as_the_training_form():
         ref_err = (ref[key].double() - exact[key]).abs().max().item()
         fast_err = (fast[key].double() - exact[key]).abs().max().item()
         assert fast_err <= 2 * ref_err + 1e-5, (key, fast_err, ref_err)
+
+
+def test_batch_norms_fold_into_their_convolutions_and_checkpoints_still_load():
+    from mmhaze.models.utils import fold_batch_norms
+    torch.manual_seed(0)
+
+    def net():
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                             nn.Conv2d(8, 4, 1, bias=False), nn.BatchNorm2d(4),
+                             nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect'),
+                             nn.BatchNorm2d(4))
+
+    model = net()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-1, 1)
+    x = torch.randn(2, 3, 10, 12)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    with torch.no_grad():
+        ref = model(x)
+    keys = sorted(model.state_dict())
+    # The reflect-padded conv is left alone; the other two pairs fold.
+    assert fold_batch_norms(model) == 2 and fold_batch_norms(model) == 0
+    assert sorted(model.state_dict()) == keys
+    with torch.no_grad():
+        assert (model(x) - ref).abs().max().item() < 1e-5
+    # With gradients it is the plain network, bit for bit.
+    with_grad = model(x)
+    assert with_grad.requires_grad and torch.equal(with_grad.detach(), ref)
+    # A checkpoint loaded after folding (as the Runner loads it, after prepare_for_inference)
+    # replaces the cached folded weights.
+    other = net().eval()
+    fold_batch_norms(other)
+    with torch.no_grad():
+        before = other(x)  # caches the folded weights of its random parameters
+        other.load_state_dict(trained)
+        assert (before - ref).abs().max().item() > 1e-2
+        assert (other(x) - ref).abs().max().item() < 1e-5
+    model.train()
+    out = model(x)
+    out.sum().backward()
+    assert model[1].weight.grad is not None and model[1].running_mean is not None
