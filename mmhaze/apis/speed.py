@@ -2,8 +2,9 @@
 
 Two tiers (measured in docs/speed.md):
 
-- :func:`prepare_for_inference` — what every inference path uses: the blocks' fused attention
-  kernel and, on the CPU, channels-last convolution weights. Same outputs as training-mode eager
+- :func:`prepare_for_inference` — what every inference path uses: the blocks' fused forms
+  (attention kernel, SPADE's merged convolutions), batch norms folded into their convolutions
+  and, on the CPU, channels-last convolution weights. Same outputs as training-mode eager
   to float rounding (IASSF: ≤ 4.8e-6 on outputs up to 4.8 on the model fixture), not bit for bit.
 - :func:`compile_networks` — opt-in: ``torch.compile`` (inductor) of every network the model
   composes. Tens of seconds of compilation per network and input size on a small CPU; compiled
@@ -41,12 +42,16 @@ def channels_last_weights(model: nn.Module) -> int:
 def prepare_for_inference(model: nn.Module, channels_last: Optional[bool] = None) -> nn.Module:
     """Switch ``model`` (in place) to its fastest eager inference form and return it.
 
-    Fused attention everywhere; channels-last weights when ``channels_last`` is True, or, when
-    None, if the model's parameters are on the CPU (where it was measured to pay: ~0.8× the
-    latency of IASSF; on GPUs it was not measured).
+    Every block's fused form (:func:`mmhaze.models.utils.set_fused_forms`: fused attention,
+    SPADE's merged γ/β convolution), batch norms folded into the convolutions before them
+    (:func:`mmhaze.models.utils.fold_batch_norms`, for eval-mode forwards without gradients;
+    keys and checkpoint loading unchanged); channels-last weights when ``channels_last`` is
+    True, or, when None, if the model's parameters are on the CPU (where it was measured to pay:
+    ~0.8× the latency of IASSF; on GPUs it was not measured).
     """
-    from mmhaze.models.backbones import set_fused_attention
-    set_fused_attention(model, True)
+    from mmhaze.models.utils import fold_batch_norms, set_fused_forms
+    set_fused_forms(model, True)
+    fold_batch_norms(model)
     if channels_last is None:
         param = next(model.parameters(), None)
         channels_last = param is not None and param.device.type == 'cpu'

@@ -14,11 +14,8 @@ from mmhaze.apis.speed import (
     networks,
     prepare_for_inference,
 )
-from mmhaze.models.backbones import (
-    WindowAttentionEncoderBlock,
-    WindowSelfAttention,
-    set_fused_attention,
-)
+from mmhaze.models.backbones import WindowAttentionEncoderBlock, WindowSelfAttention
+from mmhaze.models.utils import set_fused_forms
 
 
 def _fixture_model(name):
@@ -57,7 +54,7 @@ def test_fused_attention_matches_and_trains():
     attn = WindowSelfAttention(dim=12, window_size=4, num_heads=3)
     qkv = torch.randn(5, 16, 36, requires_grad=True)
     ref = attn(qkv)
-    assert set_fused_attention(attn) == 1 and attn.fused
+    assert set_fused_forms(attn) == 1 and attn.fused
     out = attn(qkv)
     assert (out - ref).abs().max().item() < 1e-6
     out.square().sum().backward()  # gradients reach the inputs and the bias MLP
@@ -117,3 +114,113 @@ def test_compiled_networks_match_eager():
             model(x)
         assert any(e.key.startswith('mkldnn::_convolution_pointwise')
                    for e in prof.key_averages())
+
+
+def test_spade_fused_form_matches_and_trains():
+    from mmhaze.models.generators.spade_generator import SPADE
+    torch.manual_seed(0)
+    spade = SPADE(16, label_channels=5, hidden_channels=8, padding_mode='reflect')
+    x = (torch.randn(2, 16, 24, 20) * 3 + 1).requires_grad_()
+    label = torch.randn(2, 5, 6, 5).softmax(1)
+    ref = spade(x, label)
+    assert set_fused_forms(spade) == 1
+    out = spade(x, label)
+    assert (out - ref).abs().max().item() < 2e-6
+    out.square().sum().backward()  # the stacked γ/β weights are built from the parameters
+    assert spade.gamma.weight.grad.abs().sum() > 0 and spade.beta.bias.grad.abs().sum() > 0
+    channels_last_weights(spade)
+    with torch.no_grad():
+        cl = spade(x.contiguous(memory_format=torch.channels_last), label)
+    assert (cl - ref).abs().max().item() < 2e-6
+
+
+@pytest.mark.parametrize('attention, joint_form', [('joint', 'sum'), ('joint', 'single_softmax'),
+                                                   ('self', 'sum'), ('cross', 'sum')])
+def test_joint_window_attention_fused_form_matches(attention, joint_form):
+    from mmhaze.models.fusion.joint_attention_fusion import JointWindowAttention
+    torch.manual_seed(0)
+    attn = JointWindowAttention(12, num_heads=3, window_size=4, attention=attention,
+                                joint_form=joint_form)
+    x_vis, x_nir = torch.randn(6, 16, 12), torch.randn(6, 16, 12)
+    ref = attn(x_vis, x_nir)
+    assert set_fused_forms(attn) == 1
+    out = attn(x_vis, x_nir)
+    assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-6
+
+
+def test_hsvf_fast_form_is_as_close_to_float64_as_the_training_form():
+    """HSVF's generator (instance norms of randomly initialised features) amplifies float32
+    rounding: both forms differ from the float64 forward by ~1e-3 at random weights, so the fast
+    form is judged against float64 next to the training form."""
+    import copy
+    import os.path as osp
+
+    from mmhaze.apis import load_config
+    from mmhaze.registry import MODELS
+    from mmhaze.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = load_config(osp.join(root, 'configs/hsvf/hsvf_tiny_synthetic.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    gen = torch.Generator().manual_seed(0)
+    inputs = {'vis': torch.rand(1, 3, 64, 64, generator=gen) * 2 - 1,
+              'ir': torch.rand(1, 1, 64, 64, generator=gen) * 2 - 1}
+
+    def forward(net, batch):
+        with torch.no_grad():
+            return net.forward_networks(batch, net.batch_fields(batch, None))
+
+    ref = forward(model, inputs)
+    fast = forward(prepare_for_inference(copy.deepcopy(model)), inputs)
+    exact = forward(copy.deepcopy(model).double(), {k: v.double() for k, v in inputs.items()})
+    for key in ('seg_logits', 'visual_fused', 'dehazed', 'final_fused'):
+        ref_err = (ref[key].double() - exact[key]).abs().max().item()
+        fast_err = (fast[key].double() - exact[key]).abs().max().item()
+        assert fast_err <= 2 * ref_err + 1e-5, (key, fast_err, ref_err)
+
+
+def test_batch_norms_fold_into_their_convolutions_and_checkpoints_still_load():
+    from mmhaze.models.utils import fold_batch_norms
+    torch.manual_seed(0)
+
+    def net():
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                             nn.Conv2d(8, 4, 1, bias=False), nn.BatchNorm2d(4),
+                             nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect'),
+                             nn.BatchNorm2d(4))
+
+    model = net()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-1, 1)
+    x = torch.randn(2, 3, 10, 12)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    with torch.no_grad():
+        ref = model(x)
+    keys = sorted(model.state_dict())
+    # The reflect-padded conv is left alone; the other two pairs fold.
+    assert fold_batch_norms(model) == 2 and fold_batch_norms(model) == 0
+    assert sorted(model.state_dict()) == keys
+    with torch.no_grad():
+        assert (model(x) - ref).abs().max().item() < 1e-5
+    # With gradients it is the plain network, bit for bit.
+    with_grad = model(x)
+    assert with_grad.requires_grad and torch.equal(with_grad.detach(), ref)
+    # A checkpoint loaded after folding (as the Runner loads it, after prepare_for_inference)
+    # replaces the cached folded weights.
+    other = net().eval()
+    fold_batch_norms(other)
+    with torch.no_grad():
+        before = other(x)  # caches the folded weights of its random parameters
+        other.load_state_dict(trained)
+        assert (before - ref).abs().max().item() > 1e-2
+        assert (other(x) - ref).abs().max().item() < 1e-5
+    model.train()
+    out = model(x)
+    out.sum().backward()
+    assert model[1].weight.grad is not None and model[1].running_mean is not None

@@ -11,7 +11,6 @@ from .dehazeformer_blocks import (
                                   SKFusion,
                                   WindowSelfAttention,
                                   log_relative_positions,
-                                  set_fused_attention,
 )
 from .dehazeformer_unet import ARCH_SETTINGS as DEHAZEFORMER_ARCHS
 from .dehazeformer_unet import DehazeFormerUNet
@@ -22,5 +21,5 @@ __all__ = [
     'RescaleNorm', 'WindowSelfAttention', 'DehazeFormerMixer', 'ConvMlp', 'DehazeFormerBlock',
     'DehazeFormerStage', 'PatchEmbed', 'PatchUnEmbed', 'SKFusion', 'log_relative_positions',
     'OFFICIAL_KEY_RENAMES', 'DehazeFormerUNet', 'DEHAZEFORMER_ARCHS',
-    'WindowAttentionEncoderBlock', 'set_fused_attention', 'VGG16Features', 'load_vgg16_weights'
+    'WindowAttentionEncoderBlock', 'VGG16Features', 'load_vgg16_weights'
 ]

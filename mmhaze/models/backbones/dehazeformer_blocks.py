@@ -120,8 +120,8 @@ class WindowSelfAttention(nn.Module):
     The relative-position bias comes from an MLP (2 → 256 → heads) of log-spaced offsets, so
     one set of weights serves any window size.
 
-    ``fused`` (an attribute, off by default; :func:`set_fused_attention` sets it on a whole
-    model) computes ``softmax(q·kᵀ·scale + bias)·v`` with PyTorch's fused
+    ``fused`` (off by default; :func:`mmhaze.models.utils.set_fused_forms` switches whole
+    models) computes ``softmax(q·kᵀ·scale + bias)·v`` with PyTorch's fused
     ``scaled_dot_product_attention`` kernel: ~0.85× the latency of IASSF on the CPU, the same
     result to float rounding (relative ~1e-6), but not bit for bit.
     """
@@ -177,19 +177,6 @@ class WindowSelfAttention(nn.Module):
             attn = (q * self.scale) @ k.transpose(-2, -1)
             out = (attn + bias.to(attn.dtype)).softmax(dim=-1) @ v
         return out.transpose(1, 2).reshape(windows, n, self.dim)
-
-
-def set_fused_attention(model: nn.Module, enabled: bool = True) -> int:
-    """Switch every :class:`WindowSelfAttention` in ``model`` to (or off) the fused kernel.
-
-    Returns how many attention modules were switched.
-    """
-    count = 0
-    for module in model.modules():
-        if isinstance(module, WindowSelfAttention):
-            module.fused = enabled
-            count += 1
-    return count
 
 
 def shifted_window_attention(qkv: torch.Tensor, attn: WindowSelfAttention, window_size: int,

@@ -19,6 +19,7 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from timm.layers import DropPath, Mlp, gen_relative_position_index, trunc_normal_
 from timm.models.swin_transformer import window_partition, window_reverse
@@ -42,7 +43,13 @@ class JointWindowAttention(nn.Module):
         window_size: window side M (N = M²).
         attention: ``'self'``, ``'cross'`` or ``'joint'`` (both terms).
         joint_form: how ``'joint'`` combines the terms: ``'sum'`` or ``'single_softmax'``.
+
+    ``fused`` (off by default; inference switches it on through
+    :func:`mmhaze.models.utils.set_fused_forms`) computes each term with PyTorch's fused
+    ``scaled_dot_product_attention`` kernel: the same result to float rounding, not bit for bit.
     """
+
+    fused = False
 
     def __init__(self, dim: int, num_heads: int, window_size: int, attention: str = 'joint',
                  joint_form: str = 'sum', qkv_bias: bool = True):
@@ -68,12 +75,15 @@ class JointWindowAttention(nn.Module):
         b, n, _ = x.shape
         return x.reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
 
-    @staticmethod
-    def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 bias: torch.Tensor) -> torch.Tensor:
-        # Explicit matmuls (not SDPA): every backend computes the same numbers, and FLOP
-        # counters see them.
-        return ((q @ k.transpose(-2, -1)) + bias).softmax(-1) @ v
+        if self.fused:
+            # One kernel; the windows × heads × N × N scores are never written out.
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype),
+                                                  scale=self.scale)
+        # Explicit matmuls in the training form: every backend computes the same numbers, and
+        # FLOP counters see them.
+        return ((q * self.scale) @ k.transpose(-2, -1) + bias).softmax(-1) @ v
 
     def forward(self, x_vis: torch.Tensor, x_nir: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,7 +94,6 @@ class JointWindowAttention(nn.Module):
         out = []
         for m, o in (('vis', 'nir'), ('nir', 'vis')):
             q, k, v = qkv[m]
-            q = q * self.scale
             k_o, v_o = qkv[o][1], qkv[o][2]
             if self.attention == 'self':
                 y = self._attend(q, k, v, bias)

@@ -34,7 +34,15 @@ class SPADE(nn.Module):
         norm: ``'instance'`` | ``'batch'``.
         interpolation: how the map is resized: ``'bilinear'`` (soft maps) | ``'nearest'``.
         padding_mode: of the convs (SPADE: ``'zeros'``; ``'reflect'`` avoids dark borders).
+
+    ``fused`` (off by default; inference switches it on with
+    :func:`mmhaze.models.utils.set_fused_forms`): γ and β come from one convolution (their
+    weights stacked, 1 folded into γ's bias) and the modulation is one fused multiply-add;
+    instance norm is computed from the per-channel mean and variance in the input's memory
+    format. The same function to float rounding.
     """
+
+    fused = False
 
     def __init__(self, channels: int, label_channels: int, hidden_channels: int = 128,
                  norm: str = 'instance', interpolation: str = 'bilinear',
@@ -54,12 +62,36 @@ class SPADE(nn.Module):
         self.beta = nn.Conv2d(hidden_channels, channels, **conv)
         self.interpolation = interpolation
 
+    def resize_label(self, label: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The semantic map at ``size`` (as this block resizes it)."""
+        if label.shape[-2:] == size:
+            return label
+        kw = dict(align_corners=False) if self.interpolation == 'bilinear' else {}
+        return F.interpolate(label, size=size, mode=self.interpolation, **kw)
+
+    def _gamma_beta_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """γ's and β's convolutions as one: stacked weights, γ's bias plus 1."""
+        weight = torch.cat([self.gamma.weight, self.beta.weight])
+        bias = torch.cat([self.gamma.bias + 1, self.beta.bias])
+        if weight.device.type == 'cpu':
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        return weight, bias
+
+    def _fused_norm(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(self.norm, nn.InstanceNorm2d) or x.dim() != 4:
+            return self.norm(x)
+        # instance_norm reorders a channels-last input to contiguous and back; the statistics
+        # read it in place.
+        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+        return (x - mean) * torch.rsqrt(var + self.norm.eps)
+
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        if label.shape[-2:] != x.shape[-2:]:
-            kw = dict(align_corners=False) if self.interpolation == 'bilinear' else {}
-            label = F.interpolate(label, size=x.shape[-2:], mode=self.interpolation, **kw)
-        hidden = self.shared(label)
-        return self.norm(x) * (1 + self.gamma(hidden)) + self.beta(hidden)
+        hidden = self.shared(self.resize_label(label, x.shape[-2:]))
+        if not self.fused:
+            return self.norm(x) * (1 + self.gamma(hidden)) + self.beta(hidden)
+        weight, bias = self._gamma_beta_weights()
+        gamma, beta = self.gamma._conv_forward(hidden, weight, bias).chunk(2, dim=1)
+        return torch.addcmul(beta, self._fused_norm(x), gamma)
 
 
 class SPADEResBlock(nn.Module):
@@ -86,6 +118,9 @@ class SPADEResBlock(nn.Module):
             self.conv_s = sn(nn.Conv2d(in_channels, out_channels, 1, bias=False))
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        # Every SPADE of the block works at x's size: resize the map once for all of them
+        # (the same numbers as resizing it in each).
+        label = self.norm_0.resize_label(label, x.shape[-2:])
         shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), 0.2))
