@@ -150,6 +150,8 @@ def build_app(runner: demo_models.DemoRunner, models: list, examples: list):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmhaze.utils.threads import configure_threads
+    configure_threads()  # before torch loads: OpenMP reads it once
     try:
         runner = demo_models.DemoRunner(args.cache_dir, args.zoo_dir, args.releases)
     except ValueError as err:

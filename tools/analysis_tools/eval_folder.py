@@ -19,6 +19,8 @@ import argparse
 import json
 import sys
 
+from mmhaze.utils.cli import add_threads_option
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Evaluate fused images in a folder')
@@ -51,6 +53,7 @@ def parse_args(argv=None):
                         help='modules to import first, e.g. ones registering metrics of your '
                              'own (as a config\'s custom_imports)')
     parser.add_argument('--work-dir', required=True, help='the run folder goes in here')
+    add_threads_option(parser)
     return parser.parse_args(argv)
 
 
@@ -61,6 +64,8 @@ def main(argv=None):
 
 
 def run_eval_folder(args) -> int:
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     from mmhaze.apis.testing import evaluate_folders
     from mmhaze.utils import UserError
     for module in args.custom_imports:

@@ -3,8 +3,9 @@ from .finite_training_hooks import CheckInvalidLossHook, FiniteCheckpointHook, n
 from .progress_hook import ProgressHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .save_predictions_hook import SavePredictionsHook, sample_stem, write_png
+from .thread_adjust_hook import ThreadAdjustHook
 from .training_stage_hook import TrainingStageHook
 
 __all__ = ['CheckInvalidLossHook', 'DataMismatchError', 'FieldCheckHook', 'FiniteCheckpointHook',
-           'ProgressHook', 'SafeCheckpointHook', 'SavePredictionsHook', 'TrainingStageHook',
-           'non_finite_tensors', 'sample_stem', 'write_png']
+           'ProgressHook', 'SafeCheckpointHook', 'SavePredictionsHook', 'ThreadAdjustHook',
+           'TrainingStageHook', 'non_finite_tensors', 'sample_stem', 'write_png']
