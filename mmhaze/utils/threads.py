@@ -119,12 +119,14 @@ def usable_cores() -> tuple[int, Optional[int]]:
     return cores, cgroup_core_limit()
 
 
-def cgroup_core_limit() -> Optional[int]:
-    """Whole cores the process's cgroup CPU quota allows (cgroup v2 ``cpu.max``, v1
-    ``cpu.cfs_quota_us``), at least 1; None without a quota. A fractional quota rounds down:
-    threads beyond it are throttled together at the end of each period."""
-    candidates = (('/sys/fs/cgroup/cpu.max', None),
-                  ('/sys/fs/cgroup/cpu/cpu.cfs_quota_us', '/sys/fs/cgroup/cpu/cpu.cfs_period_us'))
+def cgroup_core_limit(root: str = '/sys/fs/cgroup') -> Optional[int]:
+    """Whole cores the cgroup CPU quota under ``root`` allows (cgroup v2 ``cpu.max``, v1
+    ``cpu/cpu.cfs_quota_us``: a container's own view), at least 1; None without a quota. A
+    fractional quota rounds down: threads beyond it are throttled together at the end of each
+    period."""
+    candidates = ((os.path.join(root, 'cpu.max'), None),
+                  (os.path.join(root, 'cpu', 'cpu.cfs_quota_us'),
+                   os.path.join(root, 'cpu', 'cpu.cfs_period_us')))
     for quota_file, period_file in candidates:
         try:
             with open(quota_file) as f:
@@ -153,8 +155,9 @@ class CpuSnapshot(NamedTuple):
     wall: float
 
 
-def cpu_snapshot(cpus: Optional[set[int]] = None) -> Optional[CpuSnapshot]:
-    """Read ``/proc/stat`` for ``cpus`` (default: the affinity); None where it does not exist.
+def cpu_snapshot(cpus: Optional[set[int]] = None,
+                 stat_file: str = '/proc/stat') -> Optional[CpuSnapshot]:
+    """Read ``stat_file`` for ``cpus`` (default: the affinity); None where it does not exist.
 
     Busy is everything but idle and iowait (a CPU waiting for I/O is free to compute).
     """
@@ -165,7 +168,7 @@ def cpu_snapshot(cpus: Optional[set[int]] = None) -> Optional[CpuSnapshot]:
             return None
     busy = total = 0
     try:
-        with open('/proc/stat') as f:
+        with open(stat_file) as f:
             for line in f:
                 if not (line.startswith('cpu') and line[3:4].isdigit()):
                     continue
@@ -234,14 +237,17 @@ def threads_for(load: CpuLoad, processes: int = 1) -> int:
 
 
 def decide_threads(env: MutableMapping[str, str], requested: Optional[int] = None,
-                   load: Callable[[], CpuLoad] = measure_load) -> ThreadChoice:
+                   load: Optional[Callable[[], CpuLoad]] = None) -> ThreadChoice:
     """The thread count for this process (see the module's docstring for the rule); ``load``
-    is called only for an ``auto`` choice."""
+    (default :func:`measure_load`) is called only for an ``auto`` choice."""
+    setting = env.get(THREADS_ENV, '').strip().lower() or 'auto'
+    if setting not in ('auto', 'off') and not (setting.isdigit() and int(setting) > 0):
+        raise UserError(f'{THREADS_ENV} must be auto, off or a number of threads (>= 1), got '
+                        f'{env[THREADS_ENV]!r}')
     if requested is not None:
         if requested < 1:
             raise UserError(f'--threads must be at least 1, got {requested}')
         return ThreadChoice(requested, f'--threads {requested}')
-    setting = env.get(THREADS_ENV, '').strip().lower() or 'auto'
     if setting == 'off':
         return ThreadChoice(None, f'{THREADS_ENV}=off: torch\'s default')
     inherited = env.get(AUTO_MARK_ENV)
@@ -249,12 +255,9 @@ def decide_threads(env: MutableMapping[str, str], requested: Optional[int] = Non
         value = env.get(name, '').strip()
         if value and not (name == 'OMP_NUM_THREADS' and value == inherited):
             return ThreadChoice(None, f'{name}={value} from the environment')
-    if setting.isdigit() and int(setting) > 0:
-        return ThreadChoice(int(setting), f'{THREADS_ENV}={setting}')
     if setting != 'auto':
-        raise UserError(f'{THREADS_ENV} must be auto, off or a number of threads (>= 1), got '
-                        f'{env[THREADS_ENV]!r}')
-    measured = load()
+        return ThreadChoice(int(setting), f'{THREADS_ENV}={setting}')
+    measured = (load or measure_load)()
     processes = local_processes(env)
     threads = threads_for(measured, processes)
     if measured.busy is None:
