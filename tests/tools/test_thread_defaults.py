@@ -31,6 +31,7 @@ TOOLS = {
               '{tmp}/i.png', '--out-dir', '{tmp}/out'],
     'eval_folder': ['tools/analysis_tools/eval_folder.py', '--ir', '{tmp}', '--vis', '{tmp}',
                     '--fused', '{tmp}', '--work-dir', '{tmp}/w'],
+    'gradio_demo': ['demo/gradio_demo.py', '--cache-dir', '{tmp}/cache', '--port', '0'],
 }
 USER_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'MMHAZE_THREADS', 'MMHAZE_THREADS_AUTO',
              'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'KMP_BLOCKTIME', 'MMHAZE_VERBOSE')

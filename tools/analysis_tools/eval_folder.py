@@ -4,7 +4,7 @@
         [--clear CLEAR_DIR] [--dehazed DEHAZED_DIR] [--metrics EN MI Qabf ...] \
         [--suite vifb|ivif_zoo|tang|cddfuse|liu2012] \
         [--method NAME] [--dataset NAME] [--options JSON] [--allow-missing] [--skip-errors] \
-        [--uint16-norm RULE] [--custom-imports MODULE ...] --work-dir DIR
+        [--uint16-norm RULE] [--custom-imports MODULE ...] [--threads N] --work-dir DIR
 
 Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.csv,
 summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
