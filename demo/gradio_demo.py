@@ -3,7 +3,7 @@
     pip install -e .[demo]
     python demo/gradio_demo.py [--host 127.0.0.1] [--port 7860] [--cache-dir DIR] \
         [--zoo-dir DIR] [--release NAME=PATH ...] [--work-dirs DIR ...] \
-        [--checkpoint CONFIG CKPT ...]
+        [--checkpoint CONFIG CKPT ...] [--threads N]
 
 Pick a model or pipeline (see ``demo/demo_models.py`` for what is offered), upload a hazy
 visible image and its registered infrared partner — or pick an example — and run: the page
@@ -25,6 +25,8 @@ from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import demo_models  # noqa: E402  (the demo's core, beside this file)
+
+from mmhaze.utils.cli import add_threads_option  # noqa: E402
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # nothing leaves the machine
 # One pair at a time: compiling the metric kernels (minutes on a small CPU) costs more than it
@@ -54,6 +56,7 @@ def parse_args(argv=None):
                         help='where to look for trained models (default: work_dirs)')
     parser.add_argument('--checkpoint', nargs=2, action='append', default=[],
                         metavar=('CONFIG', 'CKPT'), help='a trained model to offer')
+    add_threads_option(parser)
     args = parser.parse_args(argv)
     releases = {}
     for item in args.release:
@@ -150,6 +153,8 @@ def build_app(runner: demo_models.DemoRunner, models: list, examples: list):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     try:
         runner = demo_models.DemoRunner(args.cache_dir, args.zoo_dir, args.releases)
     except ValueError as err:

@@ -22,6 +22,8 @@ import os
 import os.path as osp
 import sys
 
+from mmhaze.utils.cli import add_threads_option
+
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 OUTPUT_KEYS = ('dehazed', 'fused')
 
@@ -80,6 +82,7 @@ def parse_args(argv=None):
     parser.add_argument('--unsafe-load', action='store_true')
     parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
                         help='onnxruntime: CKPT is an exported .onnx model (docs/deployment.md)')
+    add_threads_option(parser)
     return parser.parse_args(argv)
 
 
@@ -91,6 +94,8 @@ def main(argv=None):
 
 
 def run_infer(args) -> int:
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     if args.unsafe_load:
         os.environ['MMHAZE_UNSAFE_LOAD'] = '1'
     from mmhaze.apis import FusionInferencer

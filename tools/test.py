@@ -46,6 +46,8 @@ def main(argv=None):
 
 
 def run_test(args) -> int:
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     from mmhaze.apis import build_runner, close_distributed, prepare_config
     from mmhaze.apis.speed import prepare_runner_model
     from mmhaze.apis.testing import (

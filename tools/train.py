@@ -30,6 +30,8 @@ def main(argv=None):
 
 
 def run_train(args) -> int:
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     from mmhaze.apis import (
         apply_resume,
         build_runner,

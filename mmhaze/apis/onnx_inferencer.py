@@ -1,6 +1,7 @@
 """Run a model exported by ``tools/deployment/pytorch2onnx.py`` with onnxruntime."""
 from __future__ import annotations
 
+import os
 import os.path as osp
 from typing import Optional
 
@@ -37,6 +38,9 @@ class OnnxInferencer:
         options.log_severity_level = 4  # errors are raised, not also logged
         if threads:
             options.intra_op_num_threads = threads
+        if os.environ.get('OMP_WAIT_POLICY', '').strip().upper() == 'PASSIVE':
+            # onnxruntime's own pool spins like OpenMP's; follow the process's wait policy.
+            options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         try:
             self.session = ort.InferenceSession(path, options,
                                                 providers=['CPUExecutionProvider'])
@@ -132,7 +136,8 @@ def onnx_backend(config: str, path: str, tile: Optional[int] = None,
     if not path.endswith('.onnx'):
         raise ConfigError(f'--backend onnxruntime takes an exported .onnx model, got {path} '
                           '(export it with tools/deployment/pytorch2onnx.py)')
-    infer = OnnxInferencer(path, pad_small=pad_small)
+    # As many threads as torch was given (tools/infer.py chose them for the free cores).
+    infer = OnnxInferencer(path, threads=torch.get_num_threads(), pad_small=pad_small)
     exported_from = infer.metadata.get('config')
     if exported_from and osp.basename(exported_from) != osp.basename(config):
         raise ConfigError(f'{path} was exported from {exported_from}, not {config}')

@@ -220,12 +220,18 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
 
 def build_runner(cfg: Config):
     """``RUNNERS.build(cfg)`` when the config names a runner type, else mmengine's Runner with
-    a unique run folder (:class:`~mmhaze.engine.runner.UniqueRunDirRunner`)."""
+    a unique run folder (:class:`~mmhaze.engine.runner.UniqueRunDirRunner`); with a
+    :class:`~mmhaze.engine.hooks.ThreadAdjustHook` when the tool chose the thread count from the
+    load (:func:`mmhaze.utils.threads.configure_threads`)."""
     from mmhaze.engine.runner import UniqueRunDirRunner
     from mmhaze.registry import RUNNERS
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return UniqueRunDirRunner.from_cfg(cfg)
+    from mmhaze.utils.threads import current_choice, local_processes
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else UniqueRunDirRunner.from_cfg(cfg)
+    choice = current_choice()
+    if choice is not None and choice.auto:
+        from mmhaze.engine.hooks import ThreadAdjustHook
+        runner.register_hook(ThreadAdjustHook(processes=local_processes(os.environ)))
+    return runner
 
 
 def close_distributed() -> None:

@@ -52,13 +52,22 @@ class CfgOptionsAction(argparse.Action):
         parser.exit(2)
 
 
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU threads (default: one per free core,
+    :mod:`mmhaze.utils.threads`)."""
+    parser.add_argument('--threads', type=int, default=None, metavar='N',
+                        help='CPU threads (default: one per core other processes leave free; '
+                             'MMHAZE_THREADS=off keeps torch\'s default; docs/speed.md)')
+
+
 def add_runner_options(parser: argparse.ArgumentParser, cfg_example: str) -> None:
-    """``--unsafe-load``, ``--cfg-options``, ``--verbose``, ``--launcher`` and the launcher's
-    local rank."""
+    """``--unsafe-load``, ``--cfg-options``, ``--threads``, ``--verbose``, ``--launcher`` and
+    the launcher's local rank."""
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow loading a trusted checkpoint that is not weights_only-safe')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help=f'override config keys, e.g. {cfg_example}')
+    add_threads_option(parser)
     parser.add_argument('--verbose', action='store_true',
                         help='print everything the log file holds (environment, config, hooks)')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none')

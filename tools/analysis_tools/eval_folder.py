@@ -4,7 +4,7 @@
         [--clear CLEAR_DIR] [--dehazed DEHAZED_DIR] [--metrics EN MI Qabf ...] \
         [--suite vifb|ivif_zoo|tang|cddfuse|liu2012] \
         [--method NAME] [--dataset NAME] [--options JSON] [--allow-missing] [--skip-errors] \
-        [--uint16-norm RULE] [--custom-imports MODULE ...] --work-dir DIR
+        [--uint16-norm RULE] [--custom-imports MODULE ...] [--threads N] --work-dir DIR
 
 Files pair by stem (extensions may differ). Writes ``DIR/<timestamp>/{per_image.csv,
 summary.json, table.md, table.tex, table.csv}`` and prints the table. A file without its
@@ -20,6 +20,8 @@ metric of one's own
 import argparse
 import json
 import sys
+
+from mmhaze.utils.cli import add_threads_option
 
 
 def parse_args(argv=None):
@@ -53,6 +55,7 @@ def parse_args(argv=None):
                         help='modules to import first, e.g. ones registering metrics of your '
                              'own (as a config\'s custom_imports)')
     parser.add_argument('--work-dir', required=True, help='the run folder goes in here')
+    add_threads_option(parser)
     return parser.parse_args(argv)
 
 
@@ -63,6 +66,8 @@ def main(argv=None):
 
 
 def run_eval_folder(args) -> int:
+    from mmhaze.utils.threads import configure_threads
+    configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     from mmhaze.apis.testing import evaluate_folders
     from mmhaze.utils import UserError
     for module in args.custom_imports:

@@ -4,8 +4,10 @@ from .progress_hook import ProgressHook
 from .random_state_hook import RandomStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .save_predictions_hook import SavePredictionsHook, sample_stem, write_png
+from .thread_adjust_hook import ThreadAdjustHook
 from .training_stage_hook import TrainingStageHook
 
 __all__ = ['CheckInvalidLossHook', 'DataMismatchError', 'FieldCheckHook', 'FiniteCheckpointHook',
            'ProgressHook', 'RandomStateHook', 'SafeCheckpointHook', 'SavePredictionsHook',
+           'ThreadAdjustHook',
            'TrainingStageHook', 'non_finite_tensors', 'sample_stem', 'write_png']
