@@ -284,20 +284,22 @@ def _inplace_shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step:
     return out
 
 
-def separable_filter_valid(x: torch.Tensor, taps: Sequence[float], step: int = 1
-                           ) -> torch.Tensor:
-    """'valid' correlation of B×C×H×W planes with the window ``outer(taps, taps)`` (two 1-D
-    passes), keeping every ``step``-th output row and column.
+def separable_filter_valid(x: torch.Tensor, taps: Sequence[float], step: int = 1,
+                           row_taps: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """'valid' correlation of B×C×H×W planes with the window ``outer(taps, row_taps)``
+    (``row_taps`` = ``taps`` unless given: the window's rows are ``row_taps`` scaled by
+    ``taps``), as two 1-D passes, keeping every ``step``-th output row and column.
 
     Compiled: unrolled shifted slices with the taps as constants (one fused loop per pass).
     Eager: in-place shifted multiply-adds.
     """
-    k = len(taps)
-    if x.shape[-2] < k or x.shape[-1] < k:
-        raise ValueError(f'image {tuple(x.shape[-2:])} is smaller than the {k}-pixel window')
+    row_taps = taps if row_taps is None else row_taps
+    if x.shape[-2] < len(taps) or x.shape[-1] < len(row_taps):
+        raise ValueError(f'image {tuple(x.shape[-2:])} is smaller than the '
+                         f'{len(taps)}×{len(row_taps)} window')
     if torch.compiler.is_compiling():
-        return _shifted_sum(_shifted_sum(x, taps, -2, step), taps, -1, step)
-    return _inplace_shifted_sum(_inplace_shifted_sum(x, taps, -2, step), taps, -1, step)
+        return _shifted_sum(_shifted_sum(x, taps, -2, step), row_taps, -1, step)
+    return _inplace_shifted_sum(_inplace_shifted_sum(x, taps, -2, step), row_taps, -1, step)
 
 
 def local_moments(x: torch.Tensor, y: torch.Tensor,
