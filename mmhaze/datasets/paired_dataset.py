@@ -22,6 +22,7 @@ from .layouts import (
     format_folder,
     get_layout,
 )
+from .transforms.loading import image_header_size
 
 CLASSES_FILE = 'classes.txt'
 SEG_IGNORE_INDEX = 255
@@ -284,6 +285,11 @@ class PairedFusionDataset(BaseDataset):
             data_list.append(record)
         self._deal_unpaired_clear(data_list)
         return data_list
+
+    def image_size(self, idx: int) -> Optional[tuple[int, int]]:
+        """(H, W) of pair ``idx``'s visible image from its file header (no decoding), the size
+        the test pipelines keep and the metrics evaluate; None if the header is unreadable."""
+        return image_header_size(self.get_data_info(idx)['vis_path'])
 
     def _deal_unpaired_clear(self, data_list: list[dict]) -> None:
         """Give each training record one unpaired clear image, round-robin in a seeded order."""

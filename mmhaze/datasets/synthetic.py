@@ -72,6 +72,10 @@ class SyntheticFusionDataset(BaseDataset):
         return [dict(sample_idx=i, img_id=f'synthetic_s{self.seed}_{i:05d}')
                 for i in range(self.num_samples)]
 
+    def image_size(self, idx: int) -> tuple[int, int]:
+        """(H, W) of item ``idx`` without rendering it: every item is ``img_size``."""
+        return self.img_size
+
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         scene = render_scene(info['sample_idx'], self.seed, self.img_size, self.haze_params)

@@ -44,6 +44,18 @@ def read_bytes(path: str, backend_args: Optional[dict] = None) -> bytes:
     return data
 
 
+def image_header_size(path: str) -> Optional[tuple[int, int]]:
+    """(H, W) of an image file from its header, without decoding the pixels (Pillow reads
+    only the header); None for a file Pillow cannot open this way (a remote path, a format it
+    lacks)."""
+    from PIL import Image
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except (OSError, ValueError):
+        return None
+
+
 def decode_image(data: bytes, path: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
     """Bytes → array as stored (depth and channels unchanged, colour in BGR(A) order), or as
     OpenCV's ``flags`` decode it (``cv2.IMREAD_GRAYSCALE``: ``cv2.imread(path, 0)``)."""

@@ -21,14 +21,15 @@ Switch (``MMHAZE_COMPILE_METRICS`` or :func:`set_metric_compile`):
   compiled in 1–25 s on a cold inductor cache on the project's 2 cores, and compiled kernels ran
   in 0.25–0.45 of their eager time (docs/metrics.md). *Remaining calls* come from the run's
   announcement of its image sizes (:func:`announce_image_sizes`; ``eval_folder.py`` reads them
-  from the file headers before computing): the images of the call's size the kernel has not
+  from the file headers before computing, ``tools/test.py`` from its test datasets' through
+  ``AnnounceImageSizesHook``): the images of the call's size the kernel has not
   yet evaluated, divided by the images per call. A run of one size (MSRS) therefore compiles
   from its third image when it is long enough, and a run of many sizes (RoadScene: ~218 sizes
   in 221 pairs) never compiles: the default is never slower than eager beyond the timing of
-  the first calls. Without an announcement (``tools/test.py``, the Python API) the remaining
-  calls are unknown and the rule is break-even: a signature compiles once its eager calls have
-  cost ``compile_seconds`` in total, so a size that then stops coming costs at most that much
-  extra, and a long run (validation rounds during training) gets the compiled speed.
+  the first calls. Without an announcement (the Python API, validation during training) the
+  remaining calls are unknown and the rule is break-even: a signature compiles once its eager
+  calls have cost ``compile_seconds`` in total, so a size that then stops coming costs at most
+  that much extra, and a long run (validation rounds during training) gets the compiled speed.
   A compiled signature that does not run faster than its eager calls goes back to eager.
 - ``1``: compile for every signature; ``0``: never compile (the test suite sets this).
 

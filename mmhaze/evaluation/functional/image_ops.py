@@ -284,20 +284,22 @@ def _inplace_shifted_sum(x: torch.Tensor, taps: Sequence[float], dim: int, step:
     return out
 
 
-def separable_filter_valid(x: torch.Tensor, taps: Sequence[float], step: int = 1
-                           ) -> torch.Tensor:
-    """'valid' correlation of B×C×H×W planes with the window ``outer(taps, taps)`` (two 1-D
-    passes), keeping every ``step``-th output row and column.
+def separable_filter_valid(x: torch.Tensor, taps: Sequence[float], step: int = 1,
+                           row_taps: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """'valid' correlation of B×C×H×W planes with the window ``outer(taps, row_taps)``
+    (``row_taps`` = ``taps`` unless given: the window's rows are ``row_taps`` scaled by
+    ``taps``), as two 1-D passes, keeping every ``step``-th output row and column.
 
     Compiled: unrolled shifted slices with the taps as constants (one fused loop per pass).
     Eager: in-place shifted multiply-adds.
     """
-    k = len(taps)
-    if x.shape[-2] < k or x.shape[-1] < k:
-        raise ValueError(f'image {tuple(x.shape[-2:])} is smaller than the {k}-pixel window')
+    row_taps = taps if row_taps is None else row_taps
+    if x.shape[-2] < len(taps) or x.shape[-1] < len(row_taps):
+        raise ValueError(f'image {tuple(x.shape[-2:])} is smaller than the '
+                         f'{len(taps)}×{len(row_taps)} window')
     if torch.compiler.is_compiling():
-        return _shifted_sum(_shifted_sum(x, taps, -2, step), taps, -1, step)
-    return _inplace_shifted_sum(_inplace_shifted_sum(x, taps, -2, step), taps, -1, step)
+        return _shifted_sum(_shifted_sum(x, taps, -2, step), row_taps, -1, step)
+    return _inplace_shifted_sum(_inplace_shifted_sum(x, taps, -2, step), row_taps, -1, step)
 
 
 def local_moments(x: torch.Tensor, y: torch.Tensor,
@@ -321,6 +323,24 @@ def gaussian_filter_valid(x: torch.Tensor, size: int, sigma: float, step: int = 
         out = filter2(fspecial_gaussian(size, sigma, x.dtype, x.device), x, 'valid')
         return out[..., ::step, ::step]
     return separable_filter_valid(x, taps, step)
+
+
+def matlab_gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gy, gx) of B×C×H×W planes as MATLAB ``gradient`` (and ``torch.gradient(x, dim=(-2,
+    -1))``, bit for bit): central differences (x[i+1] − x[i−1])/2 inside, one-sided at the
+    borders. Written into two tensors (torch.gradient makes six image-size temporaries)."""
+    out = []
+    for dim in (-2, -1):
+        n = x.shape[dim]
+        g = torch.empty_like(x)
+        if n > 2:
+            torch.sub(x.narrow(dim, 2, n - 2), x.narrow(dim, 0, n - 2),
+                      out=g.narrow(dim, 1, n - 2))
+            g.narrow(dim, 1, n - 2).div_(2)
+        torch.sub(x.narrow(dim, 1, 1), x.narrow(dim, 0, 1), out=g.narrow(dim, 0, 1))
+        torch.sub(x.narrow(dim, n - 1, 1), x.narrow(dim, n - 2, 1), out=g.narrow(dim, n - 1, 1))
+        out.append(g)
+    return out[0], out[1]
 
 
 # Sobel kernels as the fusion toolboxes write them (x: left→right, y: top→bottom).
