@@ -45,8 +45,9 @@ def prepare_for_inference(model: nn.Module, channels_last: Optional[bool] = None
     None, if the model's parameters are on the CPU (where it was measured to pay: ~0.8× the
     latency of IASSF; on GPUs it was not measured).
     """
-    from mmhaze.models.backbones import set_fused_attention
+    from mmhaze.models.backbones import set_fast_inference, set_fused_attention
     set_fused_attention(model, True)
+    set_fast_inference(model, True)
     if channels_last is None:
         param = next(model.parameters(), None)
         channels_last = param is not None and param.device.type == 'cpu'

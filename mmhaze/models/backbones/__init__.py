@@ -15,6 +15,7 @@ from .dehazeformer_blocks import (
 )
 from .dehazeformer_unet import ARCH_SETTINGS as DEHAZEFORMER_ARCHS
 from .dehazeformer_unet import DehazeFormerUNet
+from .inference_kernels import set_fast_inference
 from .vgg16_features import VGG16Features, load_vgg16_weights
 from .window_attention_encoder import WindowAttentionEncoderBlock
 
@@ -22,5 +23,6 @@ __all__ = [
     'RescaleNorm', 'WindowSelfAttention', 'DehazeFormerMixer', 'ConvMlp', 'DehazeFormerBlock',
     'DehazeFormerStage', 'PatchEmbed', 'PatchUnEmbed', 'SKFusion', 'log_relative_positions',
     'OFFICIAL_KEY_RENAMES', 'DehazeFormerUNet', 'DEHAZEFORMER_ARCHS',
-    'WindowAttentionEncoderBlock', 'set_fused_attention', 'VGG16Features', 'load_vgg16_weights'
+    'WindowAttentionEncoderBlock', 'set_fused_attention', 'set_fast_inference', 'VGG16Features',
+    'load_vgg16_weights'
 ]
