@@ -296,12 +296,35 @@ class DehazeFormerMixer(nn.Module):
         return reflect_conv_layer(reflect_conv_layer(v, self.conv[0], relu=True), self.conv[2],
                                   add=add)
 
+    def mix_fast(self, x: torch.Tensor, scale: Optional[torch.Tensor] = None,
+                 shift: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """What ``proj`` maps (attention [+ conv branch on V]) of one sample (1×C×H×W,
+        channels-last) normalised as ``x·scale + shift`` (if given), in the fast inference
+        form: the normalisation folded into the Q/K/V convolution; windows gathered straight
+        from ``x`` (a 1×1 convolution commutes with reflect padding and partition) and Q/K/V
+        computed on the window rows; the attention added inside the conv branch's last
+        convolution. Needs V (attention or ``'DWConv'``)."""
+        def folded(conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
+            return (conv.weight, conv.bias) if scale is None else \
+                fold_input_affine(conv, scale, shift)
+
+        v_weight, v_bias = folded(self.v)
+        out = None
+        if self.use_attn:
+            qk_weight, qk_bias = folded(self.qk)
+            h, w = x.shape[-2:]
+            rows = window_rows(x, self.window_size, self.shift_size)
+            qkv = conv1x1_rows(rows, torch.cat([qk_weight, v_weight]),
+                               torch.cat([qk_bias, v_bias]))
+            out = merge_window_rows(self.attn(qkv), h, w, self.window_size, self.shift_size)
+        if self.conv is not None:
+            out = self._conv_branch(conv2d_fused(x, v_weight, v_bias), add=out)
+        return out
+
     def residual_fast(self, x: torch.Tensor, norm: Optional[RescaleNorm] = None) -> torch.Tensor:
         """``x + mixer(norm(x))·rescale + rebias`` (``x + mixer(x)`` without ``norm``) of one
-        sample (1×C×H×W, channels-last) in the fast inference form: the norm folded into the
-        Q/K/V convolution and its rescale/rebias into ``proj``; windows gathered straight
-        from ``x`` (a 1×1 convolution commutes with reflect padding and partition), Q/K/V
-        computed on the window rows; the residual added inside the last convolution."""
+        sample in the fast inference form (:meth:`mix_fast`), ``rescale``/``rebias`` folded
+        into ``proj`` and the residual added inside it."""
         scale = shift = rescale = rebias = None
         if norm is not None:
             scale, shift, rescale, rebias = norm.affine_coefficients(x)
@@ -312,27 +335,10 @@ class DehazeFormerMixer(nn.Module):
             if norm is not None:
                 weight, bias = fold_output_affine(weight, bias, rescale, rebias)
             return reflect_conv2d(hidden, weight, bias, add=x)
-
-        def folded(conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
-            return (conv.weight, conv.bias) if norm is None else \
-                fold_input_affine(conv, scale, shift)
-
-        v_weight, v_bias = folded(self.v)
-        v = conv2d_fused(x, v_weight, v_bias) if self.conv is not None else None
-        out = None
-        if self.use_attn:
-            qk_weight, qk_bias = folded(self.qk)
-            h, w = x.shape[-2:]
-            rows = window_rows(x, self.window_size, self.shift_size)
-            qkv = conv1x1_rows(rows, torch.cat([qk_weight, v_weight]),
-                               torch.cat([qk_bias, v_bias]))
-            out = merge_window_rows(self.attn(qkv), h, w, self.window_size, self.shift_size)
-        if v is not None:
-            out = self._conv_branch(v, add=out)
         weight, bias = self.proj.weight, self.proj.bias
         if norm is not None:
             weight, bias = fold_output_affine(weight, bias, rescale, rebias)
-        return conv2d_fused(out, weight, bias, add=x)
+        return conv2d_fused(self.mix_fast(x, scale, shift), weight, bias, add=x)
 
 
 class ConvMlp(nn.Module):
