@@ -16,6 +16,8 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 # Metric kernels run eagerly in tests: inductor takes tens of seconds per graph on a small CPU.
 # tests/evaluation/test_compiled_metrics.py switches compilation on for its one check.
 os.environ['MMHAZE_COMPILE_METRICS'] = '0'
+# Model networks likewise: tools/test.py and tools/infer.py stay eager (no auto-compile).
+os.environ['MMHAZE_COMPILE'] = '0'
 
 
 @pytest.fixture(scope='session')

@@ -1,5 +1,8 @@
 """Dehaze and fuse image pairs: ``python tools/infer.py CONFIG CKPT --vis V --ir I --out-dir D``.
 
+The networks are compiled for the image sizes where the number of pairs pays the compilation
+back (``--compile``: always; ``--no-compile`` or ``MMHAZE_COMPILE=0``: never; docs/speed.md).
+
 ``--backend onnxruntime``: CKPT is a model exported by ``tools/deployment/pytorch2onnx.py``
 (``MODEL.onnx``), run by onnxruntime on the CPU; CONFIG must be the config it was exported from.
 A static graph runs at its exported size only, a dynamic one at any size from its minimum
@@ -22,7 +25,7 @@ import os
 import os.path as osp
 import sys
 
-from mmhaze.utils.cli import add_threads_option
+from mmhaze.utils.cli import add_compile_options, add_threads_option
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 OUTPUT_KEYS = ('dehazed', 'fused')
@@ -77,8 +80,7 @@ def parse_args(argv=None):
                              'minimum (outputs cropped back) instead of refusing them')
     parser.add_argument('--device', default=None)
     parser.add_argument('--no-progress', action='store_true', help='no bar over the tiles')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the networks (docs/speed.md)')
+    add_compile_options(parser)
     parser.add_argument('--unsafe-load', action='store_true')
     parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
                         help='onnxruntime: CKPT is an exported .onnx model (docs/deployment.md)')
@@ -110,8 +112,16 @@ def run_infer(args) -> int:
         infer = onnx_backend(args.config, args.checkpoint, tile=args.tile, device=args.device,
                              compile=args.compile, pad_small=args.pad_small)
     else:
+        from mmhaze.apis.speed import compile_mode, image_file_size, retain_freed_memory
+        retain_freed_memory()
+        mode = compile_mode(args.compile, args.no_compile)
+        sizes = None
+        if mode == 'auto' and args.tile is None:  # auto: from the sizes of the pairs to do
+            todo = [vis for stem, vis, _ in pairs if not (args.skip_existing and all(
+                osp.isfile(osp.join(args.out_dir, k, f'{stem}.png')) for k in OUTPUT_KEYS))]
+            sizes = [image_file_size(vis) for vis in todo]
         infer = FusionInferencer(args.config, args.checkpoint, args.device,
-                                 pad_small=args.pad_small, compile=args.compile)
+                                 pad_small=args.pad_small, compile=mode, image_sizes=sizes)
         if args.tile is not None:  # refused before the first image, not after hours of them
             infer.tile_geometry(args.tile, args.overlap, approx=args.tile_approx)
     written_keys = None  # the outputs the model writes, known after its first pair

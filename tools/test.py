@@ -5,12 +5,16 @@ Writes ``<work_dir>/<timestamp>/{per_image.csv, summary.json, table.md, table.te
 HSVF's intermediates) and prints the Markdown table. Without CHECKPOINT the model brings its own
 weights: training-free networks and ``init_cfg`` (Pretrained) slots, loaded by
 ``model.init_weights()``; the table's meta says so.
+
+The model runs in its fast inference form; its networks are compiled for the input sizes where
+the test set has enough images to pay the compilation back (``--compile``: always,
+``--no-compile`` or ``MMHAZE_COMPILE=0``: never; docs/speed.md).
 """
 import argparse
 import os
 import sys
 
-from mmhaze.utils.cli import add_runner_options, parse_runner_options
+from mmhaze.utils.cli import add_compile_options, add_runner_options, parse_runner_options
 
 
 def parse_args(argv=None):
@@ -31,9 +35,7 @@ def parse_args(argv=None):
     parser.add_argument('--non-strict', action='store_true',
                         help='test a checkpoint that does not fit the model exactly (the '
                              'weights that fit are loaded; the tables say so)')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the networks (slow first batch per input size, '
-                             'faster after; docs/speed.md)')
+    add_compile_options(parser)
     add_runner_options(parser, 'test_dataloader.dataset.num_samples=10')
     return parse_runner_options(parser, argv)
 
@@ -49,7 +51,7 @@ def run_test(args) -> int:
     from mmhaze.utils.threads import configure_threads
     configure_threads(args.threads)  # before torch loads: OpenMP reads it once
     from mmhaze.apis import build_runner, close_distributed, prepare_config
-    from mmhaze.apis.speed import prepare_runner_model
+    from mmhaze.apis.speed import compile_mode, prepare_runner_model, retain_freed_memory
     from mmhaze.apis.testing import (
         check_test_checkpoint,
         finish_test,
@@ -66,7 +68,11 @@ def run_test(args) -> int:
     else:
         note, weights = check_test_checkpoint(runner, args.checkpoint,
                                               strict=not args.non_strict), None
-    prepare_runner_model(runner.model, compile=args.compile)
+    retain_freed_memory()
+    mode = compile_mode(args.compile, args.no_compile)
+    # Auto: compile the input sizes whose image count pays the compilation back.
+    prepare_runner_model(runner.model, compile=mode,
+                         dataloader=runner.test_loop.dataloader if mode == 'auto' else None)
     try:
         metrics = runner.test()
         method = args.method_name or os.path.splitext(os.path.basename(args.config))[0]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os.path as osp
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -17,7 +18,7 @@ from mmhaze.utils.checkpoint import load_weights
 from mmhaze.utils.errors import UserError
 
 from .config_check import ConfigError, load_config
-from .speed import compile_networks, prepare_for_inference
+from .speed import AutoCompile, compile_networks, padded_size_counts, prepare_for_inference
 
 ImageLike = Union[str, np.ndarray]
 
@@ -132,12 +133,17 @@ class FusionInferencer:
         pad_small: reflect-pad an image smaller than the model's minimum up to it (outputs
             cropped back) instead of refusing it.
         compile: ``torch.compile`` the model's networks (see :mod:`mmhaze.apis.speed`): the
-            first call of each input size compiles (tens of seconds on a small CPU), later
-            calls are faster. Without it the model still runs in its fast eager form.
+            first call of each input size compiles (minutes on a small CPU), later calls are
+            faster. ``'auto'``: only for the sizes of ``image_sizes`` where the number of
+            images pays the compilation back (:class:`~mmhaze.apis.speed.AutoCompile`).
+            Without it the model still runs in its fast eager form.
+        image_sizes: (H, W) of every image the caller will pass, for ``compile='auto'``.
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None,
-                 device: Optional[str] = None, pad_small: bool = False, compile: bool = False):
+                 device: Optional[str] = None, pad_small: bool = False,
+                 compile: Union[bool, str] = False,
+                 image_sizes: Optional[Sequence[tuple[int, int]]] = None):
         resolve_device(device)  # before the model is built
         cfg = load_config(config) if isinstance(config, str) else config
         model_cfg = cfg.model.copy()
@@ -145,26 +151,33 @@ class FusionInferencer:
         model = MODELS.build(model_cfg)
         if checkpoint is not None:  # strictly: a misfit is one error naming the file
             load_weights(model, checkpoint, strict=True)
-        self._setup(model, device, pad_small, compile)
+        self._setup(model, device, pad_small, compile, image_sizes)
         self.cfg = cfg
 
     @classmethod
     def from_model(cls, model: nn.Module, device: Optional[str] = None,
-                   pad_small: bool = False, compile: bool = False) -> FusionInferencer:
+                   pad_small: bool = False, compile: Union[bool, str] = False,
+                   image_sizes: Optional[Sequence[tuple[int, int]]] = None) -> FusionInferencer:
         """An inferencer around a model built already (tests, exporters)."""
         self = cls.__new__(cls)
-        self._setup(model, device, pad_small, compile)
+        self._setup(model, device, pad_small, compile, image_sizes)
         self.cfg = None
         return self
 
     def _setup(self, model: nn.Module, device: Optional[str], pad_small: bool,
-               compile: bool) -> None:
+               compile: Union[bool, str], image_sizes: Optional[Sequence[tuple[int, int]]]
+               ) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         if pad_small:
             self.model.data_preprocessor.pad_small = True
         prepare_for_inference(self.model)
-        if compile:  # after the weights are loaded: frozen graphs keep the weights they saw
+        # After the weights are loaded: frozen graphs keep the weights they saw.
+        if compile == 'auto':
+            if image_sizes:
+                divisor = self.model.data_preprocessor.pad_size_divisor
+                AutoCompile(self.model, padded_size_counts(image_sizes, divisor)).install()
+        elif compile:
             compile_networks(self.model)
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:

@@ -75,6 +75,18 @@ def add_runner_options(parser: argparse.ArgumentParser, cfg_example: str) -> Non
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def add_compile_options(parser: argparse.ArgumentParser) -> None:
+    """``--compile`` / ``--no-compile`` of the inference tools; neither: automatic
+    (``MMHAZE_COMPILE``, ``mmhaze.apis.speed.compile_mode``)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--compile', action='store_true',
+                       help='always torch.compile the networks (slow first forward per input '
+                            'size, faster after; docs/speed.md)')
+    group.add_argument('--no-compile', action='store_true',
+                       help='never compile (also MMHAZE_COMPILE=0). Default: compile the input '
+                            'sizes where it pays back within the run, from the image count')
+
+
 def parse_runner_options(parser: argparse.ArgumentParser,
                          argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse ``argv``; the local rank reaches mmengine through ``LOCAL_RANK``."""

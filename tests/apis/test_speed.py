@@ -3,16 +3,27 @@
 Speed itself is a benchmark figure (tools/analysis_tools/benchmark.py, docs/speed.md), never
 a timed test.
 """
+from collections import Counter
+
 import pytest
 import torch
 import torch.nn as nn
 from fixtures import model_fixtures as mf
 
 from mmhaze.apis.speed import (
+    AutoCompile,
+    CompileEstimate,
+    CompileRecords,
     channels_last_weights,
+    compile_mode,
     compile_networks,
+    compile_pays_back,
+    dataset_image_sizes,
+    loader_size_counts,
     networks,
+    padded_size_counts,
     prepare_for_inference,
+    retain_freed_memory,
 )
 from mmhaze.models.backbones import WindowAttentionEncoderBlock, WindowSelfAttention
 from mmhaze.models.utils import set_fused_forms
@@ -36,6 +47,7 @@ def test_fast_inference_form_matches_the_fixture_within_1e_5(name):
     assert conv.is_contiguous(memory_format=torch.channels_last)
     attention = [m for m in model.modules() if isinstance(m, WindowSelfAttention)]
     assert attention and all(m.fused for m in attention)
+    assert model.dehazer.restoration_head.fast_inference  # and every block
     data = mf.fixture_batch(*mf.CASES[name][1:])
     with torch.no_grad():
         batch = model.data_preprocessor(data, training=False)
@@ -224,3 +236,144 @@ def test_batch_norms_fold_into_their_convolutions_and_checkpoints_still_load():
     out = model(x)
     out.sum().backward()
     assert model[1].weight.grad is not None and model[1].running_mean is not None
+
+
+# --------------------------------------------------------------------------- auto compile
+# The rule and its bookkeeping with fake counts, latencies and costs: no timing, no compiling.
+
+
+def test_compile_pays_back_rule():
+    # 100 more images × (4 s − 3 s) = 100 s saved: pays for 90 s, not for 100 s or 150 s.
+    assert compile_pays_back(100, 4.0, 3.0, 90.0)
+    assert not compile_pays_back(100, 4.0, 3.0, 100.0)
+    assert not compile_pays_back(100, 4.0, 3.0, 150.0)
+    assert not compile_pays_back(10_000, 4.0, 4.0, 1.0)  # no gain, never
+
+
+def test_compile_mode_flags_and_environment(monkeypatch):
+    monkeypatch.delenv('MMHAZE_COMPILE', raising=False)
+    assert compile_mode() == 'auto'
+    assert compile_mode(force=True) == 'on' and compile_mode(disable=True) == 'off'
+    for value, mode in (('0', 'off'), ('off', 'off'), ('1', 'on'), ('auto', 'auto')):
+        monkeypatch.setenv('MMHAZE_COMPILE', value)
+        assert compile_mode() == mode
+    monkeypatch.setenv('MMHAZE_COMPILE', 'sometimes')
+    with pytest.raises(ValueError, match='MMHAZE_COMPILE'):
+        compile_mode()
+    with pytest.raises(ValueError, match='exclude'):
+        compile_mode(force=True, disable=True)
+
+
+def test_padded_size_counts():
+    counts = padded_size_counts([(480, 640)] * 3 + [(479, 637), (450, 600)], divisor=4)
+    assert counts == Counter({(480, 640): 4, (452, 600): 1})
+
+
+class _FakeModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(3, 3)
+
+
+class _FakeClock:
+    """A clock the fake forwards advance."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _auto(tmp_path, counts, estimate, lines):
+    return AutoCompile(_FakeModel(), Counter(counts), estimate,
+                       CompileRecords(str(tmp_path / 'records.json')), lines.append, _FakeClock())
+
+
+def test_auto_compile_decides_per_size_and_records_the_cost(tmp_path):
+    lines = []
+    auto = _auto(tmp_path, {(480, 640): 101, (64, 64): 3},
+                 CompileEstimate(compiled_ratio=0.75, compile_seconds=50.0, source='test'), lines)
+    clock, seen = auto.clock, []
+
+    def forward(inputs):  # eager 4 s; compiled 3 s; the first compiled call compiles (60 s)
+        seen.append(auto._active)
+        clock.now += (3.0 + (60.0 if seen.count(True) == 1 else 0.0)) if auto._active else 4.0
+        return inputs
+
+    big, small = {'vis': torch.zeros(1, 3, 480, 640)}, {'vis': torch.zeros(1, 3, 64, 64)}
+    for _ in range(3):
+        auto.run(forward, big)
+    # First call eager and timed; 100 more × (4 − 3) = 100 s > 50 s: the next ones compiled.
+    assert seen == [False, True, True] and auto.decisions == {(480, 640): True}
+    assert '100 more forward(s) × (4.00 s eager − 3.00 s compiled) > 50 s' in lines[0]
+    assert 'compiling took ~60 s' in lines[1]  # 63 s first compiled call − 3 s expected
+    record = auto.records.get(CompileRecords.key(auto.model, (480, 640)))
+    assert record == dict(compile_seconds=60.0, compiled_seconds=3.0, eager_seconds=4.0)
+    # 2 more small images can never pay 50 s: eager, said once.
+    for _ in range(3):
+        auto.run(forward, small)
+    assert seen[3:] == [False, False, False] and not auto.decisions[(64, 64)]
+    assert '→ eager' in lines[2] and len(lines) == 3
+    # A size the run was not told about runs eagerly and undecided.
+    auto.run(forward, {'vis': torch.zeros(1, 3, 32, 32)})
+    assert seen[-1] is False and (32, 32) not in auto.decisions
+
+
+def test_auto_compile_uses_an_earlier_runs_record(tmp_path):
+    lines = []
+    # The default estimate (cold cache: 500 s) says no; the recorded warm-cache cost says yes.
+    auto = _auto(tmp_path, {(480, 640): 31}, CompileEstimate(0.75, 500.0, 'default'), lines)
+    key = CompileRecords.key(auto.model, (480, 640))
+    auto.records.put(key, compile_seconds=20.0, compiled_seconds=3.0, eager_seconds=4.0)
+    assert auto.decide((480, 640), eager_seconds=4.0)  # 31 × (4 − 3) > 20
+    assert 'measured earlier' in lines[-1]
+    auto.remaining[(480, 640)] = 19
+    assert not auto.decide((480, 640), eager_seconds=4.0)  # 19 × 1 ≤ 20
+
+
+def test_compile_records_survive_a_broken_file(tmp_path):
+    path = tmp_path / 'records.json'
+    path.write_text('{not json')
+    records = CompileRecords(str(path))
+    default = CompileEstimate()
+    assert records.estimate('k', default) is default
+    records.put('k', compile_seconds=1.0, compiled_seconds=2.0, eager_seconds=4.0)
+    assert records.estimate('k', default).compiled_ratio == 0.5
+
+
+class _Dataset:
+    """A test dataset's surface as the size count reads it."""
+
+    def __init__(self, paths, transforms=('LoadFusionImages', 'PackFusionInputs')):
+        self.paths = paths
+        steps = [type(name, (), {})() for name in transforms]  # named like the transforms
+        self.pipeline = type('Compose', (), {'transforms': steps})()
+
+    def __len__(self):
+        return len(self.paths)
+
+    def get_data_info(self, index):
+        return dict(vis_path=self.paths[index])
+
+
+def test_image_sizes_from_file_headers(tmp_path):
+    from PIL import Image
+    paths = []
+    for i, (w, h) in enumerate([(64, 48), (64, 48), (30, 20)]):
+        paths.append(str(tmp_path / f'{i}.png'))
+        Image.new('RGB', (w, h)).save(paths[-1])
+    assert dataset_image_sizes(_Dataset(paths)) == [(48, 64), (48, 64), (20, 30)]
+    # A resizing transform makes the sizes unknown: the run stays eager.
+    assert dataset_image_sizes(_Dataset(paths, ('LoadFusionImages', 'ResizeToMultiple'))) is None
+    loader = type('Loader', (), {'dataset': _Dataset(paths), 'batch_size': 1})()
+    assert loader_size_counts(loader, divisor=8) == Counter({(48, 64): 2, (24, 32): 1})
+    loader.batch_size = 2  # batches of mixed sizes would be padded to their largest
+    assert loader_size_counts(loader) is None
+    loader.dataset = _Dataset(paths[:2])
+    assert loader_size_counts(loader) == Counter({(48, 64): 1})  # one batch of two
+
+
+def test_retain_freed_memory_switch(monkeypatch):
+    monkeypatch.setenv('MMHAZE_RETAIN_MEMORY', '0')
+    assert retain_freed_memory() is False

@@ -23,6 +23,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..utils.padding import pad_amount, reflect_pad
+from .inference_kernels import (
+    channels_last,
+    conv1x1_rows,
+    conv2d_fused,
+    fast_form_applies,
+    fold_input_affine,
+    fold_output_affine,
+    merge_window_rows,
+    per_sample,
+    reflect_conv2d,
+    reflect_conv_layer,
+    window_rows,
+)
 
 CONV_TYPES = (None, 'DWConv', 'Conv')
 ATTN_LOCATIONS = ('last', 'first', 'middle')
@@ -84,6 +97,20 @@ class RescaleNorm(nn.Module):
         if self.detach_grad:
             std, mean = std.detach(), mean.detach()
         return out, self.rescale_proj(std), self.rebias_proj(mean)
+
+    def affine_coefficients(
+            self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The normalisation of ``x`` as a per-channel map ``x·scale + shift``, and ``rescale``,
+        ``rebias``: ``(scale, shift, rescale, rebias)``, each N×C×1×1 (fast inference form:
+        consumers fold them into their convolutions instead of normalising the map)."""
+        # The reference's two passes on the flat sample (torch.var_mean's single pass is ~4×
+        # slower on the CPU): the same mean and std.
+        flat = x.permute(0, 2, 3, 1).reshape(-1)  # a view of one channels-last sample
+        mean = flat.mean()
+        std = torch.sqrt((flat - mean).pow(2).mean() + self.eps)
+        mean, std = mean.view(1, 1, 1, 1), std.view(1, 1, 1, 1)
+        scale = self.weight / std
+        return scale, self.bias - mean * scale, self.rescale_proj(std), self.rebias_proj(mean)
 
 
 def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
@@ -249,6 +276,57 @@ class DehazeFormerMixer(nn.Module):
             out = self.conv(v) + out
         return self.proj(out)
 
+    def _conv_branch(self, v: torch.Tensor, add: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The conv branch on ``v`` [``+ add``], fast inference form."""
+        if self.conv_type == 'DWConv':
+            return reflect_conv_layer(v, self.conv, add=add)
+        return reflect_conv_layer(reflect_conv_layer(v, self.conv[0], relu=True), self.conv[2],
+                                  add=add)
+
+    def mix_fast(self, x: torch.Tensor, scale: Optional[torch.Tensor] = None,
+                 shift: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """What ``proj`` maps (attention [+ conv branch on V]) of one sample (1×C×H×W,
+        channels-last) normalised as ``x·scale + shift`` (if given), in the fast inference
+        form: the normalisation folded into the Q/K/V convolution; windows gathered straight
+        from ``x`` (a 1×1 convolution commutes with reflect padding and partition) and Q/K/V
+        computed on the window rows; the attention added inside the conv branch's last
+        convolution. Needs V (attention or ``'DWConv'``)."""
+        def folded(conv: nn.Conv2d) -> tuple[torch.Tensor, torch.Tensor]:
+            return (conv.weight, conv.bias) if scale is None else \
+                fold_input_affine(conv, scale, shift)
+
+        v_weight, v_bias = folded(self.v)
+        out = None
+        if self.use_attn:
+            qk_weight, qk_bias = folded(self.qk)
+            h, w = x.shape[-2:]
+            rows = window_rows(x, self.window_size, self.shift_size)
+            qkv = conv1x1_rows(rows, torch.cat([qk_weight, v_weight]),
+                               torch.cat([qk_bias, v_bias]))
+            out = merge_window_rows(self.attn(qkv), h, w, self.window_size, self.shift_size)
+        if self.conv is not None:
+            out = self._conv_branch(conv2d_fused(x, v_weight, v_bias), add=out)
+        return out
+
+    def residual_fast(self, x: torch.Tensor, norm: Optional[RescaleNorm] = None) -> torch.Tensor:
+        """``x + mixer(norm(x))·rescale + rebias`` (``x + mixer(x)`` without ``norm``) of one
+        sample in the fast inference form (:meth:`mix_fast`), ``rescale``/``rebias`` folded
+        into ``proj`` and the residual added inside it."""
+        scale = shift = rescale = rebias = None
+        if norm is not None:
+            scale, shift, rescale, rebias = norm.affine_coefficients(x)
+        if self.conv_type == 'Conv' and not self.use_attn:  # conv(norm(x)), no V, no proj
+            y = x if norm is None else torch.addcmul(shift, x, scale)
+            hidden = reflect_conv_layer(y, self.conv[0], relu=True)
+            weight, bias = self.conv[2].weight, self.conv[2].bias
+            if norm is not None:
+                weight, bias = fold_output_affine(weight, bias, rescale, rebias)
+            return reflect_conv2d(hidden, weight, bias, add=x)
+        weight, bias = self.proj.weight, self.proj.bias
+        if norm is not None:
+            weight, bias = fold_output_affine(weight, bias, rescale, rebias)
+        return conv2d_fused(self.mix_fast(x, scale, shift), weight, bias, add=x)
+
 
 class ConvMlp(nn.Module):
     """Conv1×1 → ReLU → Conv1×1 (the per-pixel MLP of DehazeFormer blocks)."""
@@ -266,13 +344,31 @@ class ConvMlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))
 
+    def residual_fast(self, x: torch.Tensor, norm: Optional[RescaleNorm] = None) -> torch.Tensor:
+        """``x + mlp(norm(x))·rescale + rebias`` (``x + mlp(x)`` without ``norm``) of one
+        sample in the fast inference form: the norm folded into ``fc1``, ReLU fused into
+        ``fc1``, rescale/rebias folded into ``fc2`` and the residual added inside it."""
+        weight, bias = self.fc1.weight, self.fc1.bias
+        weight2, bias2 = self.fc2.weight, self.fc2.bias
+        if norm is not None:
+            scale, shift, rescale, rebias = norm.affine_coefficients(x)
+            weight, bias = fold_input_affine(self.fc1, scale, shift)
+            weight2, bias2 = fold_output_affine(weight2, bias2, rescale, rebias)
+        hidden = conv2d_fused(x, weight, bias, relu=True)
+        return conv2d_fused(hidden, weight2, bias2, add=x)
+
 
 class DehazeFormerBlock(nn.Module):
     """``x + mixer(RLN(x))·rescale + rebias``, then ``x + mlp(x)`` (norm only with attention).
 
     Blocks without attention skip the norm (DehazeFormer's ``use_attn=False`` blocks);
     ``mlp_norm`` puts an RLN before the MLP too (off in every published variant).
+
+    ``fast_inference`` (off by default; ``set_fused_forms``) runs, without gradients, the
+    fast form of :meth:`DehazeFormerMixer.residual_fast` and :meth:`ConvMlp.residual_fast`.
     """
+
+    fast_inference = False
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, window_size: int = 8,
                  shift_size: int = 0, use_attn: bool = True, conv_type: Optional[str] = None,
@@ -293,8 +389,14 @@ class DehazeFormerBlock(nn.Module):
         return x + (fn(y) * rescale + rebias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fast_form_applies(self, x):
+            return per_sample(self._forward_fast, channels_last(x))
         x = self._branch(x, self.mixer, self.norm1)
         return self._branch(x, self.mlp, self.norm2)
+
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.mixer.residual_fast(x, self.norm1)
+        return self.mlp.residual_fast(x, self.norm2)
 
 
 def attention_flags(depth: int, attn_ratio: float, attn_loc: str = 'last') -> list[bool]:
@@ -342,6 +444,10 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x)
 
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """The fast inference form: a reflect-padded stem without the padded copy."""
+        return reflect_conv_layer(x, self.proj)
+
 
 class PatchUnEmbed(nn.Module):
     """Conv to ``out·p²`` channels then PixelShuffle(p): the up-samplings and the output head."""
@@ -357,6 +463,13 @@ class PatchUnEmbed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(x)
+
+    def forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """The fast inference form: no padded copy; the shuffle kept channels-last (and skipped
+        for a patch size of 1, where it is the identity)."""
+        out = reflect_conv_layer(x, self.proj[0])
+        shuffle = self.proj[1]
+        return out if shuffle.upscale_factor == 1 else channels_last(shuffle(out))
 
 
 class SKFusion(nn.Module):
@@ -383,3 +496,21 @@ class SKFusion(nn.Module):
         attn = self.mlp(self.avg_pool(stacked.sum(dim=1)))
         attn = F.softmax(attn.view(b, self.height, c, 1, 1), dim=1)
         return (stacked * attn).sum(dim=1)
+
+    def fuse_residual_fast(self, x: torch.Tensor, skip: torch.Tensor,
+                           skip_conv: nn.Conv2d) -> torch.Tensor:
+        """``self([x, skip_conv(skip)]) + x`` (the U-Net's skip fusion) of one sample in the
+        fast inference form, without the stacked copy: the pooled sum is ``mean(x) +
+        skip_conv(mean(skip))`` (a 1×1 convolution commutes with the mean), the skip weight
+        is folded into ``skip_conv`` and the result ``(w₀ + 1)·x + w₁·skip_conv(skip)`` is one
+        fused convolution."""
+        if self.height != 2:
+            raise ValueError(f'fuse_residual_fast fuses 2 inputs; this SKFusion takes '
+                             f'{self.height}')
+        pooled_skip = F.conv2d(skip.mean(dim=(2, 3), keepdim=True), skip_conv.weight,
+                               skip_conv.bias)
+        attn = self.mlp(x.mean(dim=(2, 3), keepdim=True) + pooled_skip)
+        attn = F.softmax(attn.view(1, 2, -1, 1, 1), dim=1)
+        weight, bias = fold_output_affine(skip_conv.weight, skip_conv.bias, attn[:, 1],
+                                          torch.zeros_like(attn[:, 1]))
+        return conv2d_fused(skip, weight, bias, add=x * (attn[:, 0] + 1))

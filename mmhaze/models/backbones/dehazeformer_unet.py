@@ -12,6 +12,7 @@ from mmhaze.registry import MODELS
 
 from ..utils.padding import crop_to, pad_to_multiple
 from .dehazeformer_blocks import DehazeFormerStage, PatchEmbed, PatchUnEmbed, SKFusion
+from .inference_kernels import channels_last, fast_form_applies, per_sample
 
 _COMMON = dict(mlp_ratios=(2.0, 4.0, 4.0, 2.0, 2.0), num_heads=(2, 4, 6, 1, 1), window_size=8)
 _DEEP_ATTN = (1 / 4, 1 / 2, 3 / 4, 0.0, 0.0)
@@ -116,6 +117,9 @@ class DehazeFormerUNet(BaseModule):
         self.fusion3 = SKFusion(dims[4]) if stem_skip else None
         self.patch_unembed = PatchUnEmbed(1, out_channels, dims[4], kernel_size=3)
 
+    #: Switched by ``set_fused_forms``: :meth:`_forward_features_fast` without gradients.
+    fast_inference = False
+
     @property
     def min_input_size(self) -> int:
         """Smallest H/W: every reflect-padded conv needs more pixels than its padding.
@@ -132,6 +136,8 @@ class DehazeFormerUNet(BaseModule):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The U-Net on an input whose H and W are multiples of 4."""
+        if fast_form_applies(self, x):
+            return per_sample(self._forward_features_fast, channels_last(x))
         x = self.patch_embed(x)
         stem = self.skip0(x) if self.skip0 is not None else None
         x = self.layer1(x)
@@ -146,6 +152,23 @@ class DehazeFormerUNet(BaseModule):
         if stem is not None:
             x = self.fusion3([x, stem]) + x
         return self.patch_unembed(x)
+
+    def _forward_features_fast(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_features` of one sample in the fast inference form: reflect-padded
+        convolutions without padded copies, and the skip fusions (with their 1×1 skip
+        convolutions and the residual) as single fused convolutions
+        (:meth:`SKFusion.fuse_residual_fast`); the blocks run their own fast form."""
+        stem = x = self.patch_embed.forward_fast(x)
+        x = skip1 = self.layer1(x)
+        x = skip2 = self.layer2(self.patch_merge1.forward_fast(x))
+        x = self.patch_split1.forward_fast(self.layer3(self.patch_merge2.forward_fast(x)))
+        x = self.fusion1.fuse_residual_fast(x, skip2, self.skip2)
+        x = self.fusion2.fuse_residual_fast(self.patch_split2.forward_fast(self.layer4(x)), skip1,
+                                            self.skip1)
+        x = self.layer5(x)
+        if self.skip0 is not None:
+            x = self.fusion3.fuse_residual_fast(x, stem, self.skip0)
+        return self.patch_unembed.forward_fast(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded, size = pad_to_multiple(x, self.patch_size)

@@ -14,6 +14,7 @@ import torch.nn as nn
 from mmhaze.registry import MODELS
 
 from .dehazeformer_blocks import ConvMlp, DehazeFormerMixer, RescaleNorm
+from .inference_kernels import channels_last, conv2d_fused, fast_form_applies, per_sample
 
 
 @MODELS.register_module()
@@ -29,7 +30,13 @@ class WindowAttentionEncoderBlock(nn.Module):
         num_heads, window_size, shift_size: of the window attention (no conv branch).
         ffn_ratio: hidden width of the Conv1×1-ReLU-Conv1×1 FFN, ``int(out_channels·ratio)``.
         network_depth: depth used by the DehazeFormer init gain (4 in IASSF).
+
+    ``fast_inference`` (``set_fused_forms``): without gradients, both residual branches
+    run in their fast form (:meth:`DehazeFormerMixer.residual_fast`,
+    :meth:`ConvMlp.residual_fast`).
     """
+
+    fast_inference = False
 
     def __init__(self, in_channels: int, out_channels: int, num_heads: int = 1,
                  window_size: int = 8, shift_size: int = 0, ffn_ratio: float = 2.66,
@@ -44,11 +51,18 @@ class WindowAttentionEncoderBlock(nn.Module):
         self.ffn = ConvMlp(out_channels, int(out_channels * ffn_ratio), network_depth=network_depth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fast_form_applies(self, x):
+            return per_sample(self._forward_fast, channels_last(x))
         x = self.entry(x)
         y, rescale, rebias = self.norm1(x)
         x = x + (self.mixer(y) * rescale + rebias)
         y, rescale, rebias = self.norm2(x)
         return x + (self.ffn(y) * rescale + rebias)
+
+    def _forward_fast(self, x: torch.Tensor) -> torch.Tensor:
+        x = conv2d_fused(x, self.entry.weight, self.entry.bias)
+        x = self.mixer.residual_fast(x, self.norm1)
+        return self.ffn.residual_fast(x, self.norm2)
 
 
 # The paper's name, kept as an alias (see the module docstring for why it is not the main name).

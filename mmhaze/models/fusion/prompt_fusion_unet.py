@@ -8,6 +8,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from mmhaze.models.backbones.inference_kernels import (
+    channels_last,
+    conv2d_fused,
+    fast_form_applies,
+)
 from mmhaze.models.backbones.window_attention_encoder import WindowAttentionEncoderBlock
 from mmhaze.models.prompts.prompt_embedding import PromptEmbeddingBlock
 from mmhaze.models.utils.padding import crop_to, pad_to_multiple
@@ -36,7 +41,7 @@ class PromptFusionBlock(nn.Module):
     def forward(self, x: torch.Tensor, prompt: Optional[torch.Tensor]) -> torch.Tensor:
         x = self.transformer(x)
         adapted = self.prompt_adapter(prompt) if self.prompt_adapter is not None else None
-        return self.embedding(x, adapted) + x
+        return self.embedding(x, adapted, residual=x)
 
 
 def channel_plan(num_blocks: int, in_channels: int, base_channels: int) -> list[tuple]:
@@ -82,6 +87,8 @@ class PromptEmbeddingFusionUNet(BaseModule):
 
     # Tiles differ from the whole image (the tools refuse --tile without --tile-approx).
     tile_exact = False
+    #: ``set_fused_forms``: the skip additions inside the skip convolutions (no gradients).
+    fast_inference = False
     tile_inexact_reason = ('RescaleNorm (feature mean and std over the whole input) and the '
                            'fusion prompt (global average pooling, prompt pool resized to the '
                            'input size) are per image')
@@ -136,5 +143,10 @@ class PromptEmbeddingFusionUNet(BaseModule):
             else:  # decoder
                 x = F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=True)
                 x = block(x, self._resize(prompt, x))
-                x = x + self.skip_convs[level](encoder_outputs[level])
+                skip_conv = self.skip_convs[level]
+                if fast_form_applies(self, x):  # the addition inside the convolution
+                    x = conv2d_fused(encoder_outputs[level], skip_conv.weight, skip_conv.bias,
+                                     add=channels_last(x))
+                else:
+                    x = x + skip_conv(encoder_outputs[level])
         return crop_to(self.head(x), size)

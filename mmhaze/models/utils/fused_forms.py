@@ -1,32 +1,39 @@
 """The switch between a block's training form and its fused inference form.
 
-A block with a fused form declares a boolean class attribute ``fused`` (False: the training
-form, which keeps the reference code's operation order bit for bit). Its fused form computes
-the same function with fewer passes over memory (PyTorch's fused attention kernel, merged
-convolutions, fused multiply-adds): equal to float rounding, not bit for bit. Inference paths
-switch whole models with :func:`set_fused_forms`.
+A block with a fused form declares a boolean class attribute (False: the training form, which
+keeps the reference code's operation order bit for bit): ``fused`` for a form that also trains
+(PyTorch's fused attention kernel, SPADE's merged convolutions), ``fast_inference`` for one
+that runs only without gradients (the folded norms and fused epilogues of
+:mod:`mmhaze.models.backbones.inference_kernels`). Either computes the same function with
+fewer passes over memory: equal to float rounding, not bit for bit. Inference paths switch
+whole models with :func:`set_fused_forms`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Optional
 
 import torch
 import torch.nn as nn
 
-
-def has_fused_form(module: nn.Module) -> bool:
-    """Whether ``module``'s class declares a fused form (a boolean class attribute ``fused``)."""
-    return isinstance(getattr(type(module), 'fused', None), bool)
+FUSED_FORM_SWITCHES = ('fused', 'fast_inference')
 
 
-def set_fused_forms(model: nn.Module, enabled: bool = True) -> int:
-    """Switch every block of ``model`` that has a fused form to it (or back to the training
-    form); returns how many blocks were switched."""
+def has_fused_form(module: nn.Module, switches: Sequence[str] = FUSED_FORM_SWITCHES) -> bool:
+    """Whether ``module``'s class declares one of ``switches`` (a boolean class attribute)."""
+    return any(isinstance(getattr(type(module), s, None), bool) for s in switches)
+
+
+def set_fused_forms(model: nn.Module, enabled: bool = True,
+                    switches: Sequence[str] = FUSED_FORM_SWITCHES) -> int:
+    """Switch every block of ``model`` that has a fused form (of the kinds ``switches`` names)
+    to it, or back to the training form; returns how many blocks were switched."""
     count = 0
     for module in model.modules():
-        if has_fused_form(module):
-            module.fused = enabled
-            count += 1
+        declared = [s for s in switches if isinstance(getattr(type(module), s, None), bool)]
+        for switch in declared:
+            setattr(module, switch, enabled)
+        count += bool(declared)
     return count
 
 
