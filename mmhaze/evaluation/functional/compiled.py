@@ -27,9 +27,9 @@ Switch (``MMHAZE_COMPILE_METRICS`` or :func:`set_metric_compile`):
   from its third image when it is long enough, and a run of many sizes (RoadScene: ~218 sizes
   in 221 pairs) never compiles: the default is never slower than eager beyond the timing of
   the first calls. Without an announcement (the Python API, validation during training) the
-  remaining calls are unknown and the rule is break-even: a signature compiles once its eager calls have
-  cost ``compile_seconds`` in total, so a size that then stops coming costs at most that much
-  extra, and a long run (validation rounds during training) gets the compiled speed.
+  remaining calls are unknown and the rule is break-even: a signature compiles once its eager
+  calls have cost ``compile_seconds`` in total, so a size that then stops coming costs at most
+  that much extra, and a long run (validation rounds during training) gets the compiled speed.
   A compiled signature that does not run faster than its eager calls goes back to eager.
 - ``1``: compile for every signature; ``0``: never compile (the test suite sets this).
 

@@ -325,6 +325,24 @@ def gaussian_filter_valid(x: torch.Tensor, size: int, sigma: float, step: int = 
     return separable_filter_valid(x, taps, step)
 
 
+def matlab_gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gy, gx) of B×C×H×W planes as MATLAB ``gradient`` (and ``torch.gradient(x, dim=(-2,
+    -1))``, bit for bit): central differences (x[i+1] − x[i−1])/2 inside, one-sided at the
+    borders. Written into two tensors (torch.gradient makes six image-size temporaries)."""
+    out = []
+    for dim in (-2, -1):
+        n = x.shape[dim]
+        g = torch.empty_like(x)
+        if n > 2:
+            torch.sub(x.narrow(dim, 2, n - 2), x.narrow(dim, 0, n - 2),
+                      out=g.narrow(dim, 1, n - 2))
+            g.narrow(dim, 1, n - 2).div_(2)
+        torch.sub(x.narrow(dim, 1, 1), x.narrow(dim, 0, 1), out=g.narrow(dim, 0, 1))
+        torch.sub(x.narrow(dim, n - 1, 1), x.narrow(dim, n - 2, 1), out=g.narrow(dim, n - 1, 1))
+        out.append(g)
+    return out[0], out[1]
+
+
 # Sobel kernels as the fusion toolboxes write them (x: left→right, y: top→bottom).
 SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 SOBEL_Y = ((1.0, 2.0, 1.0), (0.0, 0.0, 0.0), (-1.0, -2.0, -1.0))

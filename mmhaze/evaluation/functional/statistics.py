@@ -16,6 +16,7 @@ from .image_ops import (
     fold_images,
     guard_nonfinite,
     mask_values,
+    matlab_gradient,
     require_size,
     round_half_away,
     sobel,
@@ -89,7 +90,10 @@ def entropy(fused: torch.Tensor, epsilon: float = 0.0, color: str = 'gray',
 def _sd_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     f = f.flatten(1).double()
     if not o.saturate_uint8:
-        return f.std(1, correction=o.ddof)
+        # two passes, squared in place: exact on 8-bit images, where torch.std's one-pass
+        # (Welford) form is 1e-13 off, and one image-size temporary
+        deviation = f - f.mean(1, keepdim=True)
+        return torch.sqrt(deviation.mul_(deviation).sum(1) / (f.shape[1] - o.ddof))
     # uint8 − double in MATLAB: rounded and saturated to 0..255, and so is its square
     deviation = round_half_away(f - f.mean(1, keepdim=True)).clamp(0, 255)
     squares = (deviation * deviation).clamp_max(255)
@@ -115,8 +119,10 @@ def standard_deviation(fused: torch.Tensor, ddof: int = 0, saturate_uint8: bool 
 @metric_kernel
 def _sf_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     h, w = f.shape[-2:]
-    dr = (f[..., :, 1:] - f[..., :, :-1]).pow(2).flatten(1).sum(1, dtype=torch.float64)
-    dc = (f[..., 1:, :] - f[..., :-1, :]).pow(2).flatten(1).sum(1, dtype=torch.float64)
+    # squared in place: an image-size temporary costs more than the arithmetic (page faults)
+    dr, dc = f[..., :, 1:] - f[..., :, :-1], f[..., 1:, :] - f[..., :-1, :]
+    dr = dr.mul_(dr).flatten(1).sum(1, dtype=torch.float64)
+    dc = dc.mul_(dc).flatten(1).sum(1, dtype=torch.float64)
     if o.per_pixel:
         return torch.sqrt((dr + dc) / (h * w))
     return torch.sqrt(dr / (h * (w - 1)) + dc / ((h - 1) * w))
@@ -160,9 +166,11 @@ def spatial_frequency(fused: torch.Tensor, normalization: str = 'differences',
 
 @metric_kernel
 def _ag_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
-    gy, gx = torch.gradient(f, dim=(-2, -1))
+    gy, gx = matlab_gradient(f)
     h, w = f.shape[-2:]
-    total = torch.sqrt((gx * gx + gy * gy) / 2).flatten(1).sum(1, dtype=torch.float64)
+    # sqrt((gx² + gy²)/2) in place (the same operations, two temporaries instead of eleven)
+    magnitude = gx.mul_(gx).add_(gy.mul_(gy)).div_(2).sqrt_()
+    total = magnitude.flatten(1).sum(1, dtype=torch.float64)
     return total / (h * w if o.per_pixel else (h - 1) * (w - 1))
 
 
