@@ -13,6 +13,7 @@ import torch
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
+    dot_products,
     fold_images,
     guard_nonfinite,
     mask_values,
@@ -21,6 +22,7 @@ from .image_ops import (
     round_half_away,
     sobel,
     unfold_values,
+    well_conditioned,
 )
 from .metric_registry import register_metric
 
@@ -90,8 +92,14 @@ def entropy(fused: torch.Tensor, epsilon: float = 0.0, color: str = 'gray',
 def _sd_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     f = f.flatten(1).double()
     if not o.saturate_uint8:
-        # two passes, squared in place: exact on 8-bit images, where torch.std's one-pass
-        # (Welford) form is 1e-13 off, and one image-size temporary
+        n = f.shape[1]
+        if not torch.compiler.is_compiling():
+            # n·Σ(x−x̄)² = n·Σx² − (Σx)²: two reads, no temporary, exact on 8-bit images
+            total, squares = f.sum(1), n * dot_products([f], [(0, 0)])[0, 0]
+            square_of_sum = total * total
+            if well_conditioned(squares - square_of_sum, squares + square_of_sum):
+                return torch.sqrt((squares - square_of_sum) / n / (n - o.ddof))
+        # two passes, squared in place: torch.std's one-pass (Welford) form is 1e-13 off
         deviation = f - f.mean(1, keepdim=True)
         return torch.sqrt(deviation.mul_(deviation).sum(1) / (f.shape[1] - o.ddof))
     # uint8 − double in MATLAB: rounded and saturated to 0..255, and so is its square
