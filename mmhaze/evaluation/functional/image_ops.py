@@ -331,20 +331,30 @@ def gaussian_filter_valid(x: torch.Tensor, size: int, sigma: float, step: int = 
     return separable_filter_valid(x, taps, step)
 
 
-def matlab_gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def matlab_gradient(x: torch.Tensor, doubled: bool = False
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """(gy, gx) of B×C×H×W planes as MATLAB ``gradient`` (and ``torch.gradient(x, dim=(-2,
     -1))``, bit for bit): central differences (x[i+1] − x[i−1])/2 inside, one-sided at the
-    borders. Written into two tensors (torch.gradient makes six image-size temporaries)."""
+    borders. Written into two tensors (torch.gradient makes six image-size temporaries).
+
+    ``doubled``: twice the gradient (the central differences not halved, the one-sided ones
+    doubled), exactly: scaling by 2 is exact, so a caller can halve once later (one pass over
+    the image fewer per direction).
+    """
     out = []
     for dim in (-2, -1):
         n = x.shape[dim]
         g = torch.empty_like(x)
         if n > 2:
-            torch.sub(x.narrow(dim, 2, n - 2), x.narrow(dim, 0, n - 2),
-                      out=g.narrow(dim, 1, n - 2))
-            g.narrow(dim, 1, n - 2).div_(2)
-        torch.sub(x.narrow(dim, 1, 1), x.narrow(dim, 0, 1), out=g.narrow(dim, 0, 1))
-        torch.sub(x.narrow(dim, n - 1, 1), x.narrow(dim, n - 2, 1), out=g.narrow(dim, n - 1, 1))
+            inner = torch.sub(x.narrow(dim, 2, n - 2), x.narrow(dim, 0, n - 2),
+                              out=g.narrow(dim, 1, n - 2))
+            if not doubled:
+                inner.div_(2)
+        for edge, (hi, lo) in ((0, (1, 0)), (n - 1, (n - 1, n - 2))):
+            one_sided = torch.sub(x.narrow(dim, hi, 1), x.narrow(dim, lo, 1),
+                                  out=g.narrow(dim, edge, 1))
+            if doubled:
+                one_sided.mul_(2)
         out.append(g)
     return out[0], out[1]
 
