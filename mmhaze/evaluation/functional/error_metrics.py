@@ -14,9 +14,11 @@ in e and in the scale of the images (explicit arguments, printed under the table
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
-from .image_ops import fold_images, unfold_values
+from .image_ops import dot_products, fold_images, unfold_values, well_conditioned
 from .metric_registry import register_metric
 
 ERROR_FORMS = ('mse', 'vifb', 'rmse')
@@ -28,10 +30,22 @@ def source_errors(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, error: str,
     if error not in ERROR_FORMS:
         raise ValueError(f'error must be one of {ERROR_FORMS}, got {error!r}')
     n = f.shape[-2] * f.shape[-1]
+    sums_of_squares = _raw_squared_differences(f, a, b)
+    if sums_of_squares is not None:
+        scaled = [squares * (scale * scale) for squares in sums_of_squares]
+    else:
+        f = f.double()
+        # one buffer for both differences, scaled and squared in place (the same operations
+        # as (d·scale)²)
+        difference = torch.empty_like(f)
+        scaled = []
+        for s in (a, b):
+            d = torch.sub(f, s.double(), out=difference)
+            if scale != 1:
+                d.mul_(scale)
+            scaled.append(d.mul_(d).flatten(1).sum(1))
     terms = []
-    for s in (a, b):
-        d = (f.double() - s.double()) * scale
-        squares = (d * d).flatten(1).sum(1)
+    for squares in scaled:
         if error == 'mse':
             terms.append(squares / n)
         elif error == 'rmse':
@@ -39,6 +53,21 @@ def source_errors(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, error: str,
         else:
             terms.append(torch.sqrt(squares) / n)
     return (terms[0] + terms[1]) / 2
+
+
+def _raw_squared_differences(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor
+                             ) -> Optional[list[torch.Tensor]]:
+    """[Σ(F − A)², Σ(F − B)²] as ΣF² − 2ΣFS + ΣS² (five dot products, no difference
+    image), or None where F is too close to a source for that (well_conditioned)."""
+    products = dot_products([f, a, b], [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2)])
+    out = []
+    for s in (1, 2):
+        squares = products[0, 0] - 2 * products[0, s] + products[s, s]
+        magnitude = products[0, 0] + 2 * products[0, s].abs() + products[s, s]
+        if not well_conditioned(squares, magnitude):
+            return None
+        out.append(squares)
+    return out
 
 
 def _scale_text(scale: float) -> str:

@@ -19,7 +19,14 @@ import math
 
 import torch
 
-from .image_ops import fold_images, guard_nonfinite, mask_values, minmax_levels, unfold_values
+from .image_ops import (
+    correlations,
+    fold_images,
+    guard_nonfinite,
+    mask_values,
+    minmax_levels,
+    unfold_values,
+)
 from .information import joint_histogram
 from .metric_registry import register_metric
 from .statistics import entropy_of_counts, gray_levels, level_histogram
@@ -74,11 +81,14 @@ def sigmoid_cross_entropy(fused: torch.Tensor, ir: torch.Tensor, vis: torch.Tens
     """
     (f, a, b), ch = _planes(fused, ir, vis, color, gray_weights)
     eps = 1e-7
-    target = ((torch.sigmoid(a.float()) + torch.sigmoid(b.float())) / 2).clamp(eps, 1 - eps)
-    p = torch.sigmoid(f.float()).clamp(eps, 1 - eps)
-    loss = -(target * torch.log(p).clamp_min(-100)
-             + (1 - target) * torch.log1p(-p).clamp_min(-100))
-    return unfold_values(loss.flatten(1).mean(1, dtype=torch.float64), ch)
+    # −(t·max(log p, −100) + (1−t)·max(log(1−p), −100)) in place on float32 copies (the
+    # same operations; image-size temporaries cost more than the arithmetic)
+    target = (a.to(torch.float32, copy=True).sigmoid_()
+              .add_(b.to(torch.float32, copy=True).sigmoid_()).div_(2).clamp_(eps, 1 - eps))
+    p = f.to(torch.float32, copy=True).sigmoid_().clamp_(eps, 1 - eps)
+    loss = torch.log(p).clamp_min_(-100).mul_(target)
+    loss.add_(p.neg_().log1p_().clamp_min_(-100).mul_(target.neg_().add_(1)))
+    return unfold_values(loss.flatten(1).mean(1, dtype=torch.float64).neg_(), ch)
 
 
 def _pair_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -186,9 +196,7 @@ def _nonlinear_correlation(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _pearson_correlation(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    x, y = x.flatten(1).double(), y.flatten(1).double()
-    xc, yc = x - x.mean(1, keepdim=True), y - y.mean(1, keepdim=True)
-    return (xc * yc).sum(1) / torch.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+    return correlations([x, y], [(0, 1)], constant_as_zero=False)[0]  # constant: 0/0 = NaN
 
 
 @register_metric('Q_NCIE', convention=lambda o: (

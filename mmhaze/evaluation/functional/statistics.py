@@ -13,6 +13,7 @@ import torch
 
 from .compiled import KernelOptions, metric_kernel
 from .image_ops import (
+    dot_products,
     fold_images,
     guard_nonfinite,
     mask_values,
@@ -21,6 +22,7 @@ from .image_ops import (
     round_half_away,
     sobel,
     unfold_values,
+    well_conditioned,
 )
 from .metric_registry import register_metric
 
@@ -90,8 +92,14 @@ def entropy(fused: torch.Tensor, epsilon: float = 0.0, color: str = 'gray',
 def _sd_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     f = f.flatten(1).double()
     if not o.saturate_uint8:
-        # two passes, squared in place: exact on 8-bit images, where torch.std's one-pass
-        # (Welford) form is 1e-13 off, and one image-size temporary
+        n = f.shape[1]
+        if not torch.compiler.is_compiling():
+            # n·Σ(x−x̄)² = n·Σx² − (Σx)²: two reads, no temporary, exact on 8-bit images
+            total, squares = f.sum(1), n * dot_products([f], [(0, 0)])[0, 0]
+            square_of_sum = total * total
+            if well_conditioned(squares - square_of_sum, squares + square_of_sum):
+                return torch.sqrt((squares - square_of_sum) / n / (n - o.ddof))
+        # two passes, squared in place: torch.std's one-pass (Welford) form is 1e-13 off
         deviation = f - f.mean(1, keepdim=True)
         return torch.sqrt(deviation.mul_(deviation).sum(1) / (f.shape[1] - o.ddof))
     # uint8 − double in MATLAB: rounded and saturated to 0..255, and so is its square
@@ -119,10 +127,14 @@ def standard_deviation(fused: torch.Tensor, ddof: int = 0, saturate_uint8: bool 
 @metric_kernel
 def _sf_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
     h, w = f.shape[-2:]
-    # squared in place: an image-size temporary costs more than the arithmetic (page faults)
     dr, dc = f[..., :, 1:] - f[..., :, :-1], f[..., 1:, :] - f[..., :-1, :]
-    dr = dr.mul_(dr).flatten(1).sum(1, dtype=torch.float64)
-    dc = dc.mul_(dc).flatten(1).sum(1, dtype=torch.float64)
+    if f.dtype == torch.float64 and not torch.compiler.is_compiling():
+        # Σd² as a dot product: one read of d (exact on 8-bit images, any summation order)
+        squares = dot_products([dr, dc], [(0, 0), (1, 1)])
+        dr, dc = squares[0, 0], squares[1, 1]
+    else:  # squared in place (an image-size temporary costs more than the arithmetic)
+        dr = dr.mul_(dr).flatten(1).sum(1, dtype=torch.float64)
+        dc = dc.mul_(dc).flatten(1).sum(1, dtype=torch.float64)
     if o.per_pixel:
         return torch.sqrt((dr + dc) / (h * w))
     return torch.sqrt(dr / (h * (w - 1)) + dc / ((h - 1) * w))
@@ -166,10 +178,11 @@ def spatial_frequency(fused: torch.Tensor, normalization: str = 'differences',
 
 @metric_kernel
 def _ag_kernel(f: torch.Tensor, o: KernelOptions) -> torch.Tensor:
-    gy, gx = matlab_gradient(f)
+    gy2, gx2 = matlab_gradient(f, doubled=True)
     h, w = f.shape[-2:]
-    # sqrt((gx² + gy²)/2) in place (the same operations, two temporaries instead of eleven)
-    magnitude = gx.mul_(gx).add_(gy.mul_(gy)).div_(2).sqrt_()
+    # sqrt((gx² + gy²)/2) = sqrt(((2gx)² + (2gy)²)/8) bit for bit (scaling by powers of two
+    # is exact), in place: two temporaries instead of eleven
+    magnitude = gx2.mul_(gx2).add_(gy2.mul_(gy2)).div_(8).sqrt_()
     total = magnitude.flatten(1).sum(1, dtype=torch.float64)
     return total / (h * w if o.per_pixel else (h - 1) * (w - 1))
 
