@@ -177,8 +177,10 @@ class FusionInferencer:
             if image_sizes:
                 divisor = self.model.data_preprocessor.pad_size_divisor
                 AutoCompile(self.model, padded_size_counts(image_sizes, divisor)).install()
-        elif compile:
+        elif compile is True or compile == 'on':  # 'off' (a non-empty string) compiles nothing
             compile_networks(self.model)
+        elif compile not in (False, None, 'off'):
+            raise ValueError(f"compile must be True/False or 'auto'/'on'/'off', got {compile!r}")
 
     def _pack(self, vis: ImageLike, ir: ImageLike) -> dict:
         return pack_pair(vis, ir, self.model.data_preprocessor.channels.get('ir') or 1)

@@ -69,3 +69,19 @@ def test_tiling_refusal_of_a_release_protocol_names_it(repo_root):
         "(model.protocol (the fuser's release protocol) stretches each output over its whole "
         "image; protocol='plain' tiles); run without --tile, or pass --tile-approx to tile "
         'anyway (the drift is then measured on an overlapping crop and printed)')
+
+
+@pytest.mark.parametrize('mode, compiles', [('off', False), (False, False), ('on', True),
+                                            (True, True)])
+def test_compile_modes_of_the_tools_are_honoured(repo_root, monkeypatch, mode, compiles):
+    # tools/infer.py passes compile_mode()'s string: 'off' is not a request to compile.
+    import mmhaze.apis.inferencer as inferencer_module
+    from mmhaze.apis import load_config
+    from mmhaze.registry import MODELS
+    calls = []
+    monkeypatch.setattr(inferencer_module, 'compile_networks', lambda model: calls.append(model))
+    model = MODELS.build(load_config(str(repo_root / BASELINE)).model)
+    FusionInferencer.from_model(model, compile=mode)
+    assert bool(calls) is compiles
+    with pytest.raises(ValueError, match='compile must be'):
+        FusionInferencer.from_model(model, compile='sometimes')
