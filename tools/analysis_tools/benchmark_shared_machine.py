@@ -189,12 +189,15 @@ def main(argv=None) -> int:
         print('error: --iters must be ≥ 3, --rounds and --background-load ≥ 1',
               file=sys.stderr)
         return 2
+    if args.out and osp.exists(args.out):  # before the run, not after an hour of it
+        print(f'error: --out {args.out} exists (choose a new file)', file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix='shared_machine_') as scratch:
         report = benchmark(args.train_config, args.test_config, args.background_load,
                            args.rounds, args.iters, scratch)
     print(format_table(report))
     if args.out:
-        with open(args.out, 'w') as f:
+        with open(args.out, 'x') as f:  # never over an earlier report
             json.dump(report, f, indent=1)
     return 0
 
