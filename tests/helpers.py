@@ -182,7 +182,10 @@ def run_tool_with_fault(tool: str, args: list, kill_at_rename: Optional[tuple] =
         fault += ['--file-limit', str(file_limit)]
     if kill_at_iter:
         fault += ['--kill-at-iter', str(kill_at_iter)]
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # One fixed thread, never re-decided from the load (mmhaze's thread defaults): runs that are
+    # compared bit for bit must sum in the same order.
+    env = dict(os.environ, OMP_NUM_THREADS='1', MMHAZE_THREADS='1')
+    env.pop('MMHAZE_THREADS_AUTO', None)
     out = subprocess.run([sys.executable, str(REPO_ROOT / 'tests' / 'tool_with_fault.py'),
                           *fault, tool, '--', *map(str, args)], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
