@@ -94,6 +94,22 @@ class UniqueRunDirRunner(Runner):
         name = f'{base}_{timestamp}' if base else timestamp
         return MMLogger.check_instance_created(name) or DefaultScope.check_instance_created(name)
 
+    def build_visualizer(self, visualizer=None):
+        """mmengine's, with a visualizer of this run's own. The configs name theirs
+        ``'visualizer'`` (OpenMMLab's convention) and mmengine hands a second run in the same
+        process the instance of that name, which keeps writing scalars and images into the
+        first run's folder; a name already taken gets this run's experiment name appended."""
+        if isinstance(visualizer, dict) and visualizer.get('name'):
+            from mmengine.visualization import Visualizer
+
+            from mmhaze.registry import VISUALIZERS
+            vis_type = visualizer.get('type', Visualizer)
+            cls = VISUALIZERS.get(vis_type) if isinstance(vis_type, str) else vis_type
+            if cls is not None and cls.check_instance_created(visualizer['name']):
+                visualizer = dict(visualizer,
+                                  name=f"{visualizer['name']}_{self._experiment_name}")
+        return super().build_visualizer(visualizer)
+
     def dump_config(self) -> None:
         """Dump the config into the run folder (mmengine: the work dir, where the next run in
         that work dir would replace it)."""
