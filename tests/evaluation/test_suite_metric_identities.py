@@ -91,3 +91,20 @@ def test_edge_intensity_of_a_ramp():
     expected = (8 * (W - 2) + 2 * 4) / W
     assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
     assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
+
+
+def test_ivif_zoo_qy_window_is_filtered_separably():
+    """IVIF_ZOO's Qy window (its 1×7 Gaussian row expanded to 7×7) has rank one: two 1-D
+    passes (a 7-row box, then the Gaussian) equal its zero-padded 7×7 conv2d."""
+    import numpy as np
+
+    from mmhaze.evaluation.functional.structural import _zoo_window_sum
+    row = torch.tensor([np.exp(-(x - 3) ** 2 / (2 * 1.5 ** 2)) for x in range(7)])
+    window = (row / row.sum()).expand(1, 1, 7, 7)
+    assert torch.linalg.matrix_rank(window[0, 0]).item() == 1
+    x = torch.rand(2, 1, 37, 53, generator=torch.Generator().manual_seed(1),
+                   dtype=torch.float64) * 255
+    expected = torch.nn.functional.conv2d(x, window, padding=3)
+    got = _zoo_window_sum(x)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=1e-14, atol=0)
