@@ -84,15 +84,6 @@ def test_structural_identities(images):
     assert _metric('MS_SSIM', big, big, big) == pytest.approx(2.0, abs=1e-12)
 
 
-def test_edge_intensity_of_a_ramp():
-    # horizontal ramp of slope 1: Sobel gx = 8 inside, 4 in the first and last columns
-    # (replicate padding), gy = 0
-    ramp = torch.arange(W, dtype=torch.float64).repeat(H, 1)[None, None]
-    expected = (8 * (W - 2) + 2 * 4) / W
-    assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
-    assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
-
-
 def test_ivif_zoo_qy_window_is_filtered_separably():
     """IVIF_ZOO's Qy window (its 1×7 Gaussian row expanded to 7×7) has rank one: two 1-D
     passes (a 7-row box, then the Gaussian) equal its zero-padded 7×7 conv2d."""
@@ -108,3 +99,12 @@ def test_ivif_zoo_qy_window_is_filtered_separably():
     got = _zoo_window_sum(x)
     assert got.shape == expected.shape
     assert torch.allclose(got, expected, rtol=1e-14, atol=0)
+
+
+def test_edge_intensity_of_a_ramp():
+    # horizontal ramp of slope 1: Sobel gx = 8 inside, 4 in the first and last columns
+    # (replicate padding), gy = 0
+    ramp = torch.arange(W, dtype=torch.float64).repeat(H, 1)[None, None]
+    expected = (8 * (W - 2) + 2 * 4) / W
+    assert _metric('EI', ramp) == pytest.approx(expected, rel=1e-12)
+    assert _metric('EI', torch.full((1, 1, H, W), 9.0)) == 0.0
