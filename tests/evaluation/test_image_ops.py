@@ -4,9 +4,14 @@ import torch.nn.functional as F
 
 from mmhaze.evaluation.functional.image_ops import (
     conv2,
+    correlations,
+    dot_products,
+    finite_mask,
     fspecial_gaussian,
     gaussian_taps,
     local_moments,
+    matlab_gradient,
+    pearson,
     separable_filter_valid,
 )
 
@@ -66,3 +71,63 @@ def test_strided_filter_keeps_every_second_output_of_the_full_filter(dtype):
     strided = separable_filter_valid(x, taps, step=2)
     assert strided.shape == (1, 2, 13, 19)
     assert torch.equal(strided, full[..., ::2, ::2])
+
+
+@pytest.mark.parametrize('shape', [(2, 1, 17, 23), (1, 1, 2, 5), (1, 3, 9, 2)])
+def test_matlab_gradient_is_torch_gradient_bit_for_bit(shape):
+    """Central differences inside, one-sided at the borders, exactly torch.gradient's values;
+    doubled=True is exactly twice them."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(shape, generator=gen, dtype=torch.float64) * 255
+    expected = torch.gradient(x, dim=(-2, -1))
+    got = matlab_gradient(x)
+    doubled = matlab_gradient(x, doubled=True)
+    for g, d, e in zip(got, doubled, expected):
+        assert torch.equal(g, e)
+        assert torch.equal(d, 2 * e)
+
+
+def _two_pass_correlation(x, y):
+    x, y = x.flatten(1), y.flatten(1)
+    xc, yc = x - x.mean(1, keepdim=True), y - y.mean(1, keepdim=True)
+    return (xc * yc).sum(1) / torch.sqrt((xc * xc).sum(1) * (yc * yc).sum(1))
+
+
+def test_correlations_from_raw_moments_are_exact_on_8bit_levels():
+    """On integer levels the dot products are exact integers: the correlation equals exact
+    rational arithmetic (here within one rounding, 2e-16), and the two-pass form within its own
+    rounding."""
+    from fractions import Fraction
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randint(0, 256, (1, 1, 40, 50), generator=gen).double()
+    y = torch.floor((x + torch.randint(0, 256, (1, 1, 40, 50), generator=gen)) / 2)
+    assert dot_products([x, y], [(0, 1)])[1, 0].item() == (x * y).sum().item()
+    xs, ys = [int(v) for v in x.flatten()], [int(v) for v in y.flatten()]
+    n = len(xs)
+
+    def centred(u, v):
+        return Fraction(n * sum(p * q for p, q in zip(u, v)) - sum(u) * sum(v))
+    exact = float(centred(xs, ys) / (centred(xs, xs) * centred(ys, ys)) ** 0.5)
+    got = pearson(x, y).item()
+    assert abs(got - exact) <= 2e-16 * abs(exact)
+    assert abs(got - _two_pass_correlation(x, y).item()) <= 1e-14 * abs(exact)
+
+
+def test_ill_conditioned_correlations_fall_back_to_two_passes():
+    """A low-contrast non-integer image (mean 200, std 1e-3: the raw moments would cancel 10¹⁰
+    times) takes the two-pass form, bit for bit; a constant image gives 0, or NaN on request."""
+    gen = torch.Generator().manual_seed(5)
+    x = 200 + 1e-3 * torch.randn(1, 1, 30, 40, generator=gen, dtype=torch.float64)
+    y = x + 1e-3 * torch.randn(1, 1, 30, 40, generator=gen, dtype=torch.float64)
+    assert torch.equal(pearson(x, y), _two_pass_correlation(x, y))
+    flat = torch.full_like(x, 7.0)
+    assert correlations([x, flat], [(0, 1)])[0].item() == 0.0
+    assert torch.isnan(correlations([x, flat], [(0, 1)], constant_as_zero=False)[0]).item()
+
+
+def test_finite_mask_finds_nan_inf_and_survives_overflowing_sums():
+    x = torch.zeros(4, 1, 6, 7, dtype=torch.float64)
+    x[1, 0, 2, 3] = float('nan')
+    x[2, 0, 5, 6] = -float('inf')
+    x[3] = 1e308  # finite pixels whose sum overflows: the per-pixel test decides
+    assert finite_mask(x).tolist() == [True, False, False, True]

@@ -114,6 +114,23 @@ def test_structural_identities(images):
     assert _metric('MS_SSIM', big, big, big) == pytest.approx(2.0, abs=1e-12)
 
 
+def test_ivif_zoo_qy_window_is_filtered_separably():
+    """IVIF_ZOO's Qy window (its 1×7 Gaussian row expanded to 7×7) has rank one: two 1-D
+    passes (a 7-row box, then the Gaussian) equal its zero-padded 7×7 conv2d."""
+    import numpy as np
+
+    from mmhaze.evaluation.functional.structural import _zoo_window_sum
+    row = torch.tensor([np.exp(-(x - 3) ** 2 / (2 * 1.5 ** 2)) for x in range(7)])
+    window = (row / row.sum()).expand(1, 1, 7, 7)
+    assert torch.linalg.matrix_rank(window[0, 0]).item() == 1
+    x = torch.rand(2, 1, 37, 53, generator=torch.Generator().manual_seed(1),
+                   dtype=torch.float64) * 255
+    expected = torch.nn.functional.conv2d(x, window, padding=3)
+    got = _zoo_window_sum(x)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, rtol=1e-14, atol=0)
+
+
 def test_edge_intensity_of_a_ramp():
     # horizontal ramp of slope 1: Sobel gx = 8 inside, 4 in the first and last columns
     # (replicate padding), gy = 0
