@@ -4,7 +4,8 @@
         --shape 256 256 --shape 480 640 --repeat 5 [--compile] [--bf16]
 
     python tools/analysis_tools/benchmark.py configs/iassf/iassf_official_msrs.py \
-        --shape 480 640 --threads 2 --repeat 5 --compare-official ../IASSF [--compile] [--bf16]
+        --shape 480 640 --threads 2 --repeat 5 --compare-official ../IASSF [--compile] [--bf16] \
+        [--onnx] [--images 361]
 
 The model runs as every inference path runs it (:func:`mmhaze.apis.speed.prepare_for_inference`:
 fused attention, channels-last weights on the CPU): batch 1, ``mode='tensor'``, no grad, eval
@@ -21,6 +22,15 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
   (a static graph per size, [0, 1] images in and out, padding inside), run by onnxruntime on
   the CPU with as many intra-op threads as torch uses; its drift against eager (outputs
   clamped to the model range, as the graph clamps them) is printed.
+
+Every run also prints the *default path*: what ``tools/test.py`` without flags runs for a test
+set of ``--images N`` images of that size (the fast eager form, or the compiled one when its
+auto-compile rule finds that compiling pays back over the N − 1 images after the first; with
+``--compile`` the compiled latency and compile cost are the ones measured in the run, else the
+estimates the tool would use), per image once running and per image over the whole run with the
+compilation. The process runs with the tools' allocator setting (``--allocator retain``,
+:func:`mmhaze.apis.speed.retain_freed_memory`) unless ``--allocator glibc``; it applies to
+every variant and to the official code alike.
 
 Without ``--compare-official``, prints the mean and median latency per size and, for eager, the
 share of each part of each network (e.g. IASSF's ``dehazer.haze_density``). With
@@ -84,6 +94,14 @@ def parse_args(argv=None):
                         help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
                         help='checkout of the official IASSF code to measure side by side')
+    parser.add_argument('--images', type=int, default=1, metavar='N',
+                        help='a run of N images of each --shape: print the default path '
+                             '(tools/test.py without flags, whose auto-compile decides from N; '
+                             'default: 1)')
+    parser.add_argument('--allocator', choices=('retain', 'glibc'), default='retain',
+                        help="retain: freed blocks kept for reuse, as mmhaze's inference tools "
+                             'run (mmhaze.apis.speed.retain_freed_memory); glibc: its default. '
+                             'Process-wide: every variant and the official code alike')
     parser.add_argument('--by-network', action='store_true',
                         help='time each network slot (e.g. HSVF\'s streams) instead of its '
                              'children')
@@ -336,11 +354,69 @@ def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
     model.load_state_dict(state, strict=True)
 
 
+def first_calls(variants: dict, inputs: dict) -> tuple[dict, dict[str, float]]:
+    """Each variant's outputs and the time of its first call (for ``compiled``: compilation
+    and one forward)."""
+    outputs, seconds = {}, {}
+    for name, variant in variants.items():
+        start = time.perf_counter()
+        outputs[name] = variant(inputs)
+        seconds[name] = time.perf_counter() - start
+    return outputs, seconds
+
+
+def default_path(model: torch.nn.Module, size: tuple[int, int], images: int,
+                 medians: dict[str, float], first: dict[str, float]) -> dict:
+    """What ``tools/test.py`` without flags runs for ``images`` images of ``size``: its
+    auto-compile rule (:func:`mmhaze.apis.speed.compile_pays_back`) on the first image's
+    eager latency and the remaining count, with the compiled latency and compile cost measured
+    here when ``compiled`` was timed, else the estimate the tool would use. Returns the form
+    chosen, its per-image latency once running (``steady``) and per image over the whole run,
+    compilation included (``amortised``)."""
+    from mmhaze.apis.speed import (
+        CompileEstimate,
+        CompileRecords,
+        compile_pays_back,
+        padded_size_counts,
+    )
+    eager = medians['eager']
+    if 'compiled' in medians:
+        compiled = medians['compiled']
+        compile_s = max(0.0, first['compiled'] - compiled)
+        source = 'compiled latency and compile cost measured in this run'
+    else:
+        divisor = getattr(model.data_preprocessor, 'pad_size_divisor', 1)
+        padded = next(iter(padded_size_counts([size], divisor)))
+        est = CompileRecords().estimate(CompileRecords.key(model, padded), CompileEstimate())
+        compiled, compile_s = est.compiled_ratio * eager, est.compile_seconds
+        source = f'compiled latency and compile cost estimated: {est.source}'
+    compiles = compile_pays_back(images - 1, eager, compiled, compile_s)
+    steady = compiled if compiles else eager
+    amortised = (eager + compile_s + (images - 1) * compiled) / images if compiles else eager
+    rule = (f'{images - 1} × ({eager:.2f} − {compiled:.2f}) s {">" if compiles else "≤"} '
+            f'{compile_s:.0f} s ({source})')
+    return dict(form='compiled' if compiles else 'eager', steady=steady, amortised=amortised,
+                rule=rule, measured=not compiles or 'compiled' in medians)
+
+
+def default_path_line(path: dict, images: int, size: tuple[int, int],
+                      reference: float, reference_name: str) -> str:
+    """One line on :func:`default_path`, its latencies as ratios to ``reference``."""
+    note = '' if path['measured'] else ' [not measured: add --compile]'
+    return (f'default path (tools/test.py, no flags, {images} image(s) of {size[0]}×{size[1]}): '
+            f'{path["form"]}{note}, {path["steady"]:.2f} s per image, ratio '
+            f'{path["steady"] / reference:.2f} to {reference_name}; whole run with '
+            f'compilation {path["amortised"]:.2f} s per image, ratio '
+            f'{path["amortised"] / reference:.2f}; rule: {path["rule"]}')
+
+
 def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
                      repeat: int, warmup: int, compile: bool, bf16: bool,
-                     reference: bool, onnx_dir: Optional[str] = None) -> tuple[list[str], bool]:
-    """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)`` and whether
-    the float32 outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
+                     reference: bool, onnx_dir: Optional[str] = None,
+                     images: int = 1) -> tuple[list[str], bool]:
+    """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)``, the default
+    path's line for a run of ``images`` images (:func:`default_path`), and whether the float32
+    outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
     import torch
     dehaze, fusion = load_official(directory)
     official_to_mmhaze(model, dehaze, fusion)
@@ -357,7 +433,7 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
         export_line.append(line)
     with torch.no_grad():
         reference_out = official()
-        outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
+        outputs, first = first_calls(variants, inputs)  # also compiles 'compiled'
     lines, agree = drift_lines(outputs, reference_out, model.data_preprocessor.input_range)
     lines = export_line + lines
     fns = {'official': official, **{k: partial(v, inputs) for k, v in variants.items()}}
@@ -368,6 +444,10 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
         lines.append(f'{name}: mmhaze {mm:.2f} s, official {official_s:.2f} s, ratio '
                      f'{mm / official_s:.2f} (threads {torch.get_num_threads()}, load '
                      f'{statistics.mean(loads):.2f})')
+    medians = {k: statistics.median(t) for k, t in times.items()}
+    path = default_path(model, (height, width), images, medians, first)
+    lines.append(default_path_line(path, images, (height, width), official_s,
+                                   'the official code'))
     return lines, agree
 
 
@@ -390,7 +470,10 @@ def main(argv=None) -> int:
     # Exported graphs live only as long as the run.
     onnx_tmp = tempfile.TemporaryDirectory(prefix='mmhaze_onnx_') if args.onnx else None
     onnx_dir = onnx_tmp.name if onnx_tmp else None
+    from mmhaze.apis.speed import retain_freed_memory
+    retained = args.allocator == 'retain' and retain_freed_memory()
     print(f'config: {args.config}  device: {args.device}  threads: {torch.get_num_threads()}  '
+          f'allocator: {"freed blocks retained" if retained else "glibc default"}  '
           f'load average at start: {os.getloadavg()[0]:.2f}')
     if args.compare_official:
         if args.device != 'cpu':
@@ -402,7 +485,8 @@ def main(argv=None) -> int:
             try:
                 lines, agree = compare_official(model, args.compare_official, h, w,
                                                 args.repeat, args.warmup, args.compile,
-                                                args.bf16, args.reference, onnx_dir)
+                                                args.bf16, args.reference, onnx_dir,
+                                                args.images)
             except (FileNotFoundError, RuntimeError, ValueError) as err:
                 print(f'error: {err}', file=sys.stderr)
                 return 2
@@ -418,7 +502,7 @@ def main(argv=None) -> int:
             sized['onnx'], line = onnx_variant(model, h, w, onnx_dir)
             print(line)
         with torch.no_grad():
-            outputs = {k: v(inputs) for k, v in sized.items()}  # also compiles 'compiled'
+            outputs, first = first_calls(sized, inputs)  # also compiles 'compiled'
         print('\n'.join(drift_lines(outputs, clamp=model.data_preprocessor.input_range)[0]))
         times, loads = interleaved({k: partial(v, inputs) for k, v in sized.items()},
                                    args.repeat, max(args.warmup - 1, 0), sync)
@@ -429,6 +513,9 @@ def main(argv=None) -> int:
             print(f'{h}×{w} {name}: mean {1e3 * statistics.mean(t):.0f} ms, median '
                   f'{1e3 * statistics.median(t):.0f} ms{ratio} ({args.repeat} runs, load '
                   f'{statistics.mean(loads):.2f})')
+        medians = {k: statistics.median(t) for k, t in times.items()}
+        path = default_path(model, (h, w), args.images, medians, first)
+        print(default_path_line(path, args.images, (h, w), eager_median, 'eager'))
         # Each part's share, from forward hooks on the eager form (hooks would break graphs).
         r = benchmark(variants['eager'].model, h, w, 1, 1, args.device, args.by_network)
         print(f'{h}×{w} eager parts: ' + ', '.join(f'{k} {100 * v:.1f}%'
