@@ -371,8 +371,9 @@ class AutoCompile:
     """Compile a model's networks for the input sizes where it pays back within the run.
 
     ``counts`` says how many forwards of each (padded) input size the run will make. The first
-    forward of a size runs eagerly and is timed; then the size is compiled if
-    :func:`compile_pays_back` holds for the forwards still to come, with the compiled latency
+    two forwards of a size run eagerly, the second timed (the first pays one-off set-up costs);
+    then the size is compiled if :func:`compile_pays_back` holds for the forwards still to
+    come, with the compiled latency
     and the compile cost from :class:`CompileRecords` of an earlier run (same model, size,
     threads), else from ``estimate``. Sizes not in ``counts`` and sizes that do not pay back run
     eagerly; compilation is lazy (the first compiled forward compiles). The decision and the
@@ -394,6 +395,7 @@ class AutoCompile:
         self.eager_seconds: dict[tuple[int, int], float] = {}
         self._first_compiled: dict[tuple[int, int], float] = {}
         self._compiled_calls: Counter = Counter()
+        self._warmed_up: set[tuple[int, int]] = set()
         self._active = False
 
     def install(self) -> AutoCompile:
@@ -429,10 +431,12 @@ class AutoCompile:
         self.remaining[size] = max(0, self.remaining[size] - 1)
         decision = self.decisions.get(size)
         start = self.clock()
-        if decision is None:  # the first forward of this size: eager, timed
+        if decision is None:  # eager: the first forward warms up, the second is timed
             out = forward(inputs, *args, **kwargs)
-            self.eager_seconds[size] = self.clock() - start
-            self.decisions[size] = self.decide(size, self.eager_seconds[size])
+            if size in self._warmed_up:
+                self.eager_seconds[size] = self.clock() - start
+                self.decisions[size] = self.decide(size, self.eager_seconds[size])
+            self._warmed_up.add(size)
             return out
         self._active = decision
         try:

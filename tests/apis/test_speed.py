@@ -185,7 +185,7 @@ def _auto(tmp_path, counts, estimate, lines):
 
 def test_auto_compile_decides_per_size_and_records_the_cost(tmp_path):
     lines = []
-    auto = _auto(tmp_path, {(480, 640): 101, (64, 64): 3},
+    auto = _auto(tmp_path, {(480, 640): 102, (64, 64): 3},
                  CompileEstimate(compiled_ratio=0.75, compile_seconds=50.0, source='test'), lines)
     clock, seen = auto.clock, []
 
@@ -195,18 +195,18 @@ def test_auto_compile_decides_per_size_and_records_the_cost(tmp_path):
         return inputs
 
     big, small = {'vis': torch.zeros(1, 3, 480, 640)}, {'vis': torch.zeros(1, 3, 64, 64)}
-    for _ in range(3):
+    for _ in range(4):
         auto.run(forward, big)
-    # First call eager and timed; 100 more × (4 − 3) = 100 s > 50 s: the next ones compiled.
-    assert seen == [False, True, True] and auto.decisions == {(480, 640): True}
+    # Two calls eager, the second timed; 100 more × (4 − 3) = 100 s > 50 s: the next compiled.
+    assert seen == [False, False, True, True] and auto.decisions == {(480, 640): True}
     assert '100 more forward(s) × (4.00 s eager − 3.00 s compiled) > 50 s' in lines[0]
     assert 'compiling took ~60 s' in lines[1]  # 63 s first compiled call − 3 s expected
     record = auto.records.get(CompileRecords.key(auto.model, (480, 640)))
     assert record == dict(compile_seconds=60.0, compiled_seconds=3.0, eager_seconds=4.0)
-    # 2 more small images can never pay 50 s: eager, said once.
+    # 1 more small image can never pay 50 s: eager, said once.
     for _ in range(3):
         auto.run(forward, small)
-    assert seen[3:] == [False, False, False] and not auto.decisions[(64, 64)]
+    assert seen[4:] == [False, False, False] and not auto.decisions[(64, 64)]
     assert '→ eager' in lines[2] and len(lines) == 3
     # A size the run was not told about runs eagerly and undecided.
     auto.run(forward, {'vis': torch.zeros(1, 3, 32, 32)})

@@ -25,7 +25,8 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
 
 Every run also prints the *default path*: what ``tools/test.py`` without flags runs for a test
 set of ``--images N`` images of that size (the fast eager form, or the compiled one when its
-auto-compile rule finds that compiling pays back over the N − 1 images after the first; with
+auto-compile rule finds that compiling pays back over the N − 2 images after the two it runs
+eagerly; with
 ``--compile`` the compiled latency and compile cost are the ones measured in the run, else the
 estimates the tool would use), per image once running and per image over the whole run with the
 compilation. The process runs with the tools' allocator setting (``--allocator retain``,
@@ -278,10 +279,22 @@ def drift_lines(outputs: dict[str, dict[str, torch.Tensor]],
     return lines, agree
 
 
+def minor_page_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int,
-                sync=lambda: None) -> tuple[dict[str, list[float]], list[float]]:
+                sync=lambda: None, faults: Optional[dict[str, list[int]]] = None
+                ) -> tuple[dict[str, list[float]], list[float]]:
     """Seconds per call of each function over ``repeat`` rounds (one call of each per round),
-    after ``warmup`` untimed rounds; and the 1-minute load average sampled every round."""
+    after ``warmup`` untimed rounds; and the 1-minute load average sampled every round.
+    ``faults``, if given, receives each call's minor page faults (memory the kernel mapped
+    and zero-filled for it: see ``--allocator``)."""
     import torch
     times: dict[str, list[float]] = {k: [] for k in fns}
     loads = []
@@ -289,11 +302,13 @@ def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int,
         for i in range(warmup + repeat):
             for name, fn in fns.items():
                 sync()
-                start = time.perf_counter()
+                start, faults_before = time.perf_counter(), minor_page_faults()
                 fn()
                 sync()
                 if i >= warmup:
                     times[name].append(time.perf_counter() - start)
+                    if faults is not None:
+                        faults.setdefault(name, []).append(minor_page_faults() - faults_before)
             loads.append(os.getloadavg()[0])
     return times, loads
 
@@ -368,9 +383,10 @@ def first_calls(variants: dict, inputs: dict) -> tuple[dict, dict[str, float]]:
 def default_path(model: torch.nn.Module, size: tuple[int, int], images: int,
                  medians: dict[str, float], first: dict[str, float]) -> dict:
     """What ``tools/test.py`` without flags runs for ``images`` images of ``size``: its
-    auto-compile rule (:func:`mmhaze.apis.speed.compile_pays_back`) on the first image's
-    eager latency and the remaining count, with the compiled latency and compile cost measured
-    here when ``compiled`` was timed, else the estimate the tool would use. Returns the form
+    auto-compile rule (:func:`mmhaze.apis.speed.compile_pays_back`) on the eager latency and
+    the count after the two eager images it times, with the compiled latency and compile cost
+    measured here when ``compiled`` was timed, else the estimate the tool would use. Returns
+    the form
     chosen, its per-image latency once running (``steady``) and per image over the whole run,
     compilation included (``amortised``)."""
     from mmhaze.apis.speed import (
@@ -390,10 +406,12 @@ def default_path(model: torch.nn.Module, size: tuple[int, int], images: int,
         est = CompileRecords().estimate(CompileRecords.key(model, padded), CompileEstimate())
         compiled, compile_s = est.compiled_ratio * eager, est.compile_seconds
         source = f'compiled latency and compile cost estimated: {est.source}'
-    compiles = compile_pays_back(images - 1, eager, compiled, compile_s)
+    rest = max(0, images - 2)  # the tool times the second eager forward, then decides
+    compiles = compile_pays_back(rest, eager, compiled, compile_s)
     steady = compiled if compiles else eager
-    amortised = (eager + compile_s + (images - 1) * compiled) / images if compiles else eager
-    rule = (f'{images - 1} × ({eager:.2f} − {compiled:.2f}) s {">" if compiles else "≤"} '
+    amortised = ((eager * (images - rest) + compile_s + rest * compiled) / images if compiles
+                 else eager)
+    rule = (f'{rest} × ({eager:.2f} − {compiled:.2f}) s {">" if compiles else "≤"} '
             f'{compile_s:.0f} s ({source})')
     return dict(form='compiled' if compiles else 'eager', steady=steady, amortised=amortised,
                 rule=rule, measured=not compiles or 'compiled' in medians)
@@ -437,13 +455,19 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
     lines, agree = drift_lines(outputs, reference_out, model.data_preprocessor.input_range)
     lines = export_line + lines
     fns = {'official': official, **{k: partial(v, inputs) for k, v in variants.items()}}
-    times, loads = interleaved(fns, repeat, max(warmup - 1, 0))
+    faults: dict[str, list[int]] = {}
+    times, loads = interleaved(fns, repeat, max(warmup - 1, 0), faults=faults)
     official_s = statistics.median(times.pop('official'))
+
+    def thousand_faults(name: str) -> str:
+        return f'{statistics.median(faults[name]) / 1e3:.0f}k'
+
     for name, t in times.items():
         mm = statistics.median(t)
         lines.append(f'{name}: mmhaze {mm:.2f} s, official {official_s:.2f} s, ratio '
                      f'{mm / official_s:.2f} (threads {torch.get_num_threads()}, load '
-                     f'{statistics.mean(loads):.2f})')
+                     f'{statistics.mean(loads):.2f}; page faults per forward '
+                     f'{thousand_faults(name)}, official {thousand_faults("official")})')
     medians = {k: statistics.median(t) for k, t in times.items()}
     path = default_path(model, (height, width), images, medians, first)
     lines.append(default_path_line(path, images, (height, width), official_s,
