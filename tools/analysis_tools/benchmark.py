@@ -18,6 +18,8 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
 - ``bf16`` (``--bf16``) — eager under bf16 autocast; its drift (max |Δ| against eager float32)
   is printed, it is not an accuracy-preserving option;
 - ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused);
+- ``--fused-only`` adds ``fused-only``: eager with the fused attention kernel and channels-last
+  weights but without the blocks' fast inference form (the default form before issue 24);
 - ``onnx`` (``--onnx``) — the model exported as ``tools/deployment/pytorch2onnx.py`` exports it
   (a static graph per size, [0, 1] images in and out, padding inside), run by onnxruntime on
   the CPU with as many intra-op threads as torch uses; its drift against eager (outputs
@@ -91,6 +93,9 @@ def parse_args(argv=None):
                         help='also measure eager under bf16 autocast and report its drift')
     parser.add_argument('--reference', action='store_true',
                         help='also measure the training-mode (bit-exact, unfused) eager form')
+    parser.add_argument('--fused-only', action='store_true',
+                        help='also measure the previous default inference form: fused attention '
+                             'and channels-last weights without the fast inference form')
     parser.add_argument('--onnx', action='store_true',
                         help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
@@ -232,13 +237,18 @@ def onnx_variant(model: torch.nn.Module, height: int, width: int,
 
 
 def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = False,
-                   reference: bool = False) -> dict[str, Variant]:
+                   reference: bool = False, fused_only: bool = False) -> dict[str, Variant]:
     """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
     from mmhaze.apis.speed import compile_networks, prepare_for_inference
+    from mmhaze.models.backbones import set_fast_inference
     base = model.eval()
     variants = {}
     if reference:
         variants['reference'] = Variant(copy.deepcopy(base))
+    if fused_only:
+        fused = prepare_for_inference(copy.deepcopy(base))
+        set_fast_inference(fused, False)
+        variants['fused-only'] = Variant(fused)
     eager = prepare_for_inference(copy.deepcopy(base))
     variants['eager'] = Variant(eager)
     if compile:
@@ -431,7 +441,7 @@ def default_path_line(path: dict, images: int, size: tuple[int, int],
 def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
                      repeat: int, warmup: int, compile: bool, bf16: bool,
                      reference: bool, onnx_dir: Optional[str] = None,
-                     images: int = 1) -> tuple[list[str], bool]:
+                     images: int = 1, fused_only: bool = False) -> tuple[list[str], bool]:
     """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)``, the default
     path's line for a run of ``images`` images (:func:`default_path`), and whether the float32
     outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
@@ -444,7 +454,7 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
         dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
         return dict(dehazed=dehazed, fused=fusion(dehazed, ir_image))
 
-    variants = build_variants(model, compile, bf16, reference)
+    variants = build_variants(model, compile, bf16, reference, fused_only)
     export_line = []
     if onnx_dir is not None:
         variants['onnx'], line = onnx_variant(model, height, width, onnx_dir)
@@ -510,14 +520,15 @@ def main(argv=None) -> int:
                 lines, agree = compare_official(model, args.compare_official, h, w,
                                                 args.repeat, args.warmup, args.compile,
                                                 args.bf16, args.reference, onnx_dir,
-                                                args.images)
+                                                args.images, args.fused_only)
             except (FileNotFoundError, RuntimeError, ValueError) as err:
                 print(f'error: {err}', file=sys.stderr)
                 return 2
             print('\n'.join(lines))
             ok &= agree
         return 0 if ok else 1
-    variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference)
+    variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference,
+                              args.fused_only)
     sync = _sync_for(args.device)
     for h, w in shapes:
         inputs = {k: v.to(args.device) for k, v in dummy_inputs(model, h, w).items()}

@@ -31,11 +31,25 @@ import torch.nn.functional as F
 
 from ..utils.padding import pad_amount, reflect_indices, reflect_pad
 
+#: Smallest map (C·H·W elements of one sample) a block runs its fast form on. On smaller maps
+#: the fast form's extra small operations (folding weights, per-sample loops, border strips)
+#: cost more than the passes it saves (measured per DehazeFormer block, 2 threads: up to 1.7×
+#: slower at 24×64×64, 0.83–0.9× at 48×240×320 and 24×240×320).
+FAST_FORM_MIN_ELEMENTS = 1 << 19
+#: Smallest map :func:`reflect_conv2d` recomputes borders for instead of padding a copy.
+BORDER_STRIPS_MIN_ELEMENTS = 1 << 20
 
-def fast_form_applies(module: nn.Module, x: torch.Tensor) -> bool:
+
+def fast_form_applies(module: nn.Module, x: torch.Tensor,
+                      work_channels: Optional[int] = None) -> bool:
     """Whether ``module`` (with ``fast_inference`` set) runs its fast form on ``x`` now: only
     without gradients, autocast, compilation or export (compiled graphs fuse the reference form
-    themselves; the fast form folds weights per input, which would defeat frozen weights)."""
+    themselves; the fast form folds weights per input, which would defeat frozen weights). A
+    block gives the ``work_channels`` of the maps it computes: it then needs maps of at least
+    :data:`FAST_FORM_MIN_ELEMENTS` per sample."""
+    if work_channels is not None and \
+            work_channels * x.shape[-2] * x.shape[-1] < FAST_FORM_MIN_ELEMENTS:
+        return False
     return (getattr(module, 'fast_inference', False) and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled(x.device.type)
             and not torch.compiler.is_compiling())
@@ -96,12 +110,14 @@ def reflect_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
 
     The convolution runs zero-padded; then the ``k // 2`` rows and columns at each border,
     the only outputs that see the padding, are recomputed from thin reflect-padded strips of
-    ``x`` and written over. Maps too small for the strips take the padded copy.
+    ``x`` and written over. Small maps (where the strips' extra operations cost more than the
+    copy) take the padded copy.
     """
     kh, kw = weight.shape[-2:]
     ph, pw = kh // 2, kw // 2
     h, w = x.shape[-2:]
-    if min(ph, pw) == 0 or h < 2 * kh or w < 2 * kw:
+    if (min(ph, pw) == 0 or h < 2 * kh or w < 2 * kw
+            or x[0].numel() < BORDER_STRIPS_MIN_ELEMENTS):
         padded = reflect_pad(x, (pw, pw, ph, ph))
         return conv2d_fused(padded, weight, bias, 0, groups, relu, add)
     out = conv2d_fused(x, weight, bias, (ph, pw), groups, relu, add)
