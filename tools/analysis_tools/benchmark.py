@@ -33,7 +33,10 @@ eagerly; with
 estimates the tool would use), per image once running and per image over the whole run with the
 compilation. The process runs with the tools' allocator setting (``--allocator retain``,
 :func:`mmhaze.apis.speed.retain_freed_memory`) unless ``--allocator glibc``; it applies to
-every variant and to the official code alike.
+every variant and to the official code alike, unless ``--official-process`` runs the official
+code in a spawned process of its own with glibc's default allocator (as its own scripts run;
+requests and replies through a pipe, still interleaved). Each line gives the page faults per
+forward (memory the kernel mapped and zero-filled for it).
 
 Without ``--compare-official``, prints the mean and median latency per size and, for eager, the
 share of each part of each network (e.g. IASSF's ``dehazer.haze_density``). With
@@ -108,6 +111,10 @@ def parse_args(argv=None):
                         help="retain: freed blocks kept for reuse, as mmhaze's inference tools "
                              'run (mmhaze.apis.speed.retain_freed_memory); glibc: its default. '
                              'Process-wide: every variant and the official code alike')
+    parser.add_argument('--official-process', action='store_true',
+                        help='run the official code in a process of its own with glibc\'s '
+                             'default allocator, as its scripts run (mmhaze\'s variants keep '
+                             '--allocator)')
     parser.add_argument('--by-network', action='store_true',
                         help='time each network slot (e.g. HSVF\'s streams) instead of its '
                              'children')
@@ -363,6 +370,63 @@ def load_official(directory: str) -> tuple[torch.nn.Module, torch.nn.Module]:
         sys.path.remove(directory)
 
 
+def _official_worker(conn, directory: str, threads: int) -> None:
+    """The official networks in a process of their own (see :class:`OfficialProcess`)."""
+    import torch
+    torch.set_num_threads(threads)
+    try:
+        dehaze, fusion = load_official(directory)
+        dehaze_state, fusion_state, inputs = conn.recv()
+        dehaze.load_state_dict(dehaze_state)
+        fusion.load_state_dict(fusion_state)
+    except Exception as err:  # reported in the parent
+        conn.send(('error', f'{type(err).__name__}: {err}'))
+        return
+    conn.send(('ready', None))
+    with torch.no_grad():
+        while True:
+            request = conn.recv()
+            if request == 'stop':
+                return
+            faults = minor_page_faults()
+            dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
+            fused = fusion(dehazed, ir_image)
+            conn.send((dict(dehazed=dehazed, fused=fused) if request == 'outputs' else None,
+                       minor_page_faults() - faults))
+
+
+class OfficialProcess:
+    """The official code run in a spawned process (a fresh interpreter with glibc's default
+    allocator and its own threads, as the official scripts run), called like the in-process
+    official function: one forward per call, the outputs on the first."""
+
+    def __init__(self, directory: str, dehaze: torch.nn.Module, fusion: torch.nn.Module,
+                 inputs: dict[str, torch.Tensor]):
+        import multiprocessing
+
+        import torch
+        context = multiprocessing.get_context('spawn')
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_official_worker, daemon=True,
+                                       args=(child, directory, torch.get_num_threads()))
+        self.process.start()
+        self.conn.send((dehaze.state_dict(), fusion.state_dict(), inputs))
+        kind, message = self.conn.recv()
+        if kind != 'ready':
+            raise RuntimeError(f'the official code failed in its process: {message}')
+        self.faults: list[int] = []  # minor page faults of each call, in its process
+
+    def __call__(self) -> Optional[dict[str, torch.Tensor]]:
+        self.conn.send('run' if self.faults else 'outputs')
+        outputs, faults = self.conn.recv()
+        self.faults.append(faults)
+        return outputs
+
+    def close(self) -> None:
+        self.conn.send('stop')
+        self.process.join(timeout=60)
+
+
 def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
                        fusion: torch.nn.Module) -> None:
     """Load the official networks' weights into ``model`` through the checkpoint converter."""
@@ -441,11 +505,11 @@ def default_path_line(path: dict, images: int, size: tuple[int, int],
 def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
                      repeat: int, warmup: int, compile: bool, bf16: bool,
                      reference: bool, onnx_dir: Optional[str] = None,
-                     images: int = 1, fused_only: bool = False) -> tuple[list[str], bool]:
+                     images: int = 1, fused_only: bool = False,
+                     official_process: bool = False) -> tuple[list[str], bool]:
     """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)``, the default
     path's line for a run of ``images`` images (:func:`default_path`), and whether the float32
     outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
-    import torch
     dehaze, fusion = load_official(directory)
     official_to_mmhaze(model, dehaze, fusion)
     inputs = dummy_inputs(model, height, width)
@@ -453,6 +517,24 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
     def official() -> dict[str, torch.Tensor]:
         dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
         return dict(dehazed=dehazed, fused=fusion(dehazed, ir_image))
+
+    if official_process:
+        official = OfficialProcess(directory, dehaze, fusion, inputs)
+    try:
+        return _compare_official(model, official, inputs, height, width, repeat, warmup,
+                                 compile, bf16, reference, onnx_dir, images, fused_only,
+                                 'the official code' + (' (own process, glibc allocator)'
+                                                        if official_process else ''))
+    finally:
+        if official_process:
+            official.close()
+
+
+def _compare_official(model: torch.nn.Module, official: Callable, inputs: dict,
+                      height: int, width: int, repeat: int, warmup: int, compile: bool,
+                      bf16: bool, reference: bool, onnx_dir: Optional[str], images: int,
+                      fused_only: bool, official_name: str) -> tuple[list[str], bool]:
+    import torch
 
     variants = build_variants(model, compile, bf16, reference, fused_only)
     export_line = []
@@ -468,6 +550,8 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
     faults: dict[str, list[int]] = {}
     times, loads = interleaved(fns, repeat, max(warmup - 1, 0), faults=faults)
     official_s = statistics.median(times.pop('official'))
+    if isinstance(official, OfficialProcess):  # counted in its own process
+        faults['official'] = official.faults[-repeat:]
 
     def thousand_faults(name: str) -> str:
         return f'{statistics.median(faults[name]) / 1e3:.0f}k'
@@ -480,8 +564,7 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
                      f'{thousand_faults(name)}, official {thousand_faults("official")})')
     medians = {k: statistics.median(t) for k, t in times.items()}
     path = default_path(model, (height, width), images, medians, first)
-    lines.append(default_path_line(path, images, (height, width), official_s,
-                                   'the official code'))
+    lines.append(default_path_line(path, images, (height, width), official_s, official_name))
     return lines, agree
 
 
@@ -520,7 +603,8 @@ def main(argv=None) -> int:
                 lines, agree = compare_official(model, args.compare_official, h, w,
                                                 args.repeat, args.warmup, args.compile,
                                                 args.bf16, args.reference, onnx_dir,
-                                                args.images, args.fused_only)
+                                                args.images, args.fused_only,
+                                                args.official_process)
             except (FileNotFoundError, RuntimeError, ValueError) as err:
                 print(f'error: {err}', file=sys.stderr)
                 return 2
