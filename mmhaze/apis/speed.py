@@ -225,16 +225,37 @@ def compile_pays_back(count: int, eager_seconds: float, compiled_seconds: float,
 
 @dataclass
 class CompileEstimate:
-    """What compiling a model for one input size is expected to cost and give.
+    """What compiling a model for one input size is expected to cost and give: the compiled
+    latency as a fraction of the eager one, and the one-off compile time.
 
-    The defaults are IASSF's at 480×640 on 2 threads of the shared test CPU (docs/speed.md):
-    the compiled forward at 0.85× the fast eager one, ~150 s of CPU time to compile its two
-    networks with a cold inductor cache. :class:`AutoCompile` replaces them by what it
-    measured on this machine (:class:`CompileRecords`), for the same model, size and threads.
+    :func:`default_compile_estimate` gives the measured defaults; :class:`AutoCompile` and
+    ``benchmark.py --compile`` replace them by what they measured on this machine
+    (:class:`CompileRecords`), for the same model, size, threads and torch.
     """
-    compiled_ratio: float = 0.85
-    compile_seconds: float = 150.0
-    source: str = 'default (IASSF, 480×640, cold inductor cache)'
+    compiled_ratio: float
+    compile_seconds: float
+    source: str
+
+
+#: IASSF at 480×640 on 2 threads of the shared test CPU (docs/speed.md): ~150 s to compile its
+#: two networks (frozen graphs, which inductor's FX graph cache does not keep); compiled 0.61×
+#: the eager latency without the blocks' fast inference form, and no faster than eager with it
+#: (1.11× at load 1.8, 0.80× at load 5).
+COMPILE_SECONDS = 150.0
+COMPILED_RATIO_PLAIN = 0.61
+COMPILED_RATIO_FAST_FORM = 1.0
+
+
+def default_compile_estimate(model: nn.Module) -> CompileEstimate:
+    """The default :class:`CompileEstimate` of ``model``: compilation gains nothing for a model
+    whose blocks run the fast inference form (the compiled graphs trace the reference form),
+    0.61× otherwise."""
+    fast = any(getattr(m, 'fast_inference', False) for m in model.modules())
+    if fast:
+        return CompileEstimate(COMPILED_RATIO_FAST_FORM, COMPILE_SECONDS,
+                               'default: blocks in the fast eager form, compiled no faster')
+    return CompileEstimate(COMPILED_RATIO_PLAIN, COMPILE_SECONDS,
+                           'default: compiled 0.61× eager, 150 s to compile')
 
 
 def inductor_cache_dir() -> str:
@@ -387,7 +408,7 @@ class AutoCompile:
                  clock: Callable[[], float] = time.perf_counter):
         self.model = model
         self.remaining = Counter(counts)
-        self.default = estimate or CompileEstimate()
+        self.default = estimate or default_compile_estimate(model)
         self.records = records if records is not None else CompileRecords()
         self.log = log or log_line
         self.clock = clock

@@ -19,6 +19,7 @@ from mmhaze.apis.speed import (
     compile_networks,
     compile_pays_back,
     dataset_image_sizes,
+    default_compile_estimate,
     loader_size_counts,
     networks,
     padded_size_counts,
@@ -230,11 +231,21 @@ def test_auto_compile_uses_an_earlier_runs_record(tmp_path):
     assert not auto.decide((480, 640), eager_seconds=4.0)  # 19 × 1 ≤ 20
 
 
+def test_default_estimate_expects_no_gain_for_the_fast_form():
+    # Compiled graphs trace the reference form: no faster than the blocks' fast eager form.
+    model = _TinyNet().eval()
+    assert default_compile_estimate(model).compiled_ratio < 1.0
+    prepare_for_inference(model)
+    assert default_compile_estimate(model).compiled_ratio == 1.0
+    assert not compile_pays_back(10_000, 4.0, 4.0 * default_compile_estimate(model).compiled_ratio,
+                                 default_compile_estimate(model).compile_seconds)
+
+
 def test_compile_records_survive_a_broken_file(tmp_path):
     path = tmp_path / 'records.json'
     path.write_text('{not json')
     records = CompileRecords(str(path))
-    default = CompileEstimate()
+    default = CompileEstimate(0.5, 100.0, 'test')
     assert records.estimate('k', default) is default
     records.put('k', compile_seconds=1.0, compiled_seconds=2.0, eager_seconds=4.0)
     assert records.estimate('k', default).compiled_ratio == 0.5

@@ -464,20 +464,25 @@ def default_path(model: torch.nn.Module, size: tuple[int, int], images: int,
     chosen, its per-image latency once running (``steady``) and per image over the whole run,
     compilation included (``amortised``)."""
     from mmhaze.apis.speed import (
-        CompileEstimate,
         CompileRecords,
         compile_pays_back,
+        default_compile_estimate,
         padded_size_counts,
+        prepare_for_inference,
     )
     eager = medians['eager']
+    divisor = getattr(model.data_preprocessor, 'pad_size_divisor', 1)
+    key = CompileRecords.key(model, next(iter(padded_size_counts([size], divisor))))
+    records = CompileRecords()
     if 'compiled' in medians:
         compiled = medians['compiled']
         compile_s = max(0.0, first['compiled'] - compiled)
-        source = 'compiled latency and compile cost measured in this run'
+        source = 'compiled latency and compile cost measured in this run, recorded for the tools'
+        records.put(key, compile_seconds=compile_s, compiled_seconds=compiled,
+                    eager_seconds=eager)
     else:
-        divisor = getattr(model.data_preprocessor, 'pad_size_divisor', 1)
-        padded = next(iter(padded_size_counts([size], divisor)))
-        est = CompileRecords().estimate(CompileRecords.key(model, padded), CompileEstimate())
+        prepared = prepare_for_inference(copy.deepcopy(model))
+        est = records.estimate(key, default_compile_estimate(prepared))
         compiled, compile_s = est.compiled_ratio * eager, est.compile_seconds
         source = f'compiled latency and compile cost estimated: {est.source}'
     rest = max(0, images - 2)  # the tool times the second eager forward, then decides
