@@ -44,7 +44,6 @@ def test_fast_inference_form_matches_the_fixture_within_1e_5(name, every_size, m
     if every_size:  # the blocks' fast form even on these small maps (by default: large ones)
         from mmhaze.models.backbones import inference_kernels
         monkeypatch.setattr(inference_kernels, 'FAST_FORM_MIN_ELEMENTS', 0)
-        monkeypatch.setattr(inference_kernels, 'BORDER_STRIPS_MIN_ELEMENTS', 0)
     fixture, model = _fixture_model(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     prepare_for_inference(model)
