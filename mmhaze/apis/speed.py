@@ -230,16 +230,37 @@ def compile_pays_back(count: int, eager_seconds: float, compiled_seconds: float,
 
 @dataclass
 class CompileEstimate:
-    """What compiling a model for one input size is expected to cost and give.
+    """What compiling a model for one input size is expected to cost and give: the compiled
+    latency as a fraction of the eager one, and the one-off compile time.
 
-    The defaults are IASSF's at 480×640 on 2 threads of the shared test CPU (docs/speed.md):
-    the compiled forward at 0.85× the fast eager one, ~150 s of CPU time to compile its two
-    networks with a cold inductor cache. :class:`AutoCompile` replaces them by what it
-    measured on this machine (:class:`CompileRecords`), for the same model, size and threads.
+    :func:`default_compile_estimate` gives the measured defaults; :class:`AutoCompile` and
+    ``benchmark.py --compile`` replace them by what they measured on this machine
+    (:class:`CompileRecords`), for the same model, size, threads and torch.
     """
-    compiled_ratio: float = 0.85
-    compile_seconds: float = 150.0
-    source: str = 'default (IASSF, 480×640, cold inductor cache)'
+    compiled_ratio: float
+    compile_seconds: float
+    source: str
+
+
+#: IASSF at 480×640 on 2 threads of the shared test CPU (docs/speed.md): ~150 s to compile its
+#: two networks (frozen graphs, which inductor's FX graph cache does not keep); compiled 0.61×
+#: the eager latency without the blocks' fast inference form, and no faster than eager with it
+#: (1.11× at load 1.8, 0.80× at load 5).
+COMPILE_SECONDS = 150.0
+COMPILED_RATIO_PLAIN = 0.61
+COMPILED_RATIO_FAST_FORM = 1.0
+
+
+def default_compile_estimate(model: nn.Module) -> CompileEstimate:
+    """The default :class:`CompileEstimate` of ``model``: compilation gains nothing for a model
+    whose blocks run the fast inference form (the compiled graphs trace the reference form),
+    0.61× otherwise."""
+    fast = any(getattr(m, 'fast_inference', False) for m in model.modules())
+    if fast:
+        return CompileEstimate(COMPILED_RATIO_FAST_FORM, COMPILE_SECONDS,
+                               'default: blocks in the fast eager form, compiled no faster')
+    return CompileEstimate(COMPILED_RATIO_PLAIN, COMPILE_SECONDS,
+                           'default: compiled 0.61× eager, 150 s to compile')
 
 
 def inductor_cache_dir() -> str:
@@ -376,8 +397,9 @@ class AutoCompile:
     """Compile a model's networks for the input sizes where it pays back within the run.
 
     ``counts`` says how many forwards of each (padded) input size the run will make. The first
-    forward of a size runs eagerly and is timed; then the size is compiled if
-    :func:`compile_pays_back` holds for the forwards still to come, with the compiled latency
+    two forwards of a size run eagerly, the second timed (the first pays one-off set-up costs);
+    then the size is compiled if :func:`compile_pays_back` holds for the forwards still to
+    come, with the compiled latency
     and the compile cost from :class:`CompileRecords` of an earlier run (same model, size,
     threads), else from ``estimate``. Sizes not in ``counts`` and sizes that do not pay back run
     eagerly; compilation is lazy (the first compiled forward compiles). The decision and the
@@ -391,7 +413,7 @@ class AutoCompile:
                  clock: Callable[[], float] = time.perf_counter):
         self.model = model
         self.remaining = Counter(counts)
-        self.default = estimate or CompileEstimate()
+        self.default = estimate or default_compile_estimate(model)
         self.records = records if records is not None else CompileRecords()
         self.log = log or log_line
         self.clock = clock
@@ -399,6 +421,7 @@ class AutoCompile:
         self.eager_seconds: dict[tuple[int, int], float] = {}
         self._first_compiled: dict[tuple[int, int], float] = {}
         self._compiled_calls: Counter = Counter()
+        self._warmed_up: set[tuple[int, int]] = set()
         self._active = False
 
     def install(self) -> AutoCompile:
@@ -434,10 +457,12 @@ class AutoCompile:
         self.remaining[size] = max(0, self.remaining[size] - 1)
         decision = self.decisions.get(size)
         start = self.clock()
-        if decision is None:  # the first forward of this size: eager, timed
+        if decision is None:  # eager: the first forward warms up, the second is timed
             out = forward(inputs, *args, **kwargs)
-            self.eager_seconds[size] = self.clock() - start
-            self.decisions[size] = self.decide(size, self.eager_seconds[size])
+            if size in self._warmed_up:
+                self.eager_seconds[size] = self.clock() - start
+                self.decisions[size] = self.decide(size, self.eager_seconds[size])
+            self._warmed_up.add(size)
             return out
         self._active = decision
         try:

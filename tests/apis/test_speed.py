@@ -19,6 +19,7 @@ from mmhaze.apis.speed import (
     compile_networks,
     compile_pays_back,
     dataset_image_sizes,
+    default_compile_estimate,
     loader_size_counts,
     networks,
     padded_size_counts,
@@ -35,7 +36,11 @@ def _fixture_model(name):
 
 
 @pytest.mark.parametrize('name', ['iassf_official', 'iassf_tiny'])
-def test_fast_inference_form_matches_the_fixture_within_1e_5(name):
+@pytest.mark.parametrize('every_size', [False, True])
+def test_fast_inference_form_matches_the_fixture_within_1e_5(name, every_size, monkeypatch):
+    if every_size:  # the blocks' fast form even on these small maps (by default: large ones)
+        from mmhaze.models.backbones import inference_kernels
+        monkeypatch.setattr(inference_kernels, 'FAST_FORM_MIN_ELEMENTS', 0)
     fixture, model = _fixture_model(name)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     prepare_for_inference(model)
@@ -292,7 +297,7 @@ def _auto(tmp_path, counts, estimate, lines):
 
 def test_auto_compile_decides_per_size_and_records_the_cost(tmp_path):
     lines = []
-    auto = _auto(tmp_path, {(480, 640): 101, (64, 64): 3},
+    auto = _auto(tmp_path, {(480, 640): 102, (64, 64): 3},
                  CompileEstimate(compiled_ratio=0.75, compile_seconds=50.0, source='test'), lines)
     clock, seen = auto.clock, []
 
@@ -302,18 +307,18 @@ def test_auto_compile_decides_per_size_and_records_the_cost(tmp_path):
         return inputs
 
     big, small = {'vis': torch.zeros(1, 3, 480, 640)}, {'vis': torch.zeros(1, 3, 64, 64)}
-    for _ in range(3):
+    for _ in range(4):
         auto.run(forward, big)
-    # First call eager and timed; 100 more × (4 − 3) = 100 s > 50 s: the next ones compiled.
-    assert seen == [False, True, True] and auto.decisions == {(480, 640): True}
+    # Two calls eager, the second timed; 100 more × (4 − 3) = 100 s > 50 s: the next compiled.
+    assert seen == [False, False, True, True] and auto.decisions == {(480, 640): True}
     assert '100 more forward(s) × (4.00 s eager − 3.00 s compiled) > 50 s' in lines[0]
     assert 'compiling took ~60 s' in lines[1]  # 63 s first compiled call − 3 s expected
     record = auto.records.get(CompileRecords.key(auto.model, (480, 640)))
     assert record == dict(compile_seconds=60.0, compiled_seconds=3.0, eager_seconds=4.0)
-    # 2 more small images can never pay 50 s: eager, said once.
+    # 1 more small image can never pay 50 s: eager, said once.
     for _ in range(3):
         auto.run(forward, small)
-    assert seen[3:] == [False, False, False] and not auto.decisions[(64, 64)]
+    assert seen[4:] == [False, False, False] and not auto.decisions[(64, 64)]
     assert '→ eager' in lines[2] and len(lines) == 3
     # A size the run was not told about runs eagerly and undecided.
     auto.run(forward, {'vis': torch.zeros(1, 3, 32, 32)})
@@ -332,11 +337,21 @@ def test_auto_compile_uses_an_earlier_runs_record(tmp_path):
     assert not auto.decide((480, 640), eager_seconds=4.0)  # 19 × 1 ≤ 20
 
 
+def test_default_estimate_expects_no_gain_for_the_fast_form():
+    # Compiled graphs trace the reference form: no faster than the blocks' fast eager form.
+    model = _TinyNet().eval()
+    assert default_compile_estimate(model).compiled_ratio < 1.0
+    prepare_for_inference(model)
+    assert default_compile_estimate(model).compiled_ratio == 1.0
+    assert not compile_pays_back(10_000, 4.0, 4.0 * default_compile_estimate(model).compiled_ratio,
+                                 default_compile_estimate(model).compile_seconds)
+
+
 def test_compile_records_survive_a_broken_file(tmp_path):
     path = tmp_path / 'records.json'
     path.write_text('{not json')
     records = CompileRecords(str(path))
-    default = CompileEstimate()
+    default = CompileEstimate(0.5, 100.0, 'test')
     assert records.estimate('k', default) is default
     records.put('k', compile_seconds=1.0, compiled_seconds=2.0, eager_seconds=4.0)
     assert records.estimate('k', default).compiled_ratio == 0.5

@@ -29,6 +29,14 @@ from mmhaze.models.utils.padding import pad_amount, reflect_pad
 CL = torch.channels_last
 
 
+@pytest.fixture(autouse=True)
+def fast_form_on_tiny_maps(monkeypatch):
+    """The fast form on every map size (by default only on large maps, where it pays), so
+    that these tiny maps exercise it."""
+    from mmhaze.models.backbones import inference_kernels
+    monkeypatch.setattr(inference_kernels, 'FAST_FORM_MIN_ELEMENTS', 0)
+
+
 def _cl(*shape):
     return torch.randn(*shape).contiguous(memory_format=CL)
 
@@ -49,8 +57,7 @@ def test_conv2d_fused_matches_conv_add_relu(relu, with_add):
     assert out.shape == ref.shape and _max_diff(out, ref) < 1e-5
 
 
-@pytest.mark.parametrize('kernel, groups, size', [(5, 6, (13, 17)), (3, 1, (8, 9)),
-                                                  (5, 6, (7, 7))])  # 7×7: the padded copy
+@pytest.mark.parametrize('kernel, groups, size', [(5, 6, (13, 17)), (3, 1, (8, 9))])
 def test_reflect_conv2d_matches_padded_conv(kernel, groups, size):
     torch.manual_seed(0)
     x = _cl(1, 6, *size)
@@ -164,3 +171,15 @@ def test_encoder_and_prompt_embedding_fast_forms_match_reference():
     with torch.no_grad():  # the residual is the caller's addition
         assert _max_diff(peb(feature, prompt, residual=residual) - residual,
                          peb(feature, prompt)) < 1e-5
+
+
+def test_small_maps_keep_the_reference_form(monkeypatch):
+    from mmhaze.models.backbones import inference_kernels
+    monkeypatch.setattr(inference_kernels, 'FAST_FORM_MIN_ELEMENTS', 8 * 12 * 12)
+    torch.manual_seed(0)
+    stage = DehazeFormerStage(8, 2, 2, 2.0, 4, 0.5, 'last', 'DWConv').eval()
+    small, large = torch.randn(1, 8, 11, 12), torch.randn(1, 8, 12, 12)
+    ref_small, fast_small, _ = _both_forms(stage, small)
+    ref_large, fast_large, _ = _both_forms(stage, large)
+    assert torch.equal(fast_small, ref_small)  # below the threshold: the reference form
+    assert not torch.equal(fast_large, ref_large) and _max_diff(fast_large, ref_large) < 1e-5

@@ -4,7 +4,8 @@
         --shape 256 256 --shape 480 640 --repeat 5 [--compile] [--bf16]
 
     python tools/analysis_tools/benchmark.py configs/iassf/iassf_official_msrs.py \
-        --shape 480 640 --threads 2 --repeat 5 --compare-official ../IASSF [--compile] [--bf16]
+        --shape 480 640 --threads 2 --repeat 5 --compare-official ../IASSF [--compile] [--bf16] \
+        [--onnx] [--images 361]
 
 The model runs as every inference path runs it (:func:`mmhaze.apis.speed.prepare_for_inference`:
 fused attention, channels-last weights on the CPU): batch 1, ``mode='tensor'``, no grad, eval
@@ -17,10 +18,25 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
 - ``bf16`` (``--bf16``) — eager under bf16 autocast; its drift (max |Δ| against eager float32)
   is printed, it is not an accuracy-preserving option;
 - ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused);
+- ``--fused-only`` adds ``fused-only``: eager with the fused attention kernel and channels-last
+  weights but without the blocks' fast inference form (the default form before issue 24);
 - ``onnx`` (``--onnx``) — the model exported as ``tools/deployment/pytorch2onnx.py`` exports it
   (a static graph per size, [0, 1] images in and out, padding inside), run by onnxruntime on
   the CPU with as many intra-op threads as torch uses; its drift against eager (outputs
   clamped to the model range, as the graph clamps them) is printed.
+
+Every run also prints the *default path*: what ``tools/test.py`` without flags runs for a test
+set of ``--images N`` images of that size (the fast eager form, or the compiled one when its
+auto-compile rule finds that compiling pays back over the N − 2 images after the two it runs
+eagerly; with
+``--compile`` the compiled latency and compile cost are the ones measured in the run, else the
+estimates the tool would use), per image once running and per image over the whole run with the
+compilation. The process runs with the tools' allocator setting (``--allocator retain``,
+:func:`mmhaze.apis.speed.retain_freed_memory`) unless ``--allocator glibc``; it applies to
+every variant and to the official code alike, unless ``--official-process`` runs the official
+code in a spawned process of its own with glibc's default allocator (as its own scripts run;
+requests and replies through a pipe, still interleaved). Each line gives the page faults per
+forward (memory the kernel mapped and zero-filled for it).
 
 Without ``--compare-official``, prints the mean and median latency per size and, for eager, the
 share of each part of each network (e.g. IASSF's ``dehazer.haze_density``). With
@@ -80,10 +96,25 @@ def parse_args(argv=None):
                         help='also measure eager under bf16 autocast and report its drift')
     parser.add_argument('--reference', action='store_true',
                         help='also measure the training-mode (bit-exact, unfused) eager form')
+    parser.add_argument('--fused-only', action='store_true',
+                        help='also measure the previous default inference form: fused attention '
+                             'and channels-last weights without the fast inference form')
     parser.add_argument('--onnx', action='store_true',
                         help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
                         help='checkout of the official IASSF code to measure side by side')
+    parser.add_argument('--images', type=int, default=1, metavar='N',
+                        help='a run of N images of each --shape: print the default path '
+                             '(tools/test.py without flags, whose auto-compile decides from N; '
+                             'default: 1)')
+    parser.add_argument('--allocator', choices=('retain', 'glibc'), default='retain',
+                        help="retain: freed blocks kept for reuse, as mmhaze's inference tools "
+                             'run (mmhaze.apis.speed.retain_freed_memory); glibc: its default. '
+                             'Process-wide: every variant and the official code alike')
+    parser.add_argument('--official-process', action='store_true',
+                        help='run the official code in a process of its own with glibc\'s '
+                             'default allocator, as its scripts run (mmhaze\'s variants keep '
+                             '--allocator)')
     parser.add_argument('--by-network', action='store_true',
                         help='time each network slot (e.g. HSVF\'s streams) instead of its '
                              'children')
@@ -213,13 +244,18 @@ def onnx_variant(model: torch.nn.Module, height: int, width: int,
 
 
 def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = False,
-                   reference: bool = False) -> dict[str, Variant]:
+                   reference: bool = False, fused_only: bool = False) -> dict[str, Variant]:
     """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
     from mmhaze.apis.speed import compile_networks, prepare_for_inference
+    from mmhaze.models.backbones import set_fast_inference
     base = model.eval()
     variants = {}
     if reference:
         variants['reference'] = Variant(copy.deepcopy(base))
+    if fused_only:
+        fused = prepare_for_inference(copy.deepcopy(base))
+        set_fast_inference(fused, False)
+        variants['fused-only'] = Variant(fused)
     eager = prepare_for_inference(copy.deepcopy(base))
     variants['eager'] = Variant(eager)
     if compile:
@@ -260,10 +296,22 @@ def drift_lines(outputs: dict[str, dict[str, torch.Tensor]],
     return lines, agree
 
 
+def minor_page_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int,
-                sync=lambda: None) -> tuple[dict[str, list[float]], list[float]]:
+                sync=lambda: None, faults: Optional[dict[str, list[int]]] = None
+                ) -> tuple[dict[str, list[float]], list[float]]:
     """Seconds per call of each function over ``repeat`` rounds (one call of each per round),
-    after ``warmup`` untimed rounds; and the 1-minute load average sampled every round."""
+    after ``warmup`` untimed rounds; and the 1-minute load average sampled every round.
+    ``faults``, if given, receives each call's minor page faults (memory the kernel mapped
+    and zero-filled for it: see ``--allocator``)."""
     import torch
     times: dict[str, list[float]] = {k: [] for k in fns}
     loads = []
@@ -271,11 +319,13 @@ def interleaved(fns: dict[str, Callable[[], object]], repeat: int, warmup: int,
         for i in range(warmup + repeat):
             for name, fn in fns.items():
                 sync()
-                start = time.perf_counter()
+                start, faults_before = time.perf_counter(), minor_page_faults()
                 fn()
                 sync()
                 if i >= warmup:
                     times[name].append(time.perf_counter() - start)
+                    if faults is not None:
+                        faults.setdefault(name, []).append(minor_page_faults() - faults_before)
             loads.append(os.getloadavg()[0])
     return times, loads
 
@@ -320,6 +370,63 @@ def load_official(directory: str) -> tuple[torch.nn.Module, torch.nn.Module]:
         sys.path.remove(directory)
 
 
+def _official_worker(conn, directory: str, threads: int) -> None:
+    """The official networks in a process of their own (see :class:`OfficialProcess`)."""
+    import torch
+    torch.set_num_threads(threads)
+    try:
+        dehaze, fusion = load_official(directory)
+        dehaze_state, fusion_state, inputs = conn.recv()
+        dehaze.load_state_dict(dehaze_state)
+        fusion.load_state_dict(fusion_state)
+    except Exception as err:  # reported in the parent
+        conn.send(('error', f'{type(err).__name__}: {err}'))
+        return
+    conn.send(('ready', None))
+    with torch.no_grad():
+        while True:
+            request = conn.recv()
+            if request == 'stop':
+                return
+            faults = minor_page_faults()
+            dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
+            fused = fusion(dehazed, ir_image)
+            conn.send((dict(dehazed=dehazed, fused=fused) if request == 'outputs' else None,
+                       minor_page_faults() - faults))
+
+
+class OfficialProcess:
+    """The official code run in a spawned process (a fresh interpreter with glibc's default
+    allocator and its own threads, as the official scripts run), called like the in-process
+    official function: one forward per call, the outputs on the first."""
+
+    def __init__(self, directory: str, dehaze: torch.nn.Module, fusion: torch.nn.Module,
+                 inputs: dict[str, torch.Tensor]):
+        import multiprocessing
+
+        import torch
+        context = multiprocessing.get_context('spawn')
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_official_worker, daemon=True,
+                                       args=(child, directory, torch.get_num_threads()))
+        self.process.start()
+        self.conn.send((dehaze.state_dict(), fusion.state_dict(), inputs))
+        kind, message = self.conn.recv()
+        if kind != 'ready':
+            raise RuntimeError(f'the official code failed in its process: {message}')
+        self.faults: list[int] = []  # minor page faults of each call, in its process
+
+    def __call__(self) -> Optional[dict[str, torch.Tensor]]:
+        self.conn.send('run' if self.faults else 'outputs')
+        outputs, faults = self.conn.recv()
+        self.faults.append(faults)
+        return outputs
+
+    def close(self) -> None:
+        self.conn.send('stop')
+        self.process.join(timeout=60)
+
+
 def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
                        fusion: torch.nn.Module) -> None:
     """Load the official networks' weights into ``model`` through the checkpoint converter."""
@@ -336,12 +443,78 @@ def official_to_mmhaze(model: torch.nn.Module, dehaze: torch.nn.Module,
     model.load_state_dict(state, strict=True)
 
 
+def first_calls(variants: dict, inputs: dict) -> tuple[dict, dict[str, float]]:
+    """Each variant's outputs and the time of its first call (for ``compiled``: compilation
+    and one forward)."""
+    outputs, seconds = {}, {}
+    for name, variant in variants.items():
+        start = time.perf_counter()
+        outputs[name] = variant(inputs)
+        seconds[name] = time.perf_counter() - start
+    return outputs, seconds
+
+
+def default_path(model: torch.nn.Module, size: tuple[int, int], images: int,
+                 medians: dict[str, float], first: dict[str, float]) -> dict:
+    """What ``tools/test.py`` without flags runs for ``images`` images of ``size``: its
+    auto-compile rule (:func:`mmhaze.apis.speed.compile_pays_back`) on the eager latency and
+    the count after the two eager images it times, with the compiled latency and compile cost
+    measured here when ``compiled`` was timed, else the estimate the tool would use. Returns
+    the form
+    chosen, its per-image latency once running (``steady``) and per image over the whole run,
+    compilation included (``amortised``)."""
+    from mmhaze.apis.speed import (
+        CompileRecords,
+        compile_pays_back,
+        default_compile_estimate,
+        padded_size_counts,
+        prepare_for_inference,
+    )
+    eager = medians['eager']
+    divisor = getattr(model.data_preprocessor, 'pad_size_divisor', 1)
+    key = CompileRecords.key(model, next(iter(padded_size_counts([size], divisor))))
+    records = CompileRecords()
+    if 'compiled' in medians:
+        compiled = medians['compiled']
+        compile_s = max(0.0, first['compiled'] - compiled)
+        source = 'compiled latency and compile cost measured in this run, recorded for the tools'
+        records.put(key, compile_seconds=compile_s, compiled_seconds=compiled,
+                    eager_seconds=eager)
+    else:
+        prepared = prepare_for_inference(copy.deepcopy(model))
+        est = records.estimate(key, default_compile_estimate(prepared))
+        compiled, compile_s = est.compiled_ratio * eager, est.compile_seconds
+        source = f'compiled latency and compile cost estimated: {est.source}'
+    rest = max(0, images - 2)  # the tool times the second eager forward, then decides
+    compiles = compile_pays_back(rest, eager, compiled, compile_s)
+    steady = compiled if compiles else eager
+    amortised = ((eager * (images - rest) + compile_s + rest * compiled) / images if compiles
+                 else eager)
+    rule = (f'{rest} × ({eager:.2f} − {compiled:.2f}) s {">" if compiles else "≤"} '
+            f'{compile_s:.0f} s ({source})')
+    return dict(form='compiled' if compiles else 'eager', steady=steady, amortised=amortised,
+                rule=rule, measured=not compiles or 'compiled' in medians)
+
+
+def default_path_line(path: dict, images: int, size: tuple[int, int],
+                      reference: float, reference_name: str) -> str:
+    """One line on :func:`default_path`, its latencies as ratios to ``reference``."""
+    note = '' if path['measured'] else ' [not measured: add --compile]'
+    return (f'default path (tools/test.py, no flags, {images} image(s) of {size[0]}×{size[1]}): '
+            f'{path["form"]}{note}, {path["steady"]:.2f} s per image, ratio '
+            f'{path["steady"] / reference:.2f} to {reference_name}; whole run with '
+            f'compilation {path["amortised"]:.2f} s per image, ratio '
+            f'{path["amortised"] / reference:.2f}; rule: {path["rule"]}')
+
+
 def compare_official(model: torch.nn.Module, directory: str, height: int, width: int,
                      repeat: int, warmup: int, compile: bool, bf16: bool,
-                     reference: bool, onnx_dir: Optional[str] = None) -> tuple[list[str], bool]:
-    """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)`` and whether
-    the float32 outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
-    import torch
+                     reference: bool, onnx_dir: Optional[str] = None,
+                     images: int = 1, fused_only: bool = False,
+                     official_process: bool = False) -> tuple[list[str], bool]:
+    """Lines ``<variant>: mmhaze X s, official Y s, ratio R (threads T, load L)``, the default
+    path's line for a run of ``images`` images (:func:`default_path`), and whether the float32
+    outputs agree with the official ones within :data:`AGREEMENT_TOL`."""
     dehaze, fusion = load_official(directory)
     official_to_mmhaze(model, dehaze, fusion)
     inputs = dummy_inputs(model, height, width)
@@ -350,24 +523,53 @@ def compare_official(model: torch.nn.Module, directory: str, height: int, width:
         dehazed, ir_image = dehaze(inputs['vis'], inputs['ir'])
         return dict(dehazed=dehazed, fused=fusion(dehazed, ir_image))
 
-    variants = build_variants(model, compile, bf16, reference)
+    if official_process:
+        official = OfficialProcess(directory, dehaze, fusion, inputs)
+    try:
+        return _compare_official(model, official, inputs, height, width, repeat, warmup,
+                                 compile, bf16, reference, onnx_dir, images, fused_only,
+                                 'the official code' + (' (own process, glibc allocator)'
+                                                        if official_process else ''))
+    finally:
+        if official_process:
+            official.close()
+
+
+def _compare_official(model: torch.nn.Module, official: Callable, inputs: dict,
+                      height: int, width: int, repeat: int, warmup: int, compile: bool,
+                      bf16: bool, reference: bool, onnx_dir: Optional[str], images: int,
+                      fused_only: bool, official_name: str) -> tuple[list[str], bool]:
+    import torch
+
+    variants = build_variants(model, compile, bf16, reference, fused_only)
     export_line = []
     if onnx_dir is not None:
         variants['onnx'], line = onnx_variant(model, height, width, onnx_dir)
         export_line.append(line)
     with torch.no_grad():
         reference_out = official()
-        outputs = {k: v(inputs) for k, v in variants.items()}  # also compiles 'compiled'
+        outputs, first = first_calls(variants, inputs)  # also compiles 'compiled'
     lines, agree = drift_lines(outputs, reference_out, model.data_preprocessor.input_range)
     lines = export_line + lines
     fns = {'official': official, **{k: partial(v, inputs) for k, v in variants.items()}}
-    times, loads = interleaved(fns, repeat, max(warmup - 1, 0))
+    faults: dict[str, list[int]] = {}
+    times, loads = interleaved(fns, repeat, max(warmup - 1, 0), faults=faults)
     official_s = statistics.median(times.pop('official'))
+    if isinstance(official, OfficialProcess):  # counted in its own process
+        faults['official'] = official.faults[-repeat:]
+
+    def thousand_faults(name: str) -> str:
+        return f'{statistics.median(faults[name]) / 1e3:.0f}k'
+
     for name, t in times.items():
         mm = statistics.median(t)
         lines.append(f'{name}: mmhaze {mm:.2f} s, official {official_s:.2f} s, ratio '
                      f'{mm / official_s:.2f} (threads {torch.get_num_threads()}, load '
-                     f'{statistics.mean(loads):.2f})')
+                     f'{statistics.mean(loads):.2f}; page faults per forward '
+                     f'{thousand_faults(name)}, official {thousand_faults("official")})')
+    medians = {k: statistics.median(t) for k, t in times.items()}
+    path = default_path(model, (height, width), images, medians, first)
+    lines.append(default_path_line(path, images, (height, width), official_s, official_name))
     return lines, agree
 
 
@@ -390,7 +592,10 @@ def main(argv=None) -> int:
     # Exported graphs live only as long as the run.
     onnx_tmp = tempfile.TemporaryDirectory(prefix='mmhaze_onnx_') if args.onnx else None
     onnx_dir = onnx_tmp.name if onnx_tmp else None
+    from mmhaze.apis.speed import retain_freed_memory
+    retained = args.allocator == 'retain' and retain_freed_memory()
     print(f'config: {args.config}  device: {args.device}  threads: {torch.get_num_threads()}  '
+          f'allocator: {"freed blocks retained" if retained else "glibc default"}  '
           f'load average at start: {os.getloadavg()[0]:.2f}')
     if args.compare_official:
         if args.device != 'cpu':
@@ -402,14 +607,17 @@ def main(argv=None) -> int:
             try:
                 lines, agree = compare_official(model, args.compare_official, h, w,
                                                 args.repeat, args.warmup, args.compile,
-                                                args.bf16, args.reference, onnx_dir)
+                                                args.bf16, args.reference, onnx_dir,
+                                                args.images, args.fused_only,
+                                                args.official_process)
             except (FileNotFoundError, RuntimeError, ValueError) as err:
                 print(f'error: {err}', file=sys.stderr)
                 return 2
             print('\n'.join(lines))
             ok &= agree
         return 0 if ok else 1
-    variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference)
+    variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference,
+                              args.fused_only)
     sync = _sync_for(args.device)
     for h, w in shapes:
         inputs = {k: v.to(args.device) for k, v in dummy_inputs(model, h, w).items()}
@@ -418,7 +626,7 @@ def main(argv=None) -> int:
             sized['onnx'], line = onnx_variant(model, h, w, onnx_dir)
             print(line)
         with torch.no_grad():
-            outputs = {k: v(inputs) for k, v in sized.items()}  # also compiles 'compiled'
+            outputs, first = first_calls(sized, inputs)  # also compiles 'compiled'
         print('\n'.join(drift_lines(outputs, clamp=model.data_preprocessor.input_range)[0]))
         times, loads = interleaved({k: partial(v, inputs) for k, v in sized.items()},
                                    args.repeat, max(args.warmup - 1, 0), sync)
@@ -429,6 +637,9 @@ def main(argv=None) -> int:
             print(f'{h}×{w} {name}: mean {1e3 * statistics.mean(t):.0f} ms, median '
                   f'{1e3 * statistics.median(t):.0f} ms{ratio} ({args.repeat} runs, load '
                   f'{statistics.mean(loads):.2f})')
+        medians = {k: statistics.median(t) for k, t in times.items()}
+        path = default_path(model, (h, w), args.images, medians, first)
+        print(default_path_line(path, args.images, (h, w), eager_median, 'eager'))
         # Each part's share, from forward hooks on the eager form (hooks would break graphs).
         r = benchmark(variants['eager'].model, h, w, 1, 1, args.device, args.by_network)
         print(f'{h}×{w} eager parts: ' + ', '.join(f'{k} {100 * v:.1f}%'

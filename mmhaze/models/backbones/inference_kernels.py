@@ -6,8 +6,7 @@ prepare_for_inference``) computes what the reference form computes, in other ope
 - :func:`conv2d_fused` — a convolution with its ReLU and/or residual addition done by oneDNN on
   the output tile while it is in cache (``mkldnn::_convolution_pointwise``, the kernel inductor
   uses for frozen graphs), instead of separate passes over the whole map;
-- :func:`reflect_conv2d` — a reflect-padded convolution without the padded copy: the
-  convolution runs zero-padded and the border bands are recomputed from reflect-padded strips;
+- :func:`reflect_conv2d` — a reflect-padded convolution with its epilogue fused;
 - :func:`window_rows` / :func:`merge_window_rows` — the windows of a shifted-window attention
   gathered with one cached index (reflect padding and partition in one copy), and scattered back
   (merge and crop in one copy);
@@ -31,11 +30,23 @@ import torch.nn.functional as F
 
 from ..utils.padding import pad_amount, reflect_indices, reflect_pad
 
+#: Smallest map (C·H·W elements of one sample) a block runs its fast form on. On smaller maps
+#: the fast form's extra small operations (folding weights, per-sample loops)
+#: cost more than the passes it saves (measured per DehazeFormer block, 2 threads: up to 1.7×
+#: slower at 24×64×64, 0.83–0.9× at 48×240×320 and 24×240×320).
+FAST_FORM_MIN_ELEMENTS = 1 << 19
 
-def fast_form_applies(module: nn.Module, x: torch.Tensor) -> bool:
+
+def fast_form_applies(module: nn.Module, x: torch.Tensor,
+                      work_channels: Optional[int] = None) -> bool:
     """Whether ``module`` (with ``fast_inference`` set) runs its fast form on ``x`` now: only
     without gradients, autocast, compilation or export (compiled graphs fuse the reference form
-    themselves; the fast form folds weights per input, which would defeat frozen weights)."""
+    themselves; the fast form folds weights per input, which would defeat frozen weights). A
+    block gives the ``work_channels`` of the maps it computes: it then needs maps of at least
+    :data:`FAST_FORM_MIN_ELEMENTS` per sample."""
+    if work_channels is not None and \
+            work_channels * x.shape[-2] * x.shape[-1] < FAST_FORM_MIN_ELEMENTS:
+        return False
     return (getattr(module, 'fast_inference', False) and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled(x.device.type)
             and not torch.compiler.is_compiling())
@@ -92,34 +103,15 @@ def reflect_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
                    groups: int = 1, relu: bool = False,
                    add: Optional[torch.Tensor] = None) -> torch.Tensor:
     """A stride-1, odd-kernel, "same" convolution of the reflect-padded ``x`` (the layers'
-    ``padding_mode='reflect'``) [``+ add``] [then ReLU], without writing the padded map.
+    ``padding_mode='reflect'``) [``+ add``] [then ReLU] with the epilogue in the convolution.
 
-    The convolution runs zero-padded; then the ``k // 2`` rows and columns at each border,
-    the only outputs that see the padding, are recomputed from thin reflect-padded strips of
-    ``x`` and written over. Maps too small for the strips take the padded copy.
+    (Running it zero-padded and recomputing the border rows and columns from thin
+    reflect-padded strips, without the padded copy, measured no faster on IASSF's head at
+    480×640 with freed memory retained: 2.84 s against 2.82 s.)
     """
     kh, kw = weight.shape[-2:]
-    ph, pw = kh // 2, kw // 2
-    h, w = x.shape[-2:]
-    if min(ph, pw) == 0 or h < 2 * kh or w < 2 * kw:
-        padded = reflect_pad(x, (pw, pw, ph, ph))
-        return conv2d_fused(padded, weight, bias, 0, groups, relu, add)
-    out = conv2d_fused(x, weight, bias, (ph, pw), groups, relu, add)
-
-    def band(strip: torch.Tensor, pad: tuple[int, int, int, int], rows: slice,
-             cols: slice) -> None:
-        # Small maps: plain operations (their strided views would not suit oneDNN's post-ops).
-        part = F.conv2d(F.pad(strip, pad, mode='reflect'), weight, bias, groups=groups)
-        if add is not None:
-            part = part + add[..., rows, cols]
-        out[..., rows, cols] = part.relu_() if relu else part
-
-    full = slice(None)
-    band(x[..., :2 * ph, :], (pw, pw, ph, 0), slice(0, ph), full)
-    band(x[..., h - 2 * ph:, :], (pw, pw, 0, ph), slice(h - ph, h), full)
-    band(x[..., :, :2 * pw], (pw, 0, ph, ph), full, slice(0, pw))
-    band(x[..., :, w - 2 * pw:], (0, pw, ph, ph), full, slice(w - pw, w))
-    return out
+    padded = reflect_pad(x, (kw // 2, kw // 2, kh // 2, kh // 2))
+    return conv2d_fused(padded, weight, bias, 0, groups, relu, add)
 
 
 def reflect_conv_layer(x: torch.Tensor, conv: nn.Conv2d, relu: bool = False,

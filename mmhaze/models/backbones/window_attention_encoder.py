@@ -14,7 +14,12 @@ import torch.nn as nn
 from mmhaze.registry import MODELS
 
 from .dehazeformer_blocks import ConvMlp, DehazeFormerMixer, RescaleNorm
-from .inference_kernels import channels_last, conv2d_fused, fast_form_applies, per_sample
+from .inference_kernels import (
+    channels_last,
+    conv2d_fused,
+    fast_form_applies,
+    per_sample,
+)
 
 
 @MODELS.register_module()
@@ -51,7 +56,7 @@ class WindowAttentionEncoderBlock(nn.Module):
         self.ffn = ConvMlp(out_channels, int(out_channels * ffn_ratio), network_depth=network_depth)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if fast_form_applies(self, x):
+        if fast_form_applies(self, x, self.out_channels):
             return per_sample(self._forward_fast, channels_last(x))
         x = self.entry(x)
         y, rescale, rebias = self.norm1(x)

@@ -57,7 +57,7 @@ class PromptEmbeddingBlock(nn.Module):
             raise ValueError(f'this block was built for {self.prompt_channels} prompt channels '
                              f'but got {"no prompt" if prompt is None else "a prompt"}')
         x = feature if prompt is None else torch.cat([feature, prompt], dim=1)
-        if fast_form_applies(self, x):
+        if fast_form_applies(self, x, x.shape[1]):
             return self._forward_fast(x, residual)
         if self.mixer is not None:
             x = self.mixer(x)
