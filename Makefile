@@ -11,6 +11,9 @@ STAMP := $(VENV)/.install-stamp-$(EXTRAS)
 DEMO_CONFIG := configs/demo/demo_synthetic.py
 DEMO_DIR ?= work_dirs/demo/$(shell date +%Y%m%d_%H%M%S)
 PYTEST_ARGS ?=
+# The suite runs in TEST_WORKERS processes (pytest-xdist), whole files per worker; each worker
+# gives torch its share of the cores (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint clean-venv
 
@@ -40,7 +43,7 @@ demo: install
 		--formats png --metrics MI
 
 test: install
-	$(PY) -m pytest tests --durations=15 -q $(PYTEST_ARGS)
+	$(PY) -m pytest tests --durations=15 -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check mmhaze tools tests configs demo

@@ -20,6 +20,18 @@ os.environ['MMHAZE_COMPILE_METRICS'] = '0'
 os.environ['MMHAZE_COMPILE'] = '0'
 
 
+def _share_the_cores_between_workers() -> None:
+    """Under pytest-xdist (``-n N``) each worker takes its share of the cores: N workers of all
+    cores each would oversubscribe them (OpenMP threads waiting on descheduled peers)."""
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    if workers > 1:
+        import torch
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+_share_the_cores_between_workers()
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     return REPO_ROOT

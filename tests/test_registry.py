@@ -92,6 +92,8 @@ def test_user_module_through_custom_imports(tmp_path, monkeypatch):
     '''))
     cfg = load_config(str(cfg_file))
     block = R.MODELS.build(cfg.block)
+    for mod in [m for m in sys.modules if m.split('.')[0] == 'my_project']:
+        del sys.modules[mod]  # a later test's my_project (docs/add_module.md) is another package
     a, b = torch.zeros(1, 4, 8, 8), torch.ones(1, 4, 8, 8)
     out = block(a, b)
     assert out.shape == (1, 4, 8, 8)

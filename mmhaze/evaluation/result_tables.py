@@ -35,7 +35,7 @@ import os
 import os.path as osp
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from mmhaze.utils.errors import UserError
 
@@ -449,6 +449,8 @@ def merge_conventions(metas: Sequence[tuple[str, dict]], strict: bool = True,
 #: The row two-stage configs score the dehazer's output under (``ExtraRowMetric``); a merged
 #: table names it by the run's dehazer.
 DEHAZER_ROW = 'dehazer output'
+#: What follows the dehazer's name in that row's merged name: ``'AODNet output (dehazer alone)'``.
+DEHAZER_LABEL_SUFFIX = ' output (dehazer alone)'
 
 
 def run_method(payload: dict, run_dir: str) -> str:
@@ -516,11 +518,32 @@ def _pick(per: dict, metrics: Optional[Sequence[str]],
     return out
 
 
+class MergedRuns(NamedTuple):
+    """Run folders joined into one table (:func:`merge_run_folders`)."""
+    summary: dict  # {row: {dataset: {metric: mean}}}
+    directions: dict[str, str]
+    conventions: dict[str, str]
+    notes: list[str]  # how rows were merged, then the runs' own notes
+    counts: dict  # {row: {dataset: {'N': images, metric: values}}}, from the runs
+    incomplete: bool  # a run's table showed its N column (images or values left out)
+
+
+def _run_notes(payloads: Sequence[tuple[str, dict]], methods: Sequence[str]) -> list[str]:
+    """The runs' own notes (uncomputed metrics, images left out): a note of every run once,
+    another prefixed with the runs it belongs to."""
+    holders: dict[str, list[str]] = OrderedDict()
+    for (_, payload), method in zip(payloads, methods):
+        for note in payload['meta'].get('notes') or ():
+            holders.setdefault(str(note), []).append(method)
+    return [note if len(owners) == len(payloads) else f'{", ".join(owners)}: {note}'
+            for note, owners in holders.items()]
+
+
 def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] = None,
                       datasets: Optional[Sequence[str]] = None, strict_conventions: bool = True
-                      ) -> tuple[dict, dict[str, str], dict[str, str], list[str]]:
-    """Join run folders into ``({method: {dataset: {metric: mean}}}, directions, conventions,
-    notes)``; the notes say how rows were merged and go under the tables.
+                      ) -> MergedRuns:
+    """Join run folders into one :class:`MergedRuns`; its notes say how rows were merged, then
+    what the runs' own tables noted, and its counts carry each row's ``N`` from its run.
 
     Each run's own row (its method) comes first, under its name; a method on one dataset in two
     runs is an error naming them. The runs' other rows (comparison rows: the hazy input, a
@@ -535,12 +558,17 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
     directions, conventions = merge_conventions(
         [(run, payload['meta']) for run, payload in payloads], strict_conventions, metrics)
     summary: dict = OrderedDict()
+    counts: dict = OrderedDict()
     origin: dict[tuple, str] = {}
-    # comparison row name → [(place in its run, run, run's method, {dataset: values})]
-    shared: dict[str, list[tuple[int, str, str, dict]]] = OrderedDict()
+    # comparison row name → [(place in its run, run, run's method, {dataset: values}, counts)]
+    shared: dict[str, list[tuple[int, str, str, dict, dict]]] = OrderedDict()
+    methods = []
     for run, payload in payloads:
         own = run_method(payload, run)
+        methods.append(own)
         rows = payload['results_by_method']
+        run_counts = payload.get('image_counts') or {}
+        counts[own] = run_counts.get(own, {})
         for dataset, values in _pick(rows.get(own, {}), metrics, datasets).items():
             if (own, dataset) in origin:
                 raise ValueError(f'method {own!r} on {dataset!r} is in both '
@@ -550,12 +578,13 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
         others = [row for row in rows if row != own]
         dehazer = run_dehazer(payload, run) if DEHAZER_ROW in others else None
         for place, row in enumerate(others):
-            name = f'{dehazer} output (dehazer alone)' if row == DEHAZER_ROW and dehazer else row
+            name = f'{dehazer}{DEHAZER_LABEL_SUFFIX}' if row == DEHAZER_ROW and dehazer else row
             shared.setdefault(name, []).append((place, run, own, _pick(rows[row], metrics,
-                                                                       datasets)))
+                                                                       datasets),
+                                                run_counts.get(row, {})))
     notes = []
     for name, copies in sorted(shared.items(), key=lambda item: min(c[0] for c in item[1])):
-        difference = _difference([(own, per) for _, _, own, per in copies])
+        difference = _difference([(own, per) for _, _, own, per, _ in copies])
         kept = ({name: list(copies)} if difference is None
                 else {f'{name} ({c[2]})': [c] for c in copies})
         for label, sources in kept.items():
@@ -565,9 +594,12 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
                                  f'{", ".join(c[1] for c in sources)}; rename the method '
                                  '(tools/test.py --method-name)')
             merged = summary.setdefault(label, OrderedDict())
-            for _, _, _, per in sources:
+            for _, _, _, per, row_counts in sources:
                 for dataset, values in per.items():
                     merged.setdefault(dataset, values)
+                    if dataset in row_counts:
+                        counts.setdefault(label, OrderedDict()).setdefault(
+                            dataset, row_counts[dataset])
         if difference is not None:
             notes.append(f'{name!r} differs between runs {difference}: shown for each of the '
                          f"{len(copies)} runs, as '{name} (<run>)'")
@@ -578,5 +610,9 @@ def merge_run_folders(run_dirs: Sequence[str], metrics: Optional[Sequence[str]] 
             notes.append(f'{name!r}: the same in {runs}, shown once')
     if datasets:  # the requested dataset order
         summary = {m: {d: per[d] for d in datasets if d in per} for m, per in summary.items()}
-    return summary, directions, conventions, notes
+    incomplete = any(payload.get('dropped') or any(
+        n < c['N'] for per in (payload.get('image_counts') or {}).values()
+        for c in per.values() for k, n in c.items() if k != 'N') for _, payload in payloads)
+    return MergedRuns(summary, directions, conventions, notes + _run_notes(payloads, methods),
+                      counts, incomplete)
 

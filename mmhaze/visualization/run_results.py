@@ -32,9 +32,12 @@ import numpy as np
 
 from mmhaze.evaluation.result_tables import (
     DATASET_LEVEL,
+    DEHAZER_LABEL_SUFFIX,
+    DEHAZER_ROW,
     ID_COLUMNS,
     merge_conventions,
     read_run_folder,
+    run_dehazer,
     run_method,
 )
 
@@ -144,7 +147,9 @@ class RunResults:
     Args:
         run_dirs: the run folders, in the order their methods are drawn.
         extra_rows: comparison rows to include by name (e.g. ``'hazy input'``), each from the
-            first run that has it for a dataset.
+            first run that has it. ``'dehazer output'`` is every dehazer's output, named as
+            ``results_table.py`` names it (``'AODNet output (dehazer alone)'``), and such a
+            name picks that dehazer's.
         metrics: the metrics to keep (default: every metric of the per-image rows).
         datasets: the datasets to keep, in this order (default: all, in order of appearance).
         strict_conventions: refuse runs whose (kept) metrics were computed under different
@@ -172,14 +177,12 @@ class RunResults:
             owner[run.method] = run.path
             self.methods.append(MethodRows(run.method, run, run.method))
         for row in extra_rows:
-            holder = next((r for r in self.runs if any(x['method'] == row for x in r.rows)),
-                          None)
-            if holder is None:
-                raise ValueError(f'no run folder has rows named {row!r}')
-            if row in owner:
-                raise ValueError(f'{row!r} names a run\'s own method already ({owner[row]})')
-            owner[row] = holder.path
-            self.methods.append(MethodRows(row, holder, row))
+            for label, holder, source_row in self._comparison_rows(row):
+                if label in owner:
+                    raise ValueError(f'{label!r} names a run\'s own method already '
+                                     f'({owner[label]})')
+                owner[label] = holder.path
+                self.methods.append(MethodRows(label, holder, source_row))
         self._values: dict[tuple[str, str, str], dict[str, float]] = OrderedDict()
         found_datasets: list[str] = []
         found_metrics: list[str] = []
@@ -204,6 +207,25 @@ class RunResults:
                                  f'{found_metrics})')
         self.datasets = list(datasets) if datasets else found_datasets
         self.metrics = list(metrics) if metrics else found_metrics
+
+    def _comparison_rows(self, row: str) -> list[tuple[str, RunFolder, str]]:
+        """``(label, run, row of that run)`` of a requested comparison row."""
+        holders = [r for r in self.runs if any(x['method'] == row for x in r.rows)]
+        if row == DEHAZER_ROW:  # one per dehazer, labelled like the merged table
+            found: dict[str, RunFolder] = OrderedDict()
+            for run in holders:
+                dehazer = run_dehazer(run.summary, run.path)
+                found.setdefault(f'{dehazer}{DEHAZER_LABEL_SUFFIX}' if dehazer else row, run)
+            return [(label, run, row) for label, run in found.items()]
+        if row.endswith(DEHAZER_LABEL_SUFFIX):  # 'AODNet output (dehazer alone)'
+            dehazer = row[:-len(DEHAZER_LABEL_SUFFIX)]
+            holder = next((r for r in self.runs if run_dehazer(r.summary, r.path) == dehazer
+                           and any(x['method'] == DEHAZER_ROW for x in r.rows)), None)
+            if holder is not None:
+                return [(row, holder, DEHAZER_ROW)]
+        if not holders:
+            raise ValueError(f'no run folder has rows named {row!r}')
+        return [(row, holders[0], row)]
 
     @property
     def labels(self) -> list[str]:

@@ -102,6 +102,7 @@ def test_demo_page_runs_an_example_in_chromium(served, tmp_path):
         out = page.evaluate(RUN_THROUGH_API % dict(vis=json.dumps(files + vis),
                                                    ir=json.dumps(files + ir),
                                                    model=json.dumps(model.name)), timeout=60)
+        assert 'width' in out, out  # the page's error, when /run failed
         assert (out['width'], out['height']) == (64, 64), out
         assert out['message'].startswith('Done: ')
         png = base64.b64decode(out['png'].split(',', 1)[1])

@@ -14,8 +14,14 @@ def code_blocks(path):
     return {b.splitlines()[0].lstrip('# ').strip(): b for b in blocks if b.startswith('# ')}
 
 
+def _forget_my_project():
+    for mod in [m for m in sys.modules if m == 'my_project' or m.startswith('my_project.')]:
+        del sys.modules[mod]
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
+    _forget_my_project()  # another test's package of that name (tests/test_registry.py)
     files = code_blocks(REPO_ROOT / 'docs' / 'add_module.md')
     assert set(files) == {'my_project/modality_attention.py',
                           'my_project/iassf_tiny_modality_attention.py',
@@ -31,8 +37,7 @@ def project(tmp_path, monkeypatch):
     for name in ('ModalityAttentionFusion', 'TotalVariationLoss'):  # the next test re-imports
         MODELS._module_dict.pop(name, None)
     METRIC_FUNCTIONS._module_dict.pop('MB', None)
-    for mod in [m for m in sys.modules if m.startswith('my_project')]:
-        del sys.modules[mod]
+    _forget_my_project()
 
 
 def test_the_guide_trains_five_iterations(project, tmp_path):

@@ -65,7 +65,7 @@ def _values(summary):
 
 
 def test_two_stage_runs_merge_into_one_row_per_method_and_per_dehazer(runs):
-    summary, directions, conventions, notes = merge_run_folders(
+    summary, directions, conventions, notes, _, _ = merge_run_folders(
         [runs['aod_sea'], runs['aod_u2'], runs['dfs_sea']])
     assert _values(summary) == {
         'aod_sea': {'MI': 3.1},
@@ -84,7 +84,7 @@ def test_two_stage_runs_merge_into_one_row_per_method_and_per_dehazer(runs):
 
 
 def test_rows_of_one_name_that_differ_are_kept_for_each_run_and_said(runs):
-    summary, _, _, notes = merge_run_folders([runs['aod_sea'], runs['aod_u2'],
+    summary, _, _, notes, _, _ = merge_run_folders([runs['aod_sea'], runs['aod_u2'],
                                               runs['dcp_other']])
     values = _values(summary)
     assert list(summary) == ['aod_sea', 'aod_u2', 'dcp_other', 'AODNet output (dehazer alone)',
@@ -105,7 +105,7 @@ def test_a_dehazer_output_no_record_names_keeps_its_row_name(tmp_path, runs):
     """A run folder that records neither the dehazer's weights nor a config copy keeps
     'dehazer output'; rows of that name still merge only when they are the same."""
     bare = two_stage_run(tmp_path, 'bare', (1.0, 1.0), AOD, HAZY)
-    summary, _, _, notes = merge_run_folders([bare, runs['aod_sea']])
+    summary, _, _, notes, _, _ = merge_run_folders([bare, runs['aod_sea']])
     assert list(summary) == ['bare', 'aod_sea', 'dehazer output',
                              'AODNet output (dehazer alone)', 'hazy input']
     assert _values(summary)['dehazer output'] == _values(summary)[
@@ -135,3 +135,45 @@ def test_the_tool_writes_the_merged_table_and_still_refuses_a_method_twice(runs,
     capsys.readouterr()
     assert tool('analysis_tools/results_table').main([runs['aod_sea'], runs['aod_sea']]) == 2
     assert "method 'aod_sea' on 'roadscene_hazy' is in both" in capsys.readouterr().err
+
+
+def test_the_runs_image_counts_and_notes_carry_into_the_merged_table(runs, tmp_path, tool,
+                                                                     capsys):
+    """A run whose NIQE failed on one image (too small) said so under its own table, with its N
+    column; the merged table keeps both: N per row, and the note prefixed with its run."""
+    rows = [dict(dataset=DATASET, method=method, image=image, MI=mi)
+            for image in ('00', '01') for method, mi in (('small', 3.0), ('hazy input', 4.5))]
+    rows[2]['MI'] = math.nan  # MI of 'small' failed on image 01
+    failed = [dict(dataset=DATASET, image='01', metric='FusionMetric', keys=['MI'],
+                   reason='ValueError: too small')]
+    small = tmp_path / 'small' / '20260101_000000'
+    write_run_folder(str(small), rows, dict(method='small'), CONVENTIONS, DIRECTIONS,
+                     main_method='small', dropped=failed)
+    merged = merge_run_folders([runs['aod_sea'], str(small)])
+    assert merged.incomplete
+    assert merged.counts['small'][DATASET] == {'N': 2, 'MI': 1}
+    assert merged.counts['AODNet output (dehazer alone)'][DATASET]['N'] == 2
+    own = [n for n in merged.notes if n.startswith('small: ')]
+    assert own and all('MI' in n for n in own)
+    assert tool('analysis_tools/results_table').main([runs['aod_sea'], str(small)]) == 0
+    out = capsys.readouterr().out
+    assert '| method | N | MI↑ |' in out and '| small | 2 | 3.0000 |' in out
+    assert 'small: ' in out
+
+
+def test_figures_name_each_dehazer_output_as_the_merged_table_does(runs):
+    """plot_results.py --rows 'dehazer output' takes every dehazer's output row, named like the
+    merged table; one of those names picks that dehazer's."""
+    from mmhaze.visualization.run_results import RunResults
+    paths = [runs['aod_sea'], runs['aod_u2'], runs['dfs_sea']]
+    results = RunResults(paths, extra_rows=['dehazer output', 'hazy input'])
+    assert results.labels == ['aod_sea', 'aod_u2', 'dfs_sea', 'AODNet output (dehazer alone)',
+                              'DehazeFormer-S output (dehazer alone)', 'hazy input']
+    assert results.method('DehazeFormer-S output (dehazer alone)').run.path.endswith(
+        'dfs_sea/20260101_000000')
+    assert results.values(DATASET, 'DehazeFormer-S output (dehazer alone)', 'PSNR_ref') \
+        .tolist() == [12.0, 13.0]
+    one = RunResults(paths, extra_rows=['DehazeFormer-S output (dehazer alone)'])
+    assert one.labels[-1] == 'DehazeFormer-S output (dehazer alone)'
+    with pytest.raises(ValueError, match="no run folder has rows named 'GCANet output"):
+        RunResults(paths, extra_rows=['GCANet output (dehazer alone)'])

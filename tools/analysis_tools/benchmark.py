@@ -247,14 +247,14 @@ def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = F
                    reference: bool = False, fused_only: bool = False) -> dict[str, Variant]:
     """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
     from mmhaze.apis.speed import compile_networks, prepare_for_inference
-    from mmhaze.models.backbones import set_fast_inference
+    from mmhaze.models.utils.fused_forms import set_fused_forms
     base = model.eval()
     variants = {}
     if reference:
         variants['reference'] = Variant(copy.deepcopy(base))
     if fused_only:
         fused = prepare_for_inference(copy.deepcopy(base))
-        set_fast_inference(fused, False)
+        set_fused_forms(fused, False, switches=('fast_inference',))
         variants['fused-only'] = Variant(fused)
     eager = prepare_for_inference(copy.deepcopy(base))
     variants['eager'] = Variant(eager)

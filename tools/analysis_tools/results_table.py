@@ -9,8 +9,10 @@ RUN_DIR is a ``<work_dir>/<timestamp>/`` folder written by ``tools/test.py`` or
 method in two runs is refused. The runs' comparison rows merge: a two-stage run's
 ``dehazer output`` is named after its dehazer (``AODNet output (dehazer alone)``), rows the same
 in several runs (the hazy input of runs on one dataset) are shown once, and rows of one name
-that differ are kept for each run, named after it, with a note under the table. Runs whose
-metrics were computed under different conventions are refused unless ``--mixed-conventions``.
+that differ are kept for each run, named after it, with a note under the table. The runs' own
+notes follow (a metric not computed, images left out), and the image count ``N`` of each row
+is a column when a run left something out. Runs whose metrics were computed under different
+conventions are refused unless ``--mixed-conventions``.
 """
 import argparse
 import sys
@@ -32,21 +34,22 @@ def main(argv=None):
     args = parse_args(argv)
     from mmhaze.evaluation.result_tables import format_tables, merge_run_folders, write_tables
     try:
-        summary, directions, conventions, notes = merge_run_folders(
-            args.run_dirs, args.metrics, args.datasets,
-            strict_conventions=not args.mixed_conventions)
+        merged = merge_run_folders(args.run_dirs, args.metrics, args.datasets,
+                                   strict_conventions=not args.mixed_conventions)
     except (FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    # N (images per row) is shown when a run's own table showed it: something was left out.
+    table = (merged.summary, merged.directions, merged.conventions,
+             merged.counts if merged.incomplete else None)
     if args.out:
         try:
-            markdown = write_tables(args.out, summary, directions, conventions,
-                                    notes=notes)['markdown']
+            markdown = write_tables(args.out, *table, notes=merged.notes)['markdown']
         except FileExistsError as err:
             print(f'error: {err}', file=sys.stderr)
             return 2
     else:
-        markdown = format_tables(summary, directions, conventions, notes=notes)['md']
+        markdown = format_tables(*table, notes=merged.notes)['md']
     print(markdown)
     return 0
 
