@@ -50,9 +50,14 @@ def _at_torch_import(tool, tmp_path, extra_args=(), **env_vars):
 
 @pytest.mark.parametrize('tool', sorted(TOOLS))
 def test_auto_threads_and_passive_waits_are_set_before_torch_loads(tool, tmp_path):
+    from mmhaze.utils.threads import usable_cores
     (threads, policy, mark), _ = _at_torch_import(tool, tmp_path)
-    assert 1 <= int(threads) <= len(os.sched_getaffinity(0))
-    assert (policy, mark) == ('PASSIVE', threads)
+    cores, limit = usable_cores()
+    cap = cores if limit is None else min(cores, limit)
+    assert 1 <= int(threads) <= cap and mark == threads
+    # Every core free (the count is the cap): the runtime's own spinning wait; else passive.
+    # (The load may change between the tool's measurement and this check: the count decides.)
+    assert policy == ('-' if int(threads) == cap else 'PASSIVE')
 
 
 @pytest.mark.parametrize('tool', sorted(TOOLS))
