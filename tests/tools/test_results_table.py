@@ -177,3 +177,16 @@ def test_figures_name_each_dehazer_output_as_the_merged_table_does(runs):
     assert one.labels[-1] == 'DehazeFormer-S output (dehazer alone)'
     with pytest.raises(ValueError, match="no run folder has rows named 'GCANet output"):
         RunResults(paths, extra_rows=['GCANet output (dehazer alone)'])
+
+
+@pytest.mark.parametrize('relative, merged', [(1e-13, True), (1e-6, False)])
+def test_rows_differing_only_in_the_last_bits_are_the_same_row(tmp_path, relative, merged):
+    """Two versions of the metric code sum in another order (1e-12 apart): still one row. A
+    difference a table could show (1e-6) keeps them apart."""
+    near = ((4.4 * (1 + relative), 4.6), (16.0, 16.5))
+    first = two_stage_run(tmp_path, 'first', (3.0, 3.2), AOD, HAZY)
+    second = two_stage_run(tmp_path, 'second', (2.8, 3.0), AOD, near)
+    summary, _, _, notes, _, _ = merge_run_folders([first, second])
+    assert ('hazy input' in summary) is merged
+    assert ('hazy input (second)' in summary) is not merged
+    assert ("'hazy input': the same in both runs, shown once" in notes) is merged
