@@ -22,7 +22,7 @@ count and the wait policy are read by the OpenMP runtime when torch loads it. Th
 
 Unless the user set a wait variable or ``MMHAZE_THREADS=off``, ``OMP_WAIT_POLICY=PASSIVE`` makes
 waiting threads sleep at once, except for an ``auto`` choice that found every core free (spinning
-on idle cores is faster there, and the hook follows a load that comes later). :class:`~mmhaze.engine.hooks.ThreadAdjustHook` repeats the
+on idle cores is faster there). :class:`~mmhaze.engine.hooks.ThreadAdjustHook` repeats the
 measurement during a long run of an ``auto`` choice and moves the thread count with the load.
 
 This module does not import torch (it must run before torch loads).

@@ -118,7 +118,8 @@ def test_configure_sets_the_environment_openmp_reads(no_torch_yet, env, requeste
     assert choice.wait_policy == passive
 
 
-@pytest.mark.parametrize('busy, policy', [(0.0, None), (0.2, None), (0.3, 'PASSIVE'), (1.0, 'PASSIVE')])
+@pytest.mark.parametrize('busy, policy', [(0.0, None), (0.2, None), (0.3, 'PASSIVE'),
+                                          (1.0, 'PASSIVE')])
 def test_a_quiet_machine_keeps_the_runtimes_spinning_wait(no_torch_yet, monkeypatch, busy,
                                                           policy):
     """auto on a machine whose every core is free: no passive wait (the demo training ran
