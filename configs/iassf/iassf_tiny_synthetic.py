@@ -1,6 +1,7 @@
 # IASSF shrunk for the CPU demo and the tests: trains on the embedded synthetic VIS + thermal
-# scenes in under 3 minutes (2 CPU cores) and scores the test scenes. Only widths, depths,
-# attention windows and prompt-pool sizes shrink; every block and switch of the official model
+# scenes in 2.5-5 minutes (2 CPU cores; configs/demo/demo_synthetic.py trains a smaller budget)
+# and scores the test scenes. Only widths, depths, attention windows and prompt-pool sizes
+# shrink; every block and switch of the official model
 # (_base_/models/iassf.py) stays: encoder, both PGMs and PEBs, the official haze density, the
 # DehazeFormer U-Net with its stem skip, the 5-block fusion U-Net, the losses, IR as 3 channels
 # (the synthetic thermal plane replicated by the dataset, as LoadFusionImages(ir_channels=3)

@@ -117,7 +117,7 @@ def resolve_device(device: Optional[str]) -> torch.device:
 class FusionInferencer:
     """Build a model from a config (+ checkpoint) and run it on VIS/IR pairs.
 
-    >>> infer = FusionInferencer('configs/demo/demo_synthetic.py', 'work_dirs/demo/iter_600.pth')
+    >>> infer = FusionInferencer('configs/demo/demo_synthetic.py', 'work_dirs/demo/iter_250.pth')
     >>> out = infer('hazy.png', 'ir.png')   # {'dehazed': HxWx3 uint8, 'fused': ...}
 
     Tiling (``tile=512``) bounds memory on large images. It is exact only for a model whose

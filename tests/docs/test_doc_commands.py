@@ -129,10 +129,10 @@ def test_the_example_pairs_section_runs_as_written(tmp_path, monkeypatch):
                 if 'my_hazy.png' not in c]
     assert [shlex.split(c)[1] for c in commands] == [
         'tools/dataset_converters/make_synthetic.py', 'tools/infer.py']
-    checkpoint = tmp_path / 'work_dirs' / 'demo' / 'iter_300.pth'
+    checkpoint = tmp_path / 'work_dirs' / 'demo' / 'iter_250.pth'
     checkpoint.parent.mkdir(parents=True)
     model = seeded_model('configs/demo/demo_synthetic.py')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=300)), checkpoint)
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=250)), checkpoint)
     (tmp_path / 'configs').symlink_to(REPO_ROOT / 'configs')
     monkeypatch.chdir(tmp_path)  # the commands' relative paths, as a user's shell has them
     for command in commands:
