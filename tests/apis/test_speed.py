@@ -146,9 +146,13 @@ def test_spade_fused_form_matches_and_trains():
     out.square().sum().backward()  # the stacked γ/β weights are built from the parameters
     assert spade.gamma.weight.grad.abs().sum() > 0 and spade.beta.bias.grad.abs().sum() > 0
     channels_last_weights(spade)
-    with torch.no_grad():
-        cl = spade(x.contiguous(memory_format=torch.channels_last), label)
+    x_cl = x.detach().contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():  # channels-last instance norm: column means of the (H·W)×C rows
+        cl = spade(x_cl, label)
     assert (cl - ref).abs().max().item() < 2e-6
+    x_cl.requires_grad_()
+    spade(x_cl, label).square().sum().backward()  # the same path with gradients
+    assert torch.allclose(x_cl.grad, x.grad, atol=1e-4)
 
 
 @pytest.mark.parametrize('attention, joint_form', [('joint', 'sum'), ('joint', 'single_softmax'),
@@ -163,6 +167,19 @@ def test_joint_window_attention_fused_form_matches(attention, joint_form):
     assert set_fused_forms(attn) == 1
     out = attn(x_vis, x_nir)
     assert max((o - r).abs().max().item() for o, r in zip(out, ref)) < 1e-6
+
+
+def test_joint_window_attention_runs_the_flash_kernel_on_cpu():
+    """A 3-d bias mask sent CPU dispatch to the unfused math kernel (2.6× slower)."""
+    from mmhaze.models.fusion.joint_attention_fusion import JointWindowAttention
+    if not hasattr(torch.ops.aten, '_scaled_dot_product_flash_attention_for_cpu'):
+        pytest.skip('this torch has no CPU flash attention kernel')
+    attn = JointWindowAttention(12, num_heads=3, window_size=4)
+    set_fused_forms(attn)
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        attn(torch.randn(6, 16, 12), torch.randn(6, 16, 12))
+    keys = {e.key for e in prof.key_averages()}
+    assert 'aten::_scaled_dot_product_flash_attention_for_cpu' in keys, sorted(keys)
 
 
 def test_hsvf_fast_form_is_as_close_to_float64_as_the_training_form():
