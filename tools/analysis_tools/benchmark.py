@@ -20,6 +20,8 @@ interleaved rounds (one forward of each per round, so load changes hit all alike
 - ``--reference`` adds ``reference``: the training-mode eager form (bit-exact, NCHW, unfused);
 - ``--fused-only`` adds ``fused-only``: eager with the fused attention kernel and channels-last
   weights but without the blocks' fast inference form (the default form before issue 24);
+- ``--channels-last-only`` adds ``channels-last-only``: eager with channels-last weights and no
+  fused form at all (HSVF's inference form before its fused forms), for before/after tables;
 - ``onnx`` (``--onnx``) — the model exported as ``tools/deployment/pytorch2onnx.py`` exports it
   (a static graph per size, [0, 1] images in and out, padding inside), run by onnxruntime on
   the CPU with as many intra-op threads as torch uses; its drift against eager (outputs
@@ -99,6 +101,9 @@ def parse_args(argv=None):
     parser.add_argument('--fused-only', action='store_true',
                         help='also measure the previous default inference form: fused attention '
                              'and channels-last weights without the fast inference form')
+    parser.add_argument('--channels-last-only', action='store_true',
+                        help='also measure the inference form before any fused form: '
+                             'channels-last weights only')
     parser.add_argument('--onnx', action='store_true',
                         help='also measure the ONNX export under onnxruntime (CPU)')
     parser.add_argument('--compare-official', metavar='DIR',
@@ -243,15 +248,24 @@ def onnx_variant(model: torch.nn.Module, height: int, width: int,
                      f'onnxruntime vs PyTorch max |Δ| {checks} (tolerance {r.tolerance:g})')
 
 
+#: The variants that run as plain eager modules (forward hooks can time their parts).
+EAGER_FORMS = ('reference', 'channels-last-only', 'fused-only', 'eager')
+
+
 def build_variants(model: torch.nn.Module, compile: bool = False, bf16: bool = False,
-                   reference: bool = False, fused_only: bool = False) -> dict[str, Variant]:
+                   reference: bool = False, fused_only: bool = False,
+                   channels_last_only: bool = False) -> dict[str, Variant]:
     """Name → :class:`Variant` for every requested form of ``model`` (same weights)."""
-    from mmhaze.apis.speed import compile_networks, prepare_for_inference
+    from mmhaze.apis.speed import channels_last_weights, compile_networks, prepare_for_inference
     from mmhaze.models.utils.fused_forms import set_fused_forms
     base = model.eval()
     variants = {}
     if reference:
         variants['reference'] = Variant(copy.deepcopy(base))
+    if channels_last_only:
+        plain = copy.deepcopy(base)
+        channels_last_weights(plain)
+        variants['channels-last-only'] = Variant(plain)
     if fused_only:
         fused = prepare_for_inference(copy.deepcopy(base))
         set_fused_forms(fused, False, switches=('fast_inference',))
@@ -617,7 +631,7 @@ def main(argv=None) -> int:
             ok &= agree
         return 0 if ok else 1
     variants = build_variants(model.to(args.device), args.compile, args.bf16, args.reference,
-                              args.fused_only)
+                              args.fused_only, args.channels_last_only)
     sync = _sync_for(args.device)
     for h, w in shapes:
         inputs = {k: v.to(args.device) for k, v in dummy_inputs(model, h, w).items()}
@@ -640,10 +654,14 @@ def main(argv=None) -> int:
         medians = {k: statistics.median(t) for k, t in times.items()}
         path = default_path(model, (h, w), args.images, medians, first)
         print(default_path_line(path, args.images, (h, w), eager_median, 'eager'))
-        # Each part's share, from forward hooks on the eager form (hooks would break graphs).
-        r = benchmark(variants['eager'].model, h, w, 1, 1, args.device, args.by_network)
-        print(f'{h}×{w} eager parts: ' + ', '.join(f'{k} {100 * v:.1f}%'
-                                                   for k, v in r['shares'].items()))
+        # Each part's time, from forward hooks on one more forward of every eager form
+        # (hooks would break compiled graphs).
+        for name in EAGER_FORMS:
+            if name in variants:
+                r = benchmark(variants[name].model, h, w, 1, 0, args.device, args.by_network)
+                print(f'{h}×{w} {name} parts: ' + ', '.join(
+                    f'{k} {v * r["mean_ms"] / 1e3:.2f} s ({100 * v:.1f}%)'
+                    for k, v in r['shares'].items()))
     print(f'load average at end: {os.getloadavg()[0]:.2f}')
     return 0
 
