@@ -48,6 +48,37 @@ def test_fusion_metric_values_and_reference_choice():
     assert 'bits' in metric.conventions()['MI'] and metric.directions['Qcv'] == '↓'
 
 
+@pytest.mark.parametrize('gray_weights', ['matlab', 'bt601', 'pil'])
+def test_fusion_metric_turns_each_colour_image_gray_once(monkeypatch, gray_weights):
+    """The wrapper converts each colour image to gray once, not once per metric, and every
+    metric equals its function called on the colour images (which converts them itself)."""
+    import mmhaze.evaluation.functional.image_ops as image_ops
+    import mmhaze.evaluation.metrics.fusion_metric as fusion_metric
+    from mmhaze.evaluation.functional import metric_spec
+    s = _sample(size=48)
+    keys = ['EN', 'SD', 'SF', 'AG', 'MI', 'Qabf', 'Qcv', 'SCD', 'VIF', 'VIFF', 'SSIM', 'CC']
+    metric = FusionMetric(metrics=keys, gray_weights=gray_weights, include_average=True)
+    calls = []
+    convert = image_ops.rgb_to_gray
+
+    def counted(x, *args, **kwargs):
+        calls.append(tuple(x.shape))
+        return convert(x, *args, **kwargs)
+
+    monkeypatch.setattr(image_ops, 'rgb_to_gray', counted)
+    monkeypatch.setattr(fusion_metric, 'rgb_to_gray', counted)
+    rows = metric.evaluate_sample(s)
+    # fused, hazy VIS and the average row's image are colour; IR is gray already
+    assert calls == [(1, 3, 48, 48)] * 3
+    monkeypatch.setattr(image_ops, 'rgb_to_gray', convert)
+    f, a, b = (_8bit(s[k]['data']).float() for k in ('pred_fused', 'ir', 'vis'))
+    for key in keys:
+        spec = metric_spec(key)
+        args = (f, a, b) if spec.needs_sources else (f,)
+        expected = spec.function(*args, gray_weights=gray_weights).item()
+        assert rows['model'][key] == expected, key
+
+
 def test_a_failing_image_stops_the_run_naming_the_image_and_the_metric():
     """An image whose metric raised used to be skipped (or NaN, dropped from the mean) with
     only a log line (issue 11, item 3)."""

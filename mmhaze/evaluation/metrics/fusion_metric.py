@@ -8,6 +8,7 @@ import torch
 
 from mmhaze.registry import METRICS
 
+from ..functional.image_ops import rgb_to_gray
 from ..functional.metric_registry import metric_spec
 from ..suites import metric_suite
 from .base_image_metric import MODEL_ROW, BaseImageMetric
@@ -37,7 +38,9 @@ class FusionMetric(BaseImageMetric):
     preset (``suite``, :mod:`mmhaze.evaluation.suites`).
 
     Every image is first quantised to what an 8-bit PNG holds, then (default) converted to
-    gray with MATLAB's ``rgb2gray`` and rounding, as the reference toolboxes read their files.
+    gray with MATLAB's ``rgb2gray`` and rounding, as the reference toolboxes read their files:
+    in ``color='gray'`` the metric functions (one's own included) receive those 1-channel
+    planes.
 
     Args:
         metrics: keys to compute: registered metric keys (default
@@ -146,7 +149,14 @@ class FusionMetric(BaseImageMetric):
         return rows
 
     def _prepare(self, image: torch.Tensor) -> torch.Tensor:
-        return to_8bit_scale(image).to(self.dtype)
+        """The 8-bit levels the functions see; in ``color='gray'`` a colour image is turned
+        to gray here, once per image rather than once per metric (the functions pass
+        1-channel planes through unchanged, and the rounded levels are the same integers in
+        either dtype)."""
+        levels = to_8bit_scale(image, self.dtype)
+        if self.color == 'gray' and levels.shape[1] == 3:
+            levels = rgb_to_gray(levels, self.gray_weights)
+        return levels
 
     def _score(self, f, a, b, sample: dict) -> dict[str, float]:
         values = {}

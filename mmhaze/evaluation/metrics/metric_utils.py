@@ -25,13 +25,14 @@ class MetricComputeError(UserError, ValueError):
     """A metric function raised on an image."""
 
 
-def to_8bit_scale(x: torch.Tensor) -> torch.Tensor:
-    """C×H×W [0, 1] → 1×C×H×W float64 holding what an 8-bit PNG of it stores (0..255).
+def to_8bit_scale(x: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """C×H×W [0, 1] → 1×C×H×W ``dtype`` holding what an 8-bit PNG of it stores (0..255).
 
     Rounds in float32 exactly as ``visualization.to_rgb_uint8`` (which writes the PNGs of
-    ``--save-preds``), so metrics of a prediction and of its PNG agree.
+    ``--save-preds``), so metrics of a prediction and of its PNG agree; the levels are
+    integers, so float32 and float64 hold them alike.
     """
-    return torch.round(x.detach().float().clamp(0, 1) * 255.0).double()[None]
+    return torch.round(x.detach().float().clamp(0, 1) * 255.0).to(dtype)[None]
 
 
 def sample_name(sample: dict) -> str:
