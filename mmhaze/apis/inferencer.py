@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os.path as osp
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -19,6 +19,9 @@ from mmhaze.utils.errors import UserError
 
 from .config_check import ConfigError, load_config
 from .speed import AutoCompile, compile_networks, padded_size_counts, prepare_for_inference
+
+#: The images an inferencer returns (and ``tools/infer.py`` writes).
+IMAGE_OUTPUTS = ('dehazed', 'fused')
 
 ImageLike = Union[str, np.ndarray]
 
@@ -92,6 +95,15 @@ def pack_pair(vis: ImageLike, ir: ImageLike, ir_channels: int = 1) -> dict:
     return PackFusionInputs()(results)
 
 
+def _drop_source_images(samples: Sequence) -> None:
+    """Remove the packed source images from data samples (their predictions only need the
+    metainfo): 127 MB at 4K that would otherwise live through the whole inference."""
+    for sample in samples:
+        for key in ('vis', 'ir'):
+            if key in sample:
+                delattr(sample, key)
+
+
 def resolve_device(device: Optional[str]) -> torch.device:
     """``device`` as a ``torch.device`` (None: CUDA when available, else the CPU); a device this
     machine does not have is one :class:`ConfigError` line, not a traceback from the first
@@ -151,6 +163,8 @@ class FusionInferencer:
         model = MODELS.build(model_cfg)
         if checkpoint is not None:  # strictly: a misfit is one error naming the file
             load_weights(model, checkpoint, strict=True)
+        if hasattr(model, 'release_training_only_networks'):  # this model only predicts
+            model.release_training_only_networks()
         self._setup(model, device, pad_small, compile, image_sizes)
         self.cfg = cfg
 
@@ -238,17 +252,27 @@ class FusionInferencer:
         tiles whose outputs are blended with linear ramps (see :meth:`tile_geometry`;
         ``approx`` allows it for a model whose tiles differ from the whole image);
         ``progress`` shows a bar of the tiles on stderr (a 4000×3000 image takes minutes)."""
+        from mmhaze.visualization import to_rgb_uint8
+        # Image-size buffers are let go as soon as the next step no longer reads them: at 4K
+        # each float32 RGB map is 100 MB, and tiling exists to bound memory.
         inputs, samples = self.preprocess(vis, ir)
+        _drop_source_images(samples)
         if tile is None or max(inputs['vis'].shape[-2:]) <= tile:
             outputs = self.model(inputs, mode='tensor')
         else:
             name = osp.basename(vis) if isinstance(vis, str) else 'image'
             outputs = self.tiled(inputs, self.tile_geometry(tile, overlap, approx),
-                                  name if progress else None)
+                                  name if progress else None, keys=IMAGE_OUTPUTS)
+        del inputs
         self.model.to_data_samples(outputs, samples, 1)
-        from mmhaze.visualization import to_rgb_uint8
-        return {key: to_rgb_uint8(getattr(samples[0], f'pred_{key}').data)
-                for key in ('dehazed', 'fused') if f'pred_{key}' in samples[0]}
+        del outputs
+        images = {}
+        for key in IMAGE_OUTPUTS:
+            pred = samples[0].get(f'pred_{key}')
+            if pred is not None:
+                images[key] = to_rgb_uint8(pred.data)
+                delattr(samples[0], f'pred_{key}')
+        return images
 
     @torch.no_grad()
     def tile_drift(self, vis: ImageLike, ir: ImageLike, tile: int, overlap: int = 32,
@@ -265,11 +289,13 @@ class FusionInferencer:
         span = 2 * geometry.tile - geometry.overlap  # a multiple of the divisor
         ch, cw = min(h, span), min(w, span)
         y, x = (h - ch) // 2 // divisor * divisor, (w - cw) // 2 // divisor * divisor
-        crop = {k: v[..., y:y + ch, x:x + cw] for k, v in inputs.items()}
+        # A copy of the crop, so the whole image's inputs are freed before the forwards.
+        crop = {k: v[..., y:y + ch, x:x + cw].clone() for k, v in inputs.items()}
+        del inputs
         whole = self.model(crop, mode='tensor')
-        tiled = self.tiled(crop, geometry)
+        tiled = self.tiled(crop, geometry, keys=IMAGE_OUTPUTS)
         levels = {}
-        for key in ('dehazed', 'fused'):
+        for key in IMAGE_OUTPUTS:
             if key in whole:
                 a, b = (self._grey_levels(out[key]) for out in (whole, tiled))
                 diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
@@ -283,9 +309,13 @@ class FusionInferencer:
 
     @torch.no_grad()
     def tiled(self, inputs: dict[str, torch.Tensor], geometry: TileGeometry,
-              progress_name: Optional[str] = None) -> dict[str, torch.Tensor]:
+              progress_name: Optional[str] = None,
+              keys: Optional[Collection[str]] = None) -> dict[str, torch.Tensor]:
         """What ``model(inputs, mode='tensor')`` returns, computed tile by tile (model range,
-        padded size); ``progress_name`` shows a bar of the tiles under that name."""
+        padded size); ``progress_name`` shows a bar of the tiles under that name. ``keys``:
+        blend only these outputs (default: all): an image-size accumulator per output is
+        what tiling keeps for the whole image (HSVF's 7-class ``seg_logits`` would be 54 %
+        of them, which the inferencer's images do not use)."""
         h, w = inputs['vis'].shape[-2:]
         ys, xs = geometry.starts(h), geometry.starts(w)
         acc: dict[str, torch.Tensor] = {}
@@ -303,9 +333,11 @@ class FusionInferencer:
                        * geometry.edge_weights(tw, x > 0, x + tw < w, device)[None, :])
                 weight[..., y:y + th, x:x + tw] += win
                 for k, v in out.items():
+                    if keys is not None and k not in keys:
+                        continue
                     if k not in acc:
                         acc[k] = torch.zeros(*v.shape[:2], h, w, device=v.device, dtype=v.dtype)
                     acc[k][..., y:y + th, x:x + tw] += v * win
                 bar.update()
         bar.close()
-        return {k: v / weight for k, v in acc.items()}
+        return {k: v.div_(weight) for k, v in acc.items()}

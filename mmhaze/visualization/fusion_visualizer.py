@@ -21,10 +21,12 @@ def _palette(n: int) -> np.ndarray:
 
 def to_rgb_uint8(x: torch.Tensor) -> np.ndarray:
     """C×H×W [0, 1] tensor (1 or 3 channels) → H×W×3 uint8, rounded like a saved PNG."""
-    arr = x.detach().float().cpu().clamp(0, 1).numpy()
-    if arr.shape[0] == 1:
-        arr = np.repeat(arr, 3, 0)
-    return np.rint(arr[:3].transpose(1, 2, 0) * 255.0).astype(np.uint8)
+    # One float temporary (the clamped copy, scaled and rounded in place: the same float32
+    # products and round-half-to-even as NumPy's rint), not three of the image's size.
+    levels = x.detach().float().cpu().clamp(0, 1).mul_(255.0).round_().to(torch.uint8)
+    if levels.shape[0] == 1:
+        levels = levels.expand(3, -1, -1)
+    return np.ascontiguousarray(levels[:3].permute(1, 2, 0).numpy())
 
 
 def labels_to_rgb(labels: torch.Tensor, palette: Optional[Sequence] = None) -> np.ndarray:

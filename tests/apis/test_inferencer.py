@@ -85,3 +85,31 @@ def test_compile_modes_of_the_tools_are_honoured(repo_root, monkeypatch, mode, c
     assert bool(calls) is compiles
     with pytest.raises(ValueError, match='compile must be'):
         FusionInferencer.from_model(model, compile='sometimes')
+
+
+def test_an_inferencer_frees_the_networks_that_only_train(repo_root, tmp_path):
+    """From a config and a checkpoint with discriminators, the weights load strictly, then
+    the discriminators are released; the images equal those of the whole model."""
+    from mmhaze.apis.config_check import load_config
+    from mmhaze.registry import MODELS
+    config = str(repo_root / 'configs/hsvf/hsvf_tiny_synthetic.py')
+    model_cfg = load_config(config).model.copy()
+    model_cfg.pop('init_cfg', None)
+    torch.manual_seed(0)
+    whole = MODELS.build(model_cfg)
+    assert 'discriminators' in whole.network_names
+    checkpoint = tmp_path / 'hsvf_tiny.pth'
+    torch.save({'state_dict': whole.state_dict()}, checkpoint)
+    infer = FusionInferencer(config, str(checkpoint), device='cpu')
+    assert infer.model.discriminators is None
+    assert 'discriminators' not in infer.model.network_names
+    assert not any(k.startswith('discriminators.') for k in infer.model.state_dict())
+    s = render_scene(2, size=(64, 64))
+    vis = np.rint(s.hazy_vis * 255).astype(np.uint8)
+    ir = np.rint(s.thermal * 255).astype(np.uint8)
+    released = infer(vis, ir)
+    # An inferencer around a model the caller built leaves its networks alone.
+    reference = FusionInferencer.from_model(whole, 'cpu')
+    assert reference.model.discriminators is not None
+    for key, image in reference(vis, ir).items():
+        np.testing.assert_array_equal(released[key], image)

@@ -72,6 +72,19 @@ def test_exact_tiling_reproduces_the_whole_image():
     assert_exact_tiling(infer, tile=24, size=(50, 70))
 
 
+def test_tiling_blends_only_the_outputs_asked_for():
+    """``keys`` keeps image-size accumulators for those outputs only (the inferencer's images;
+    HSVF's segmentation logits would be most of a 4K image's accumulators)."""
+    infer = FusionInferencer.from_model(exact_model(), 'cpu')
+    inputs, _ = infer.preprocess(*pair(50, 70))
+    geometry = infer.tile_geometry(24, overlap=0)
+    with torch.no_grad():
+        every = infer.tiled(inputs, geometry)
+        fused = infer.tiled(inputs, geometry, keys=('fused',))
+    assert set(every) == {'dehazed', 'fused'} and set(fused) == {'fused'}
+    assert torch.equal(fused['fused'], every['fused'])
+
+
 def test_the_inferencer_keeps_at_least_the_models_tile_overlap_of_context():
     infer = FusionInferencer.from_model(exact_model(), 'cpu')
     # overlap 0 or 3 asked for: every tile still drops 5 px at its inner edges, and

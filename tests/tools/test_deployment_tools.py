@@ -64,6 +64,25 @@ def test_onnxruntime_backend_writes_the_pytorch_outputs(exported, tmp_path, tool
             assert np.abs(a - b).max() <= 1  # 1e-4 in [0, 1] may flip one rounding
 
 
+@pytest.mark.parametrize('tile, retains', [(None, True), ('32', False)])
+def test_infer_keeps_freed_memory_only_without_tiles(exported, tmp_path, tool, monkeypatch,
+                                                      tile, retains):
+    """Tiling is for bounded memory: glibc's default allocator then returns the image-size
+    buffers, where a retained heap would keep them fragmented (docs/speed.md)."""
+    import mmhaze.apis.speed as speed
+    calls = []
+    monkeypatch.setattr(speed, 'retain_freed_memory', lambda: calls.append(1) or True)
+    config, ckpt, _ = exported
+    _write_pairs(tmp_path / 'data', [(40, 56)])
+    args = [str(config), str(ckpt), '--vis', str(tmp_path / 'data/vis'), '--ir',
+            str(tmp_path / 'data/ir'), '--out-dir', str(tmp_path / 'out')]
+    if tile is not None:
+        args += ['--tile', tile, '--tile-approx', '--no-progress']
+    assert tool('infer').main(args) == 0
+    assert (tmp_path / 'out/fused/0.png').is_file()
+    assert bool(calls) is retains
+
+
 @pytest.mark.parametrize('extra, message', [
     (['--tile', '16'], '--tile is not available with --backend onnxruntime'),
     (['--compile'], '--compile is a PyTorch option'),

@@ -23,24 +23,19 @@ def joint_histogram(a: torch.Tensor, b: torch.Tensor, bins: int = 256) -> torch.
     return batched_counts(a.flatten(1) * bins + b.flatten(1), bins * bins).view(-1, bins, bins)
 
 
-def _pair_information(f: torch.Tensor, s: torch.Tensor, h_f: torch.Tensor, base: float,
-                      saturate_255: bool) -> torch.Tensor:
-    if saturate_255:  # the marginals keep 254 and 255 apart, the joint histogram does not
-        h_s = entropy_of_counts(level_histogram(s), base)
-        joint = joint_histogram(f.clamp_max(254), s.clamp_max(254))
-    else:  # the source's marginal is a sum of the joint histogram: one bincount less
-        joint = joint_histogram(f, s)
-        h_s = entropy_of_counts(joint.sum(1), base)
-    return h_f + h_s - entropy_of_counts(joint, base)
-
-
 def _mi_of_levels(f: torch.Tensor, a: torch.Tensor, b: torch.Tensor, base: float,
                   saturate_255: bool) -> torch.Tensor:
     # eager: histograms are faster as bincount than compiled (see batched_counts)
     f, a, b = gray_levels(f), gray_levels(a), gray_levels(b)
-    h_f = entropy_of_counts(level_histogram(f), base)
-    return (_pair_information(f, a, h_f, base, saturate_255)
-            + _pair_information(f, b, h_f, base, saturate_255))
+    if saturate_255:  # the marginals keep 254 and 255 apart, the joint histograms do not
+        joints = [joint_histogram(f.clamp_max(254), s.clamp_max(254)) for s in (a, b)]
+        marginals = [level_histogram(x) for x in (f, a, b)]
+    else:  # every marginal is a sum of a joint histogram (exact counts): two bincounts, not three
+        joints = [joint_histogram(f, s) for s in (a, b)]
+        marginals = [joints[0].sum(2), joints[0].sum(1), joints[1].sum(1)]
+    h_f, h_a, h_b = (entropy_of_counts(m, base) for m in marginals)
+    return ((h_f + h_a - entropy_of_counts(joints[0], base))
+            + (h_f + h_b - entropy_of_counts(joints[1], base)))
 
 
 def log_unit(base: float) -> str:

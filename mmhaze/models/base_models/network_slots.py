@@ -118,6 +118,19 @@ class NetworkSlots:
         """The filled slots, in the order their networks were built."""
         return list(self._network_names)
 
+    def release_training_only_networks(self) -> list[str]:
+        """Empty the slots whose networks only train (discriminators) and return their names.
+
+        For an owner that only runs inference (``FusionInferencer`` after loading the weights):
+        HSVF's three region discriminators hold 16.6 M parameters that no prediction reads.
+        Training, state dicts and checkpoints need them: build the model again for those."""
+        released = [name for name in training_only_slots(type(self))
+                    if getattr(self, name, None) is not None]
+        for name in released:
+            setattr(self, name, None)
+            self._network_names.remove(name)
+        return released
+
     @property
     def frozen_networks(self) -> frozenset[str]:
         """Slots configured ``frozen=True``: no optimizer holds their parameters."""
