@@ -67,9 +67,8 @@ def entropy_of_counts(counts: torch.Tensor, base: float = 2.0, epsilon: float = 
     p = counts / counts.sum(1, keepdim=True)
     if epsilon:
         return -(p * torch.log(p + epsilon)).sum(1) / math.log(base)
-    terms = torch.where(p > 0, p * torch.log(torch.where(p > 0, p, torch.ones_like(p))),
-                        torch.zeros_like(p))
-    return -terms.sum(1) / math.log(base)
+    # xlogy: p·log(p), and 0 for an empty bin (the same values as masking, in one pass)
+    return -torch.special.xlogy(p, p).sum(1) / math.log(base)
 
 
 @register_metric('EN', needs_sources=False, convention=lambda o: (

@@ -75,26 +75,30 @@ class BaseImageMetric(BaseMetric):
         return {}
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        # One entry per sample: mmengine truncates the collected results to the dataset size.
         for sample in data_samples:
-            image = str(sample.get('img_id') or sample.get('vis_path') or len(self.results))
-            dataset = self.dataset_name or sample.get('dataset_name') or UNNAMED_DATASET
-            try:
-                per_row = self.evaluate_sample(sample)
-            except Exception as err:
-                if not self.skip_errors:
-                    raise
-                reason = f'{type(err).__name__}: {err}'
-                print_log(f'{type(self).__name__} (skip_errors=True): left out image {image!r}: '
-                          f'{reason}', logger='current', level=30)
-                # Kept among the results so that every process's skips reach rank 0.
-                self.results.append([dict(dataset=dataset, method=SKIPPED_ROW, image=image,
-                                          metric=type(self).__name__, keys=list(self.directions),
-                                          reason=reason)])
-                continue
-            # One entry per sample: mmengine truncates the collected results to the dataset size.
-            self.results.append([dict(dataset=dataset, method=row, image=image,
-                                      **{k: float(v) for k, v in values.items()})
-                                 for row, values in per_row.items()])
+            self.results.append(self.sample_rows(sample, fallback_id=len(self.results)))
+
+    def sample_rows(self, sample: dict, fallback_id: object = '?') -> list[dict]:
+        """The result entry of one sample: its rows, or the record of its skip with
+        ``skip_errors=True``. Reads only the metric's settings, so samples may be scored on
+        several threads (``eval_folder``) and their entries appended in order."""
+        image = str(sample.get('img_id') or sample.get('vis_path') or fallback_id)
+        dataset = self.dataset_name or sample.get('dataset_name') or UNNAMED_DATASET
+        try:
+            per_row = self.evaluate_sample(sample)
+        except Exception as err:
+            if not self.skip_errors:
+                raise
+            reason = f'{type(err).__name__}: {err}'
+            print_log(f'{type(self).__name__} (skip_errors=True): left out image {image!r}: '
+                      f'{reason}', logger='current', level=30)
+            # Kept among the results so that every process's skips reach rank 0.
+            return [dict(dataset=dataset, method=SKIPPED_ROW, image=image,
+                         metric=type(self).__name__, keys=list(self.directions), reason=reason)]
+        return [dict(dataset=dataset, method=row, image=image,
+                     **{k: float(v) for k, v in values.items()})
+                for row, values in per_row.items()]
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         results = [row for sample_rows in results for row in sample_rows]
