@@ -340,14 +340,18 @@ def map_pairs(score: Callable[[str], object], stems: Sequence[str], workers: int
     try:
         with ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
                                 initargs=(1,)) as pool:
-            # A bounded window: at most 2 pairs per worker wait, decoded, for their turn.
+            # A bounded window of submitted pairs (2 per worker): after an error, few more run.
             pending: deque = deque()
-            for stem in stems[1:]:
-                pending.append(pool.submit(score, stem))
-                if len(pending) >= 2 * workers:
+            try:
+                for stem in stems[1:]:
+                    pending.append(pool.submit(score, stem))
+                    if len(pending) >= 2 * workers:
+                        yield pending.popleft().result()
+                while pending:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            finally:  # an error or Ctrl-C: the pairs not started yet are not started
+                for future in pending:
+                    future.cancel()
     finally:
         torch.set_num_threads(threads)  # MKL's count is process-wide; OpenMP's per thread
 

@@ -41,20 +41,24 @@ def test_map_pairs_yields_in_order_on_one_thread_each_and_restores_the_count():
     assert torch.get_num_threads() == 2
 
 
-def test_map_pairs_raises_a_pairs_error_when_its_turn_comes():
+def test_map_pairs_raises_a_pairs_error_when_its_turn_comes_and_starts_no_more():
     torch.set_num_threads(2)
+    started = []
 
     def score(stem):
+        started.append(stem)
         if stem == 'c':
             raise ValueError('pair c is broken')
-        time.sleep(0.01)
+        time.sleep(0.5 if stem in 'de' else 0.0)  # both workers busy when c's error is seen
         return stem
 
     seen = []
     with pytest.raises(ValueError, match='pair c is broken'):
-        for stem in map_pairs(score, list('abcdefgh'), 2):
+        for stem in map_pairs(score, [chr(ord('a') + i) for i in range(20)], 2):
             seen.append(stem)
     assert seen == ['a', 'b']
+    # f, queued behind d and e (busy workers, or cancelled too), never started
+    assert {'a', 'b', 'c'} <= set(started) <= set('abcde')
     assert torch.get_num_threads() == 2
 
 
