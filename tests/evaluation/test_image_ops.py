@@ -40,6 +40,43 @@ def test_local_moments_are_the_windowed_moments(dtype):
         assert torch.allclose(g.double(), e, rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_local_moments_as_one_stack_are_the_separate_moments_bit_for_bit(dtype, monkeypatch):
+    """Small images filter the five moment planes as one channel stack (fewer calls); the
+    values are those of five separate passes, bit for bit, including a one-channel y against
+    three-channel x and a strided window."""
+    from mmhaze.evaluation.functional import image_ops
+    gen = torch.Generator().manual_seed(2)
+    x = (torch.rand(2, 3, 41, 57, generator=gen, dtype=torch.float64) * 255).to(dtype)
+    y = (torch.rand(2, 1, 41, 57, generator=gen, dtype=torch.float64) * 255).to(dtype)
+    taps = gaussian_taps(9, 1.8)
+    shapes = []
+
+    def window(t):
+        shapes.append(tuple(t.shape))
+        return separable_filter_valid(t, taps, step=2)
+
+    stacked = local_moments(x, y, window)
+    assert shapes == [(2, 11, 41, 57)]  # x, y, x², y², xy: 3 + 1 + 3 + 1 + 3 channels, one call
+    monkeypatch.setattr(image_ops, 'STACKED_MOMENTS_MAX_BYTES', 0)
+    shapes.clear()
+    separate = local_moments(x, y, window)
+    assert len(shapes) == 5
+    for a, b in zip(stacked, separate):
+        assert a.shape == b.shape
+        assert torch.equal(a, b)
+
+
+def test_conv2_with_a_2d_kernel_filters_every_channel_alone():
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 3, 20, 30, generator=gen, dtype=torch.float64)
+    k = fspecial_gaussian(5, 1.0)
+    got = conv2(x, k, 'valid')
+    expected = torch.cat([conv2(x[:, i:i + 1], k, 'valid') for i in range(3)], 1)
+    assert got.shape == (2, 3, 16, 26)
+    assert torch.equal(got, expected)
+
+
 @pytest.mark.parametrize('mode,padding', [('same', 'zeros'), ('same', 'replicate'),
                                           ('valid', 'zeros')])
 def test_conv2_with_a_1d_kernel_is_the_2d_convolution(mode, padding):
