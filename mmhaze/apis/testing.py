@@ -313,24 +313,28 @@ def _read_pair(folders: dict, stem: str, reader: FolderImageReader) -> dict:
 #: time with one thread each in 6.1-6.5 s); above it, each pair in flight holds its own
 #: image-size temporaries, so pairs go one at a time with every thread on each (1080p fits).
 PARALLEL_PAIRS_MAX_PIXELS = 1920 * 1088
+#: Most pairs in flight: the Python between the operations holds the GIL, so further workers
+#: add little, while each holds its pair's temporaries (more threads go to each worker).
+MAX_PAIR_WORKERS = 4
 
 
 def pair_workers(sizes: Sequence[tuple[int, int]], pairs: int) -> int:
-    """How many of ``pairs`` pairs to score at a time: torch's thread count when the file
-    headers gave every pair's size (``sizes``) and none exceeds
-    :data:`PARALLEL_PAIRS_MAX_PIXELS`, else 1."""
+    """How many of ``pairs`` pairs to score at a time: torch's thread count (at most
+    :data:`MAX_PAIR_WORKERS`) when the file headers gave every pair's size (``sizes``) and
+    none exceeds :data:`PARALLEL_PAIRS_MAX_PIXELS`, else 1."""
     import torch
     if len(sizes) < pairs or max((h * w for h, w in sizes), default=0) > PARALLEL_PAIRS_MAX_PIXELS:
         return 1
-    return torch.get_num_threads()
+    return max(1, min(torch.get_num_threads(), MAX_PAIR_WORKERS))
 
 
 def map_pairs(score: Callable[[str], object], stems: Sequence[str], workers: int
               ) -> Iterator[object]:
     """``score(stem)`` of each stem, yielded in order; with ``workers`` > 1 on that many
-    threads of one torch thread each (the operations release the GIL). The first pair runs
-    alone first, so that what the metrics load on first use (parameter files, kernel
-    statistics) is loaded once. An error raises when its pair's turn comes, as in order."""
+    threads, which share torch's threads (one each on 2 cores; the operations release the
+    GIL). The first pair runs alone first, so that what the metrics load on first use
+    (parameter files, kernel statistics) is loaded once. An error raises when its pair's turn
+    comes, as in order."""
     if workers <= 1 or len(stems) < 3:
         yield from map(score, stems)
         return
@@ -339,7 +343,7 @@ def map_pairs(score: Callable[[str], object], stems: Sequence[str], workers: int
     threads = torch.get_num_threads()
     try:
         with ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
-                                initargs=(1,)) as pool:
+                                initargs=(max(1, threads // workers),)) as pool:
             # A bounded window of submitted pairs (2 per worker): after an error, few more run.
             pending: deque = deque()
             try:

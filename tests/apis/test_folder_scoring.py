@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from mmhaze.apis import testing
-from mmhaze.apis.testing import PARALLEL_PAIRS_MAX_PIXELS, evaluate_folders, map_pairs, pair_workers
+from mmhaze.apis.testing import (
+    MAX_PAIR_WORKERS,
+    PARALLEL_PAIRS_MAX_PIXELS,
+    evaluate_folders,
+    map_pairs,
+    pair_workers,
+)
 
 
 def test_pair_workers_follow_the_threads_for_small_images_only():
@@ -22,6 +28,8 @@ def test_pair_workers_follow_the_threads_for_small_images_only():
     assert PARALLEL_PAIRS_MAX_PIXELS >= 1920 * 1080
     torch.set_num_threads(1)
     assert pair_workers([(161, 351)] * 3, 3) == 1
+    torch.set_num_threads(8)  # a larger machine: a few pairs in flight, not one per core
+    assert pair_workers([(161, 351)] * 3, 3) == MAX_PAIR_WORKERS == 4
 
 
 def test_map_pairs_yields_in_order_on_one_thread_each_and_restores_the_count():
@@ -39,6 +47,10 @@ def test_map_pairs_yields_in_order_on_one_thread_each_and_restores_the_count():
     assert {n for _, n, _ in out[1:]} == {1}
     assert len({name for _, _, name in out[1:]}) == 2
     assert torch.get_num_threads() == 2
+    torch.set_num_threads(8)  # the workers share the threads
+    out = list(map_pairs(score, stems, 4))
+    assert [s for s, _, _ in out] == stems and {n for _, n, _ in out[1:]} == {2}
+    assert torch.get_num_threads() == 8
 
 
 def test_map_pairs_raises_a_pairs_error_when_its_turn_comes_and_starts_no_more():

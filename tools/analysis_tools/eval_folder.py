@@ -16,8 +16,8 @@ failing on every image is a column of ``n/a``). ``--suite NAME`` scores the
 columns of a suite preset under its conventions (``--metrics`` then selects among them). A
 metric of one's own
 (registered with ``register_metric``, docs/add_module.md) is found through ``--custom-imports``.
-Pairs up to 1920×1088 pixels are scored as many at a time as torch has threads (``--threads``),
-one thread each; larger ones one at a time with every thread.
+Pairs up to 1920×1088 pixels are scored as many at a time as torch has threads (``--threads``;
+at most 4, sharing the threads); larger ones one at a time with every thread.
 """
 import argparse
 import json
