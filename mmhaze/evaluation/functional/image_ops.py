@@ -312,9 +312,10 @@ def separable_filter_valid(x: torch.Tensor, taps: Sequence[float], step: int = 1
 
 #: Largest stack of the five moment planes that :func:`local_moments` filters as one tensor
 #: in eager mode. Below it, one call per filter tap instead of five saves per-operation
-#: overhead and the stack stays in cache: 2-3x faster at 161×351 float32 (RoadScene crops),
-#: 0.6-0.9x the time up to ~4 MB; above it, five separate passes win (float64 480×640:
-#: the stack took 2.7x as long). 2 threads, AVX2.
+#: overhead and the stack stays in cache: 2-3x faster at 161×351 float32 (RoadScene crops);
+#: up to ~4 MB it took 0.4-0.9x the time in 13 of 14 size/window settings (one 1.25x); above
+#: it, five separate passes win (float64 480×640: the stack took 2.7x as long). 2 threads,
+#: AVX2, side by side in one process.
 STACKED_MOMENTS_MAX_BYTES = 4 * 2**20
 
 
