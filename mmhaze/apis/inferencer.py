@@ -18,7 +18,13 @@ from mmhaze.utils.checkpoint import load_weights
 from mmhaze.utils.errors import UserError
 
 from .config_check import ConfigError, load_config
-from .speed import AutoCompile, compile_networks, padded_size_counts, prepare_for_inference
+from .speed import (
+    AutoCompile,
+    compile_networks,
+    padded_size_counts,
+    prepare_for_inference,
+    release_freed_memory,
+)
 
 #: The images an inferencer returns (and ``tools/infer.py`` writes).
 IMAGE_OUTPUTS = ('dehazed', 'fused')
@@ -165,7 +171,7 @@ class FusionInferencer:
             load_weights(model, checkpoint, strict=True)
         if hasattr(model, 'release_training_only_networks'):  # this model only predicts
             model.release_training_only_networks()
-        self._setup(model, device, pad_small, compile, image_sizes)
+        self._setup(model, device, pad_small, compile, image_sizes, owned=True)
         self.cfg = cfg
 
     @classmethod
@@ -179,13 +185,16 @@ class FusionInferencer:
         return self
 
     def _setup(self, model: nn.Module, device: Optional[str], pad_small: bool,
-               compile: Union[bool, str], image_sizes: Optional[Sequence[tuple[int, int]]]
-               ) -> None:
+               compile: Union[bool, str], image_sizes: Optional[Sequence[tuple[int, int]]],
+               owned: bool = False) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         if pad_small:
             self.model.data_preprocessor.pad_small = True
         prepare_for_inference(self.model)
+        if owned:  # built here to predict: folded norms need not keep the unfolded weights
+            from mmhaze.models.utils import bake_folded_batch_norms
+            bake_folded_batch_norms(self.model)
         # After the weights are loaded: frozen graphs keep the weights they saw.
         if compile == 'auto':
             if image_sizes:
@@ -260,6 +269,9 @@ class FusionInferencer:
         if tile is None or max(inputs['vis'].shape[-2:]) <= tile:
             outputs = self.model(inputs, mode='tensor')
         else:
+            # The decoding's freed temporaries would stay resident under the tiles' buffers
+            # (glibc keeps blocks up to 32 MiB); between tiles the next tile reuses them.
+            release_freed_memory()
             name = osp.basename(vis) if isinstance(vis, str) else 'image'
             outputs = self.tiled(inputs, self.tile_geometry(tile, overlap, approx),
                                   name if progress else None, keys=IMAGE_OUTPUTS)
@@ -278,21 +290,26 @@ class FusionInferencer:
     def tile_drift(self, vis: ImageLike, ir: ImageLike, tile: int, overlap: int = 32,
                    approx: bool = True) -> Optional[TileDrift]:
         """Tiled vs whole-image outputs of a central crop of the pair that spans two tiles and
-        their seam per axis (None: the pair fits in one tile). The whole image may not fit in
-        memory; the crop does, and shows what the per-image parts of a model do to tiles."""
-        inputs, _ = self.preprocess(vis, ir)
+        their seam along the longer side, one tile across (None: the pair fits in one tile).
+        The whole image may not fit in memory; the crop does, and shows what the per-image
+        parts of a model do to tiles. (A crop of 2×2 tiles would need about twice the memory
+        for its whole forward: more than the tiling itself.)"""
+        inputs = self.preprocess(vis, ir)[0]  # not the samples: they hold the source images
         h, w = inputs['vis'].shape[-2:]
         if max(h, w) <= tile:
             return None
         geometry = self.tile_geometry(tile, overlap, approx)
         divisor = self.model.data_preprocessor.pad_size_divisor
         span = 2 * geometry.tile - geometry.overlap  # a multiple of the divisor
-        ch, cw = min(h, span), min(w, span)
+        along, across = min(max(h, w), span), min(min(h, w), geometry.tile)
+        ch, cw = (across, along) if w >= h else (along, across)
         y, x = (h - ch) // 2 // divisor * divisor, (w - cw) // 2 // divisor * divisor
         # A copy of the crop, so the whole image's inputs are freed before the forwards.
         crop = {k: v[..., y:y + ch, x:x + cw].clone() for k, v in inputs.items()}
         del inputs
-        whole = self.model(crop, mode='tensor')
+        release_freed_memory()
+        whole = {k: v for k, v in self.model(crop, mode='tensor').items() if k in IMAGE_OUTPUTS}
+        release_freed_memory()
         tiled = self.tiled(crop, geometry, keys=IMAGE_OUTPUTS)
         levels = {}
         for key in IMAGE_OUTPUTS:

@@ -15,6 +15,8 @@ Measured in docs/speed.md:
   (``--no-compile``, ``MMHAZE_COMPILE=0``).
 - :func:`retain_freed_memory` — glibc's allocator keeps freed blocks for reuse instead of
   returning them to the kernel; the inference tools switch it on.
+- :func:`release_freed_memory` — the opposite, once: glibc hands its freed blocks back
+  (tiled inference calls it between its large steps, to bound memory).
 
 A bf16 autocast path is a benchmark option only (``benchmark.py --bf16``): it changes outputs by
 ~1e-2 and the benchmark reports by how much.
@@ -55,12 +57,12 @@ def prepare_for_inference(model: nn.Module, channels_last: Optional[bool] = None
     """Switch ``model`` (in place) to its fastest eager inference form and return it.
 
     Every block's fused form (:func:`mmhaze.models.utils.set_fused_forms`: the fused attention
-    kernel, SPADE's merged γ/β convolution, and the no-gradient forms of the IASSF/DehazeFormer
-    blocks), batch norms folded into the convolutions before them
-    (:func:`mmhaze.models.utils.fold_batch_norms`, for eval-mode forwards without gradients;
-    keys and checkpoint loading unchanged); channels-last weights when ``channels_last`` is
-    True, or, when None, if the model's parameters are on the CPU (where it was measured to pay;
-    on GPUs it was not measured).
+    kernel, SPADE's merged γ/β convolution, the no-gradient forms of the IASSF/DehazeFormer
+    blocks, HSVF's full-resolution stacks in bands of rows), batch norms folded into the
+    convolutions before them (:func:`mmhaze.models.utils.fold_batch_norms`, for eval-mode
+    forwards without gradients; keys and checkpoint loading unchanged); channels-last weights
+    when ``channels_last`` is True, or, when None, if the model's parameters are on the CPU
+    (where it was measured to pay; on GPUs it was not measured).
     """
     from mmhaze.models.utils import fold_batch_norms, set_fused_forms
     set_fused_forms(model, True)
@@ -187,14 +189,40 @@ def retain_freed_memory() -> bool:
     """
     if os.environ.get(RETAIN_MEMORY_ENV, '1').strip().lower() in ('0', 'false', 'off', 'no'):
         return False
+    libc = _glibc()
+    if libc is None:
+        return False
+    mallopt = libc.mallopt
+    return bool(mallopt(_M_MMAP_THRESHOLD, RETAINED_BLOCK_BYTES)
+                and mallopt(_M_TRIM_THRESHOLD, RETAINED_BLOCK_BYTES))
+
+
+def _glibc():
     try:
         import ctypes
         libc = ctypes.CDLL('libc.so.6')
-        mallopt = libc.mallopt
+        libc.malloc_trim  # noqa: B018 (glibc only)
+        return libc
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
+        return None
+
+
+def release_freed_memory() -> bool:
+    """Hand the freed blocks glibc's ``malloc`` holds back to the kernel (``malloc_trim(0)``);
+    returns whether it could (Linux with glibc).
+
+    Bounded-memory paths call it between large steps (tiled inference after decoding the pair
+    and around its drift check's forward). By default glibc serves blocks of up to 32 MiB from
+    its heap once it has seen such blocks freed, and keeps what they leave free: one step's
+    freed temporaries then stay resident under the next step's image-size buffers (HSVF on a
+    4K pair with ``--tile 512``: 0.6 GB carried from the drift check into the tiling). The
+    cost is the page faults of the next step's first allocations.
+    """
+    libc = _glibc()
+    if libc is None:
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, RETAINED_BLOCK_BYTES)
-                and mallopt(_M_TRIM_THRESHOLD, RETAINED_BLOCK_BYTES))
+    libc.malloc_trim(0)
+    return True
 
 
 # --------------------------------------------------------------------------- auto compile

@@ -3,6 +3,9 @@
 Speed itself is a benchmark figure (tools/analysis_tools/benchmark.py, docs/speed.md), never
 a timed test.
 """
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -258,6 +261,35 @@ def test_batch_norms_fold_into_their_convolutions_and_checkpoints_still_load():
     out = model(x)
     out.sum().backward()
     assert model[1].weight.grad is not None and model[1].running_mean is not None
+    # Baked for a model that only predicts: the same numbers as the cached folds, the
+    # folded weights in the convolutions, identities for the norms.
+    from mmhaze.models.utils import bake_folded_batch_norms
+    model.eval()
+    with torch.no_grad():
+        folded = model(x)
+        assert bake_folded_batch_norms(model) == 2 and bake_folded_batch_norms(model) == 0
+        assert torch.equal(model(x), folded)
+    assert [type(m).__name__ for m in model] == ['Conv2d', 'Identity', 'ReLU', 'Conv2d',
+                                                 'Identity', 'Conv2d', 'BatchNorm2d']
+    assert model[3].bias is not None and len(model.state_dict()) == len(keys) - 10 + 1
+
+
+def test_an_inferencer_bakes_the_folds_of_the_model_it_builds_only():
+    """A config-built inferencer owns its model; a model handed to it stays the caller's."""
+    import os.path as osp
+
+    from helpers import REPO_ROOT
+
+    from mmhaze.apis import FusionInferencer
+    from mmhaze.models.utils.fused_forms import ConvWithFoldedBatchNorm
+    from mmhaze.registry import MODELS
+
+    def folded(infer):
+        return sum(isinstance(m, ConvWithFoldedBatchNorm) for m in infer.model.modules())
+    config = osp.join(REPO_ROOT, 'configs/hsvf/hsvf_tiny_synthetic.py')
+    built = FusionInferencer(config, None, device='cpu')
+    given = FusionInferencer.from_model(MODELS.build(built.cfg.model), device='cpu')
+    assert folded(built) == 0 and folded(given) > 50  # HRNet's conv + norm pairs
 
 
 # --------------------------------------------------------------------------- auto compile
@@ -409,3 +441,26 @@ def test_image_sizes_from_file_headers(tmp_path):
 def test_retain_freed_memory_switch(monkeypatch):
     monkeypatch.setenv('MMHAZE_RETAIN_MEMORY', '0')
     assert retain_freed_memory() is False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc malloc_trim: Linux only')
+def test_release_freed_memory_hands_the_heap_back():
+    """200 MB of 100 KB blocks (under glibc's mmap threshold: served from the heap) freed below
+    a live block stay resident until released."""
+    code = '''if True:
+        import gc
+        from mmhaze.apis.speed import release_freed_memory
+        def rss():
+            return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20
+        blocks = [bytearray(100_000) for _ in range(2000)]
+        pin = bytearray(100_000)  # above the freed blocks: the heap's top cannot shrink
+        before = rss()
+        del blocks; gc.collect()
+        freed = rss()
+        print(release_freed_memory(), before - freed, before - rss())
+    '''
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True, env={**os.environ, 'MALLOC_MMAP_THRESHOLD_': '131072'})
+    released, kept_back, after = out.stdout.split()
+    assert released == 'True'
+    assert float(kept_back) < 20 and float(after) > 150, out.stdout

@@ -173,8 +173,9 @@ def test_a_model_whose_tiles_differ_is_refused_with_the_reason(baseline):
 def test_the_drift_is_tiled_vs_whole_inference_of_a_crop_over_a_seam(baseline):
     vis, ir = pair(64, 96)
     drift = baseline.tile_drift(vis, ir, tile=32, overlap=8)
-    # Two 32 px tiles and their 8 px overlap per axis, centred: 56×56 at (20, 4).
-    assert drift.box == (20, 4, 56, 56)
+    # Two 32 px tiles and their 8 px overlap along the longer side, one tile across,
+    # centred: 56×32 at (20, 16).
+    assert drift.box == (20, 16, 56, 32)
     x, y, w, h = drift.box
     crop_vis, crop_ir = vis[y:y + h, x:x + w], ir[y:y + h, x:x + w]
     whole = baseline(crop_vis, crop_ir)
@@ -186,7 +187,21 @@ def test_the_drift_is_tiled_vs_whole_inference_of_a_crop_over_a_seam(baseline):
     assert drift.levels == expected
     assert drift.levels['dehazed'][0] > 0  # the quoted behaviour: tiles change the output
     (dm, da), (fm, fa) = drift.levels['dehazed'], drift.levels['fused']
-    assert str(drift) == (f'tiling drift on the 56×56 crop at x=20, y=4 (tiled vs whole crop): '
+    assert str(drift) == (f'tiling drift on the 56×32 crop at x=20, y=16 (tiled vs whole crop): '
                           f'dehazed max {dm}, mean {da:.2f}; fused max {fm}, mean {fa:.2f} '
                           'grey levels')
     assert baseline.tile_drift(vis, ir, tile=96) is None  # one tile: nothing to measure
+
+
+def test_freed_memory_goes_back_between_the_large_steps_of_tiling(baseline, monkeypatch):
+    import mmhaze.apis.inferencer as inferencer
+    calls = []
+    monkeypatch.setattr(inferencer, 'release_freed_memory', lambda: calls.append(1) or True)
+    vis, ir = pair(64, 96)
+    baseline(vis, ir, tile=32, overlap=8, approx=True)
+    assert len(calls) == 1  # after decoding the pair (the tiles reuse each other's blocks)
+    baseline(vis, ir)
+    assert len(calls) == 1  # untiled: memory is not the point
+    calls.clear()
+    baseline.tile_drift(vis, ir, tile=32, overlap=8)
+    assert len(calls) == 2  # before and after the whole crop's forward

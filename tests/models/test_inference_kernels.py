@@ -14,6 +14,7 @@ from mmhaze.models.backbones import (
 )
 from mmhaze.models.backbones.dehazeformer_blocks import window_merge, window_partition
 from mmhaze.models.backbones.inference_kernels import (
+    banded,
     conv1x1_rows,
     conv2d_fused,
     fold_input_affine,
@@ -22,6 +23,8 @@ from mmhaze.models.backbones.inference_kernels import (
     reflect_conv2d,
     window_rows,
 )
+from mmhaze.models.fusion import JointAttentionFusion
+from mmhaze.models.generators import ResidualMergeGenerator, SPADEGenerator
 from mmhaze.models.prompts import PromptEmbeddingBlock
 from mmhaze.models.utils import set_fused_forms
 from mmhaze.models.utils.padding import pad_amount, reflect_pad
@@ -183,3 +186,84 @@ def test_small_maps_keep_the_reference_form(monkeypatch):
     ref_large, fast_large, _ = _both_forms(stage, large)
     assert torch.equal(fast_small, ref_small)  # below the threshold: the reference form
     assert not torch.equal(fast_large, ref_large) and _max_diff(fast_large, ref_large) < 1e-5
+
+
+@pytest.fixture
+def small_bands(monkeypatch):
+    """Bands of a few rows (by default 32 MB of the widest map), so tiny maps are banded."""
+    from mmhaze.models.backbones import inference_kernels
+    monkeypatch.setattr(inference_kernels, 'BAND_BYTES', 2048)
+
+
+def _counting(fn):
+    calls = []
+
+    def run(*inputs):
+        calls.append([x.shape[-2] for x in inputs])
+        return fn(*inputs)
+    return run, calls
+
+
+def test_banded_stacks_equal_the_whole_map(small_bands):
+    torch.manual_seed(0)
+    stack = nn.Sequential(nn.Conv2d(5, 6, 3, padding=1, padding_mode='reflect'), nn.GELU(),
+                          nn.Conv2d(6, 4, 3, padding=1)).double()  # reflect, then zeros
+    x = torch.randn(1, 5, 29, 16, dtype=torch.float64)
+    with torch.no_grad():
+        fn, calls = _counting(stack)
+        out = banded(fn, [x], 2, 6)
+        # 2048 B of a 16 px wide 6-channel map: 5 rows, at least 8·halo = 16 rows a band.
+        assert calls == [[18], [15]] and torch.allclose(out, stack(x), rtol=0, atol=1e-12)
+        # Too shallow a halo leaves the inner edges' padding in the output.
+        assert (banded(stack, [x], 1, 6) - stack(x)).abs().max() > 1e-3
+
+        # A half-resolution input (divisor 2) upsampled inside, and two outputs.
+        def upsample_and_join(low, skip):
+            up = F.interpolate(low, size=skip.shape[-2:], mode='bilinear', align_corners=False)
+            joined = stack(torch.cat([up[:, :3], skip], 1))
+            return joined, nn.PixelShuffle(2)(low)[:, :, :, :skip.shape[-1]]
+        low, skip = (torch.randn(1, 4, 20, 8, dtype=torch.float64),
+                     torch.randn(1, 2, 40, 16, dtype=torch.float64))
+        fn, calls = _counting(upsample_and_join)
+        joined, shuffled = banded(fn, [low, skip], 3, 6, divisors=[2, 1])
+        ref_joined, ref_shuffled = upsample_and_join(low, skip)
+        assert len(calls) == 2 and all(c[1] == 2 * c[0] for c in calls)
+        assert torch.allclose(joined, ref_joined, rtol=0, atol=1e-12)
+        assert torch.equal(shuffled, ref_shuffled)
+        with pytest.raises(ValueError, match='one output height'):
+            banded(upsample_and_join, [low, skip[..., :38, :]], 3, 6, divisors=[2, 1])
+
+
+def test_hsvf_streams_fast_forms_match_reference(small_bands, monkeypatch):
+    """HSVF's visual stream, G_Final and SPADE generator in bands of rows (float64, so that
+    only the banding can differ); gradients keep the reference form."""
+    import mmhaze.models.fusion.joint_attention_fusion as visual_module
+    import mmhaze.models.generators.merge_generator as final_module
+    import mmhaze.models.generators.spade_generator as spade_module
+    bands = []
+
+    def spy(fn, inputs, *args, **kwargs):
+        bands.append(inputs[0].shape[-2])
+        return banded(fn, inputs, *args, **kwargs)
+    for module in (visual_module, final_module, spade_module):
+        monkeypatch.setattr(module, 'banded', spy)
+    torch.manual_seed(0)
+    visual = JointAttentionFusion(embed_dim=8, depth=2, num_heads=2, window_size=4).double()
+    final = ResidualMergeGenerator(7, base_channels=4, num_levels=3).double()
+    generator = SPADEGenerator(label_channels=3, in_channels=6, base_channels=4,
+                               hidden_channels=8).double()
+    vis, nir = torch.rand(1, 3, 28, 20).double(), torch.rand(1, 1, 28, 20).double()
+    label = torch.rand(1, 3, 7, 5).double().softmax(1)
+    code = torch.randn(1, 6, 7, 5).double()
+    cases = [(visual.eval(), (vis, nir), {}, 3),  # the stream and its 2 attention blocks
+             (final.eval(), (vis, vis, nir), {}, 1),
+             (generator.eval(), (label, code), dict(size=(28, 20)), 1 + 4)]  # and its blocks
+    for net, inputs, kwargs, switched in cases:
+        bands.clear()
+        ref, fast, count = _both_forms(net, *inputs, **kwargs)
+        assert count == switched and fast.shape == ref.shape == (1, 3, 28, 20)
+        assert torch.allclose(fast, ref, rtol=0, atol=1e-12), type(net).__name__
+        assert 28 in bands  # the full-resolution stacks were banded
+    x = vis.clone().requires_grad_(True)
+    visual(x, nir).sum().backward()
+    assert x.grad.abs().sum() > 0

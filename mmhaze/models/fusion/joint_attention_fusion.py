@@ -26,6 +26,7 @@ from timm.models.swin_transformer import window_partition, window_reverse
 
 from mmhaze.registry import MODELS
 
+from ..backbones.inference_kernels import banded, fast_form_applies, items_per_band
 from ..utils import crop_to, pad_to_multiple, reflect_pad
 
 MODALITIES = ('vis', 'nir')
@@ -115,7 +116,14 @@ class JointAttentionBlock(nn.Module):
 
     Windows of odd-numbered blocks may be shifted by M/2 (``shift=True``): the map is
     reflect-padded by M/2 at the top-left instead of rolled, so no attention mask is needed.
+
+    ``fast_inference`` (off by default; ``set_fused_forms``): in eval mode without gradients,
+    the attention runs over chunks of windows and the FFN over chunks of rows, each sized by
+    :data:`~mmhaze.models.backbones.inference_kernels.BAND_BYTES`, so the Q/K/V maps and the
+    FFN's hidden maps exist one chunk at a time. The same numbers per window and per pixel.
     """
+
+    fast_inference = False
 
     def __init__(self, dim: int, num_heads: int, window_size: int = 8, mlp_ratio: float = 2.0,
                  attention: str = 'joint', joint_form: str = 'sum', shift: bool = False,
@@ -145,6 +153,8 @@ class JointAttentionBlock(nn.Module):
 
     def forward(self, f_vis: torch.Tensor, f_nir: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.training and fast_form_applies(self, f_vis):
+            return self._forward_chunked(f_vis, f_nir)
         size = tuple(f_vis.shape[-2:])
         feats = {'vis': f_vis, 'nir': f_nir}
         normed = {m: self.norm1[m](feats[m].permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -157,6 +167,35 @@ class JointAttentionBlock(nn.Module):
             t = x.permute(0, 2, 3, 1)
             t = t + self.drop_path(self.mlp[m](self.norm2[m](t)))
             out.append(t.permute(0, 3, 1, 2))
+        return out[0], out[1]
+
+    def _forward_chunked(self, f_vis: torch.Tensor, f_nir: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` in eval mode, in chunks (see the class); nothing is dropped."""
+        size = tuple(f_vis.shape[-2:])
+        feats = {'vis': f_vis, 'nir': f_nir}
+        windows = {}
+        for m in MODALITIES:
+            windows[m], padded = self._windows(
+                self.norm1[m](feats[m].permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
+        count, tokens, c = windows['vis'].shape
+        step = items_per_band(tokens * 3 * c * windows['vis'].element_size())  # Q/K/V rows
+        attended = {m: torch.empty_like(w) for m, w in windows.items()}
+        for first in range(0, count, step):
+            chunk = slice(first, first + step)
+            attended['vis'][chunk], attended['nir'][chunk] = self.attn(windows['vis'][chunk],
+                                                                       windows['nir'][chunk])
+        del windows
+        out = []
+        for m in MODALITIES:
+            x = feats[m] + self._unwindow(attended.pop(m), padded, size)
+            t = x.permute(0, 2, 3, 1)  # x's own pixels: the FFN's residual is added in place
+            hidden = self.mlp[m].fc1.out_features
+            rows = items_per_band(t.shape[2] * hidden * t.element_size())
+            for top in range(0, t.shape[1], rows):
+                band = t[:, top:top + rows]
+                band += self.mlp[m](self.norm2[m](band))
+            out.append(x)
         return out[0], out[1]
 
 
@@ -190,8 +229,15 @@ class JointAttentionFusion(BaseModule):
             1 = full resolution).
         shift: shift the windows of every other block by M/2.
         drop_path: stochastic depth of the last block (linear from 0).
+
+    ``fast_inference`` (off by default; ``set_fused_forms``): without gradients, the
+    full-resolution convolutions (stems, upsampling, decoder) run in bands of rows
+    (:func:`~mmhaze.models.backbones.inference_kernels.banded`), so their padded copies and the
+    decoder's concatenation never exist at full size (at 512² they were 0.4 GB of the stream's
+    0.6 GB peak). The same function to float rounding.
     """
 
+    fast_inference = False
     tile_exact = False
     tile_inexact_reason = 'attention windows and their shifts move with the tile origin'
 
@@ -231,15 +277,30 @@ class JointAttentionFusion(BaseModule):
         size = tuple(vis.shape[-2:])
         x_vis, _ = pad_to_multiple(vis, self.patch_size)
         x_nir, _ = pad_to_multiple(nir, self.patch_size)
-        s_vis, s_nir = self.stems['vis'](x_vis), self.stems['nir'](x_nir)
+        width = self.embed['vis'].out_channels
+        if fast_form_applies(self, vis):
+            # Each stack reaches 2 rows (two 3×3 convolutions; the upsampling's one, at 1/2).
+            def run(fn, inputs, channels, divisors=None):
+                return banded(fn, inputs, 2, channels, divisors)
+        else:
+            def run(fn, inputs, channels, divisors=None):
+                return fn(*inputs)
+        s_vis = run(self.stems['vis'], [x_vis], width)
+        s_nir = run(self.stems['nir'], [x_nir], width)
         t_vis, t_nir = self.embed['vis'](s_vis), self.embed['nir'](s_nir)
         for block in self.blocks:
             t_vis, t_nir = block(t_vis, t_nir)
         merged = (t_vis + t_nir if self.merge_conv is None
                   else self.merge_conv(torch.cat([t_vis, t_nir], 1)))
-        up = self.upsample(merged)
-        out = crop_to(self.decoder(torch.cat([up, s_vis, s_nir], 1)), size)
+        del t_vis, t_nir
+        up = run(self.upsample, [merged], width * self.patch_size ** 2, [self.patch_size])
+        out = run(self._decode, [up, s_vis, s_nir], 3 * width)
+        out = crop_to(out, size)
         return vis + out if self.residual else out
+
+    def _decode(self, up: torch.Tensor, s_vis: torch.Tensor, s_nir: torch.Tensor
+                ) -> torch.Tensor:
+        return self.decoder(torch.cat([up, s_vis, s_nir], 1))
 
 
 __all__ = ['JointWindowAttention', 'JointAttentionBlock', 'JointAttentionFusion']

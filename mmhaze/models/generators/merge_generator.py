@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 
 from mmhaze.registry import MODELS
 
+from ..backbones.inference_kernels import banded, fast_form_applies
 from ..utils import crop_to, pad_to_multiple
 
 
@@ -36,8 +37,15 @@ class ResidualMergeGenerator(BaseModule):
         out_channels: channels of the output (and of the first input).
         base_channels: width of the first level.
         num_levels: U-Net levels (1: no downsampling).
+
+    ``fast_inference`` (off by default; ``set_fused_forms``): without gradients, each level's
+    double convolution (with the decoder's upsampling and concatenation) and the output
+    convolution run in bands of rows
+    (:func:`~mmhaze.models.backbones.inference_kernels.banded`), so their padded copies and
+    concatenations never exist at full size. The same function to float rounding.
     """
 
+    fast_inference = False
     tile_exact = False
     tile_inexact_reason = "the stride-2 U-Net levels follow each tile's own grid"
 
@@ -71,14 +79,28 @@ class ResidualMergeGenerator(BaseModule):
                              f'added to) must have out_channels={self.out_channels} channels')
         size = tuple(x.shape[-2:])
         x, _ = pad_to_multiple(x, self.divisor)
+        fast = fast_form_applies(self, x)
         skips = []
         for i, enc in enumerate(self.encoders):
-            x = enc(x)
+            width = enc[0].out_channels
+            x = banded(enc, [x], 2, width) if fast else enc(x)
             if i < len(self.downs):
                 skips.append(x)
                 x = self.downs[i](x)
         for dec in self.decoders:
             skip = skips.pop()
-            x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear', align_corners=False)
-            x = dec(torch.cat([x, skip], 1))
-        return images[0] + crop_to(self.out(x), size)
+            if fast:  # 2 rows for the convolutions, 1 for the bilinear upsampling's edge
+                x = banded(_upsample_and_decode(dec), [x, skip], 3,
+                           dec[0].in_channels, [2, 1])
+            else:
+                x = _upsample_and_decode(dec)(x, skip)
+        out = banded(self.out, [x], 1, x.shape[1]) if fast else self.out(x)
+        return images[0] + crop_to(out, size)
+
+
+def _upsample_and_decode(decoder: nn.Module):
+    """A decoder level: ``x`` upsampled bilinearly to its skip's size, concatenated, decoded."""
+    def run(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear', align_corners=False)
+        return decoder(torch.cat([x, skip], 1))
+    return run

@@ -16,6 +16,7 @@ from mmengine.model import BaseModule
 
 from mmhaze.registry import MODELS
 
+from ..backbones.inference_kernels import banded, fast_form_applies
 from ..utils import crop_to
 
 NORMS = ('instance', 'batch')
@@ -94,6 +95,19 @@ class SPADE(nn.Module):
         var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
         return (x - mean) * torch.rsqrt(var + self.norm.eps)
 
+    def norm_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Instance norm's per-sample, per-channel mean and 1/std of ``x`` (B×C×1×1 each)."""
+        var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, correction=0)
+        return mean, torch.rsqrt(var + self.norm.eps)
+
+    def modulate(self, x: torch.Tensor, label: torch.Tensor, mean: torch.Tensor,
+                 rstd: torch.Tensor) -> torch.Tensor:
+        """The block's output for instance-norm statistics given (:meth:`norm_statistics` of
+        the whole map), so that it can run on a band of ``x``'s rows; ``label`` at x's size."""
+        weight, bias = self._gamma_beta_weights()
+        gamma, beta = self.gamma._conv_forward(self.shared(label), weight, bias).chunk(2, dim=1)
+        return torch.addcmul(beta, (x - mean) * rstd, gamma)
+
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         hidden = self.shared(self.resize_label(label, x.shape[-2:]))
         if not self.fused:
@@ -105,7 +119,16 @@ class SPADE(nn.Module):
 
 class SPADEResBlock(nn.Module):
     """SPADE → leaky ReLU → 3×3 conv, twice, plus a shortcut (SPADE → 1×1 conv when the width
-    changes); the convs are spectrally normalised (``spectral_norm=True``, as SPADE)."""
+    changes); the convs are spectrally normalised (``spectral_norm=True``, as SPADE).
+
+    ``fast_inference`` (off by default; ``set_fused_forms``): without gradients and with
+    instance norms, the block runs in two passes over bands of rows
+    (:func:`~mmhaze.models.backbones.inference_kernels.banded`), each after the statistics of
+    the map it normalises: γ, β and the hidden layers exist one band at a time (at 512², the
+    full-resolution block's 0.5 GB of them). The same function to float rounding.
+    """
+
+    fast_inference = False
 
     def __init__(self, in_channels: int, out_channels: int, label_channels: int,
                  hidden_channels: int = 128, norm: str = 'instance',
@@ -130,10 +153,39 @@ class SPADEResBlock(nn.Module):
         # Every SPADE of the block works at x's size: resize the map once for all of them
         # (the same numbers as resizing it in each).
         label = self.norm_0.resize_label(label, x.shape[-2:])
+        if fast_form_applies(self, x) and all(
+                isinstance(spade.norm, nn.InstanceNorm2d) for spade in self._spades()):
+            return self._forward_banded(x, label)
         shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, label), 0.2))
         return shortcut + dx
+
+    def _spades(self) -> list[SPADE]:
+        return [self.norm_0, self.norm_1] + ([self.norm_s] if self.learned_shortcut else [])
+
+    def _forward_banded(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        # Reach of a pass: SPADE's two 3×3 convolutions of the map, then the block's 3×3 one.
+        halo = 3
+        widest = max(2 * x.shape[1], self.norm_0.shared[0].out_channels)
+        x_stats = self.norm_0.norm_statistics(x)
+
+        def first(x: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            dx = self.conv_0(F.leaky_relu(self.norm_0.modulate(x, label, *x_stats), 0.2))
+            if not self.learned_shortcut:
+                return (dx,)
+            return dx, self.conv_s(self.norm_s.modulate(x, label, *x_stats))
+
+        dx, *shortcut = banded(first, [x, label], halo, widest)
+        shortcut = shortcut[0] if shortcut else x
+        dx_stats = self.norm_1.norm_statistics(dx)
+
+        def second(dx: torch.Tensor, label: torch.Tensor, shortcut: torch.Tensor
+                   ) -> torch.Tensor:
+            return shortcut + self.conv_1(
+                F.leaky_relu(self.norm_1.modulate(dx, label, *dx_stats), 0.2))
+
+        return banded(second, [dx, label, shortcut], halo, widest)
 
 
 @MODELS.register_module()
@@ -161,6 +213,7 @@ class SPADEGenerator(BaseModule):
             :class:`SPADEResBlock`.
     """
 
+    fast_inference = False  # the last convolution in bands of rows (see SPADEResBlock)
     tile_exact = False
     tile_inexact_reason = 'instance normalisation (feature mean and std per image)'
 
@@ -214,4 +267,11 @@ class SPADEGenerator(BaseModule):
             x = block(x, label)
         for block in self.ups:
             x = block(F.interpolate(x, scale_factor=2, mode='nearest'), label)
-        return crop_to(torch.tanh(self.conv_img(F.leaky_relu(x, 0.2))), size)
+        if fast_form_applies(self, x):
+            out = banded(self._to_image, [x], 1, x.shape[1])
+        else:
+            out = self._to_image(x)
+        return crop_to(torch.tanh(out), size)
+
+    def _to_image(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_img(F.leaky_relu(x, 0.2))

@@ -200,7 +200,8 @@ class HSVF(BaseAdversarialFusionModel):
                          wanted: Optional[set[str]] = None) -> dict[str, Any]:
         vis, nir = inputs['vis'], inputs['ir']
         size = tuple(vis.shape[-2:])
-        if wanted is None:  # prediction: the images and the segmentation, no training outputs
+        predicting = wanted is None
+        if predicting:  # the images and the segmentation, no training outputs
             wanted = {'fused', 'dehazed', 'seg_logits'} & self.output_names()
         wanted = self._with_dependencies(wanted)
         out: dict[str, Any] = {}
@@ -214,6 +215,9 @@ class HSVF(BaseAdversarialFusionModel):
             seg_quarter = out['seg_logits']
             out['seg_logits'] = F.interpolate(seg_quarter, size=size, mode='bilinear',
                                               align_corners=False)
+            if predicting:  # the per-modality codes are not returned: free them now
+                for key in sem_keys - wanted:
+                    out.pop(key, None)
         if 'dehazed' in wanted:
             out['dehazed'] = self.call_network('generator', seg_quarter.softmax(1),
                                                out['content_shared'], size=size)

@@ -120,3 +120,32 @@ def fold_batch_norms(model: nn.Module) -> int:
         object.__setattr__(conv, 'folded_norm', norm)
         object.__setattr__(conv, '_folded_cache', None)
     return len(pairs)
+
+
+def bake_folded_batch_norms(model: nn.Module) -> int:
+    """Write each folded (conv, batch norm) pair of :func:`fold_batch_norms` into the
+    convolution for good and replace the norm with an identity; returns how many.
+
+    For a model that will only predict from now on (an inferencer that built it from a
+    config): the folded weights then replace the convolution's own instead of being kept
+    beside them (HSVF's HRNet encoders: 77 MB). The forward computes the same numbers as the
+    cached folded form; training, ``load_state_dict`` and state-dict keys no longer match the
+    config's model.
+    """
+    convs = [m for m in model.modules() if isinstance(m, ConvWithFoldedBatchNorm)]
+    norms = {id(conv.folded_norm) for conv in convs}
+    with torch.no_grad():
+        for conv in convs:
+            weight, bias = conv._folded_weights()  # the running statistics, as in eval
+            conv.weight.data = weight
+            if conv.bias is None:
+                conv.bias = nn.Parameter(bias, requires_grad=conv.weight.requires_grad)
+            else:
+                conv.bias.data = bias
+            del conv.folded_norm, conv._folded_cache
+            conv.__class__ = nn.Conv2d
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if id(child) in norms:
+                setattr(module, name, nn.Identity())
+    return len(convs)
