@@ -211,12 +211,12 @@ def release_freed_memory() -> bool:
     """Hand the freed blocks glibc's ``malloc`` holds back to the kernel (``malloc_trim(0)``);
     returns whether it could (Linux with glibc).
 
-    Bounded-memory paths call it between large steps (tiled inference after decoding the pair
-    and around its drift check's forward). By default glibc serves blocks of up to 32 MiB from
-    its heap once it has seen such blocks freed, and keeps what they leave free: one step's
-    freed temporaries then stay resident under the next step's image-size buffers (HSVF on a
-    4K pair with ``--tile 512``: 0.6 GB carried from the drift check into the tiling). The
-    cost is the page faults of the next step's first allocations.
+    Bounded-memory paths call it between large steps (tiled inference after decoding the pair,
+    around its drift check's forward and after each tile). By default glibc serves blocks of
+    up to 32 MiB from its heap once it has seen such blocks freed, and keeps what they leave
+    free: one step's freed temporaries then stay resident under the next step's image-size
+    buffers (HSVF on a 4K pair with ``--tile 512``: 0.6 GB carried from the drift check into
+    the tiling). The cost is the page faults of the next step's first allocations.
     """
     libc = _glibc()
     if libc is None:
