@@ -304,8 +304,9 @@ def test_tile_is_refused_for_iassf_unless_approximate_which_prints_the_drift(
     assert tool('infer').main(args + ['--tile-approx']) == 0
     drift, written = [line for line in capsys.readouterr().out.splitlines()
                       if line.startswith('scene: ')]
-    # Tiles of 32 px overlapping by 16; the crop spans two of them per axis, centred.
-    found = re.fullmatch(r'scene: tiling drift on the 48×48 crop at x=8, y=0 \(tiled vs whole '
+    # Tiles of 32 px overlapping by 16; the crop spans two of them along the longer side and
+    # one across, centred.
+    found = re.fullmatch(r'scene: tiling drift on the 48×32 crop at x=8, y=8 \(tiled vs whole '
                          r'crop\): dehazed max (\d+), mean (\d+\.\d\d); fused max (\d+), mean '
                          r'(\d+\.\d\d) grey levels', drift)
     assert found, drift

@@ -153,8 +153,9 @@ class SPADEResBlock(nn.Module):
         # Every SPADE of the block works at x's size: resize the map once for all of them
         # (the same numbers as resizing it in each).
         label = self.norm_0.resize_label(label, x.shape[-2:])
-        if fast_form_applies(self, x) and all(
-                isinstance(spade.norm, nn.InstanceNorm2d) for spade in self._spades()):
+        if fast_form_applies(self, x) and all(  # per-image statistics only
+                isinstance(spade.norm, nn.InstanceNorm2d) and not spade.norm.track_running_stats
+                for spade in self._spades()):
             return self._forward_banded(x, label)
         shortcut = self.conv_s(self.norm_s(x, label)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, label), 0.2))
